@@ -1,0 +1,1 @@
+"""Slack listeners only: parse, check, call into `bot/`, answer."""

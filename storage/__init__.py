@@ -1,0 +1,1 @@
+"""Everything SQL lives here: migrations and the repository the service calls."""

@@ -1,0 +1,146 @@
+"""Typed values that storage returns. Plain frozen dataclasses: no SQL, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Origin(StrEnum):
+    """How a job came to be tracked."""
+
+    COMMAND = "command"
+    FORM = "form"
+    WATCH = "watch"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    GIVEN_UP = "given_up"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The latest figures read from a job's metrics events."""
+
+    step: int | None = None
+    total_steps: int | None = None
+    train_loss: float | None = None
+    valid_loss: float | None = None
+    estimated_finish: int | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        if self.step is None or not self.total_steps:
+            return None
+        return max(0.0, min(1.0, self.step / self.total_steps))
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to start tracking (created from Slack, or adopted with `watch`)."""
+
+    job_id: str
+    provider: str
+    owner_channel: str
+    creator: str | None
+    origin: Origin
+    status: str
+    model: str = ""
+    suffix: str | None = None
+
+
+@dataclass(frozen=True)
+class TrackedJob:
+    job_id: str
+    provider: str
+    owner_channel: str
+    creator: str | None
+    origin: Origin
+    status: str
+    status_seq: int  # how many status changes have been recorded; part of each transition's key
+    model: str
+    suffix: str | None
+    last_event_id: str | None
+    last_event_at: float | None  # when the newest event was first seen (for "looks stuck")
+    progress: Progress
+    version: int  # bumped on every change a card shows (status or progress)
+    next_poll_at: float
+    stuck_noted: bool
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A channel following a job: its owner channel or one added with `watch`."""
+
+    job_id: str
+    channel: str
+    added_by: str | None
+    is_owner: bool
+    card_ts: str | None  # the job card message in this channel, once posted
+    card_version: int  # the job version the card last showed
+    card_updated_at: float | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class CardToRefresh:
+    watch: Watch
+    job: TrackedJob
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one poll saw of a job. `status` None means "unchanged"; progress fields None mean unknown."""
+
+    status: str
+    progress: Progress
+    last_event_id: str | None = None
+    details: dict[str, object] = field(default_factory=dict)  # e.g. fine_tuned_model, error: for the notes
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    job_id: str
+    previous: str
+    current: str
+    seq: int
+    outbox_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    job_id: str
+    channel: str
+    transition: str  # unique per (job, channel): "<seq>:<status>" or "stuck:<seq>"
+    kind: str  # "status" or "stuck"
+    payload: dict[str, object]  # what the note needs: previous/current status, actor, details
+    state: OutboxState
+    attempts: int
+    next_attempt_at: float
+    slack_ts: str | None
+    last_error: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: float
+    user: str
+    channel: str
+    action: str
+    job_id: str | None
+    allowed: bool
+    reason: str | None = None
+    result: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    pending: int
+    oldest_pending_age: float | None
+    given_up: int

@@ -1,0 +1,116 @@
+"""The storage interface the service depends on.
+
+`storage.sqlite.SqliteStore` implements it on one SQLite file; a PostgreSQL implementation for several
+replicas can implement the same protocol later. Times are unix seconds as floats, passed in by the caller
+(so tests and the watcher agree on "now").
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from storage.records import (
+    AuditEntry,
+    CardToRefresh,
+    NewJob,
+    Observation,
+    OutboxItem,
+    OutboxStats,
+    StatusChange,
+    TrackedJob,
+    Watch,
+)
+
+
+class Store(Protocol):
+    # lifecycle -------------------------------------------------------------------------------------
+    async def migrate(self) -> int:
+        """Apply pending migrations in order; return the schema version. Safe to re-run."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+
+    # jobs and watches ------------------------------------------------------------------------------
+    async def track_job(self, job: NewJob, *, now: float) -> tuple[TrackedJob, bool]:
+        """Start tracking `job` with its owner channel as the first watch; (job, created).
+
+        Tracking a job already tracked changes nothing and returns the existing row with created=False.
+        """
+
+    async def get_job(self, job_id: str) -> TrackedJob | None: ...
+
+    async def add_watch(self, job_id: str, channel: str, *, user: str | None, now: float) -> bool:
+        """Make `channel` follow a tracked job; False when it already did. Clears an unreachable mark."""
+
+    async def remove_watch(self, job_id: str, channel: str) -> bool:
+        """Stop `channel` following the job (its pending notifications are dropped); False if it did not."""
+
+    async def get_watch(self, job_id: str, channel: str) -> Watch | None: ...
+
+    async def watches(self, job_id: str) -> list[Watch]:
+        """Every channel following the job, the owner first."""
+
+    async def channel_jobs(
+        self,
+        channel: str,
+        *,
+        active_only: bool = False,
+        creator: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[TrackedJob]:
+        """The jobs a channel follows, newest first."""
+
+    async def set_card(self, job_id: str, channel: str, *, ts: str, version: int, now: float) -> None:
+        """Remember the card message posted in `channel` and the job version it shows."""
+
+    async def cards_to_refresh(self, *, now: float, min_interval: float, limit: int) -> list[CardToRefresh]:
+        """Cards whose job changed since they were drawn and were not edited in the last `min_interval` s."""
+
+    # the watcher ------------------------------------------------------------------------------------
+    async def due_jobs(self, *, now: float, limit: int) -> list[TrackedJob]:
+        """Non-terminal jobs whose next poll time has come, most overdue first."""
+
+    async def record_observation(
+        self, job_id: str, observation: Observation, *, now: float, next_poll_at: float
+    ) -> StatusChange | None:
+        """Store what a poll (or an action's API answer) saw, in one transaction.
+
+        On a status change: bump the status sequence and enqueue one outbox row per reachable watching
+        channel, with `observation.details` in the payload. Progress changes bump the job version only.
+        Returns the change, or None when the status is the one already recorded.
+        """
+
+    async def schedule_poll(self, job_id: str, *, next_poll_at: float) -> None: ...
+
+    async def note_stuck(self, job_id: str, *, now: float) -> bool:
+        """Enqueue one "looks stuck" note per status sequence; False if already noted."""
+
+    # the notifier -----------------------------------------------------------------------------------
+    async def claim_due_outbox(self, *, now: float, limit: int, lease: float) -> list[OutboxItem]:
+        """Pending rows due by `now`, oldest first, leased for `lease` seconds (attempts += 1)."""
+
+    async def mark_sent(self, item_id: int, *, ts: str, now: float) -> None: ...
+
+    async def mark_retry(self, item_id: int, *, error: str, next_attempt_at: float) -> None: ...
+
+    async def mark_given_up(self, item_id: int, *, error: str, now: float) -> None: ...
+
+    async def mark_channel_unreachable(self, channel: str, *, reason: str, now: float) -> int:
+        """Mark a channel the bot cannot post to; give up its pending rows; return how many."""
+
+    async def channel_unreachable(self, channel: str) -> str | None:
+        """The reason a channel was marked unreachable, or None."""
+
+    async def outbox_stats(self, *, now: float) -> OutboxStats: ...
+
+    # audit and delivery de-duplication --------------------------------------------------------------
+    async def record_audit(self, entry: AuditEntry) -> None: ...
+
+    async def audit_for_job(self, job_id: str, *, limit: int = 50) -> list[AuditEntry]:
+        """Newest first."""
+
+    async def remember_delivery(self, key: str, *, now: float, ttl: float) -> bool:
+        """True the first time `key` is seen within its ttl; False for a repeat. Prunes expired keys."""
