@@ -49,6 +49,7 @@ class NewJob:
     status: str
     model: str = ""
     suffix: str | None = None
+    snapshot: dict[str, object] = field(default_factory=dict)  # the API's job object as last read
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class TrackedJob:
     version: int  # bumped on every change a card shows (status or progress)
     next_poll_at: float
     stuck_noted: bool
+    snapshot: dict[str, object]  # the API's job object as last read: cards are drawn from it
     created_at: float
     updated_at: float
 
@@ -94,12 +96,14 @@ class CardToRefresh:
 
 @dataclass(frozen=True)
 class Observation:
-    """What one poll saw of a job. `status` None means "unchanged"; progress fields None mean unknown."""
+    """What one poll (or an action's API answer) saw of a job."""
 
     status: str
-    progress: Progress
-    last_event_id: str | None = None
-    details: dict[str, object] = field(default_factory=dict)  # e.g. fine_tuned_model, error: for the notes
+    progress: Progress  # fields left None keep their stored value
+    snapshot: dict[str, object]  # the API's job object
+    last_event_id: str | None = None  # newest event read, when events were read
+    last_event_at: float | None = None  # when that newest event was first seen
+    details: dict[str, object] = field(default_factory=dict)  # for the notes: actor, error, model…
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,32 @@
+"""The long-lived parts the service is made of, built once and handed to handlers and background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.finetune.client import FineTuneClient
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    api: FineTuneClient
+    slack: AsyncWebClient
+    clock: Callable[[], float] = time.time
+    # Set whenever something new waits for the notifier (an outbox row, a card to redraw).
+    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def provider(self) -> str:
+        return self.settings.provider

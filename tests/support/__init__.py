@@ -1,0 +1,1 @@
+"""Reusable fixtures, one module per area; every module here is loaded as a pytest plugin."""
