@@ -105,3 +105,11 @@ def error_class_for(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return InternalServerError
     return _BY_STATUS.get(status_code, APIStatusError)
+
+
+class UnexpectedResponseError(FineTuneError):
+    """The server answered 2xx with a body that is not the object the operation returns."""
+
+
+class ResultsFormatError(FineTuneError):
+    """A results file that is neither a CSV with a `step` column nor such a CSV base64-encoded."""
