@@ -1,0 +1,70 @@
+"""The Bolt app: the Slack Web API client, the app itself, its one error boundary and its listeners.
+
+The client is built once per process (one aiohttp session, retry handlers for connection errors, rate
+limits and server errors) and every listener's per-request client inherits it (slack-bolt.md §1.1).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.services import Services
+from handlers import actions, commands, deliveries, views
+from handlers.errors import install_error_boundary
+from handlers.replies import FollowUps
+
+SLACK_TIMEOUT_SECONDS = 15
+
+
+def build_slack_client(settings: Settings) -> AsyncWebClient:
+    """The process's Slack Web API client; close it with `close_slack_client`. Call inside a running loop."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=SLACK_TIMEOUT_SECONDS,
+        # One long-lived session: by default slack_sdk opens and closes one per call.
+        session=aiohttp.ClientSession(),
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+        logger=logging.getLogger("tuneops.slack"),
+    )
+
+
+async def close_slack_client(client: AsyncWebClient) -> None:
+    if client.session is not None and not client.session.closed:
+        await client.session.close()
+
+
+def build_app(services: Services, followups: FollowUps | None = None) -> AsyncApp:
+    """The Bolt app with every listener registered; `followups` tracks answers sent after the ack."""
+    settings = services.settings
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    app = AsyncApp(
+        client=services.slack,
+        signing_secret=secret,
+        # Unmatched requests go to the error boundary (which answers the person) instead of a bare 404.
+        raise_error_for_unhandled_request=True,
+        logger=logging.getLogger("tuneops.bolt"),
+        name="tuneops",
+    )
+    followups = followups if followups is not None else FollowUps()
+    install_error_boundary(app, followups)
+    deliveries.register(app, services)
+    commands.register(app, services)
+    actions.register(app, services)
+    views.register(app, services)
+    return app

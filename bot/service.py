@@ -1,0 +1,84 @@
+"""`tuneops run` and `tuneops migrate`: the long-running service and its storage migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging_from_settings
+from bot.runtime import Runtime
+from storage.sqlite import open_store
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT_SECONDS = 20.0
+
+
+def _settings_or_report() -> Settings | None:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print("TuneOps cannot read its configuration:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return None
+
+
+async def run_service() -> int:
+    """Serve until SIGTERM or SIGINT: HTTP on PORT always (Slack requests, and what ops adds), plus a
+    Socket Mode connection when SLACK_APP_TOKEN is set. Exit 2 on a configuration problem."""
+    settings = _settings_or_report()
+    if settings is None:
+        return 2
+    setup_logging_from_settings(settings)
+    problems = settings.problems_for_run()
+    if problems:
+        print("TuneOps cannot start:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+
+    runtime = await Runtime.start(settings, host="0.0.0.0")
+    socket_mode: AsyncSocketModeHandler | None = None
+    try:
+        if settings.slack_app_token is not None:
+            socket_mode = AsyncSocketModeHandler(
+                runtime.bolt_app, app_token=settings.slack_app_token.get_secret_value()
+            )
+            await socket_mode.connect_async()
+            log.info("connected to Slack in Socket Mode")
+        else:
+            log.info("waiting for Slack requests at %s", runtime.events_url)
+        await stopping.wait()
+        log.info("shutting down")
+    finally:
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        await runtime.stop(timeout=SHUTDOWN_TIMEOUT_SECONDS)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    return 0
+
+
+async def migrate() -> int:
+    """Apply the storage migrations to TUNEOPS_DB and say which schema version it is at."""
+    settings = _settings_or_report()
+    if settings is None:
+        return 2
+    store = await open_store(settings.db_path)
+    try:
+        version = await store.migrate()
+    finally:
+        await store.close()
+    print(f"{settings.db_path}: schema version {version}")
+    return 0

@@ -1,0 +1,29 @@
+"""The HTTP face of the bot: `POST /slack/events` on an aiohttp Application that others can extend.
+
+Routes must be added before the application starts serving (aiohttp freezes the router then); the runtime
+calls its web extensions (e.g. `/healthz`, `/metrics`) between `build_web_app` and starting the server.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+SLACK_EVENTS_PATH = "/slack/events"
+BOLT_APP: web.AppKey[AsyncApp] = web.AppKey("bolt_app", AsyncApp)
+
+
+def build_web_app(bolt_app: AsyncApp, *, serve_slack_events: bool = True) -> web.Application:
+    """An Application serving Bolt at `/slack/events` (left out in Socket Mode without a signing secret)."""
+    app = web.Application()
+    app[BOLT_APP] = bolt_app
+    if serve_slack_events:
+        app.router.add_post(SLACK_EVENTS_PATH, handle_slack_request)
+    return app
+
+
+async def handle_slack_request(request: web.Request) -> web.Response:
+    """Slash commands, interactivity and events: Bolt verifies the signature and dispatches."""
+    bolt_response = await request.app[BOLT_APP].async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(bolt_response)

@@ -1,0 +1,89 @@
+"""Answering the person privately, and the answers that go out after Slack already has its ack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.views import SlackMessage
+
+log = logging.getLogger(__name__)
+
+
+def as_message(answer: SlackMessage | str) -> SlackMessage:
+    return SlackMessage(text=answer, blocks=[]) if isinstance(answer, str) else answer
+
+
+async def answer_privately(
+    answer: SlackMessage | str,
+    *,
+    respond: AsyncRespond | None,
+    client: AsyncWebClient | None,
+    channel: str | None,
+    user: str | None,
+) -> bool:
+    """Show `answer` to `user` only: through the request's response_url when there is one (it works even
+    where the bot is not a member), else `chat.postEphemeral`. True when Slack took it."""
+    message = as_message(answer)
+    kwargs: dict[str, Any] = {"text": message.text}
+    if message.blocks:
+        kwargs["blocks"] = message.blocks
+    if respond is not None and respond.response_url:
+        try:
+            sent = await respond(response_type="ephemeral", replace_original=False, **kwargs)
+        except Exception as exc:  # network trouble: fall back to the Web API below
+            log.warning("response_url post failed (%s); trying chat.postEphemeral", type(exc).__name__)
+        else:
+            if sent.status_code == 200:
+                return True
+            log.warning("response_url answered HTTP %s; trying chat.postEphemeral", sent.status_code)
+    if client is None or not channel or not user:
+        log.warning("no way to answer user %s privately in channel %s", user, channel)
+        return False
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, **kwargs)
+    except SlackApiError as exc:
+        log.warning("chat.postEphemeral to %s failed: %s", channel, exc.response.get("error"))
+        return False
+    return True
+
+
+class FollowUps:
+    """Work started after the HTTP answer went out (an answer to a request refused before its ack).
+
+    Keeps a strong reference to each task (asyncio only keeps weak ones), logs failures, and lets the
+    runtime wait for the stragglers at shutdown.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("follow-up %s failed", task.get_name(), exc_info=task.exception())
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for pending follow-ups, then cancel the rest."""
+        if not self._tasks:
+            return
+        _, late = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.gather(*late, return_exceptions=True)
