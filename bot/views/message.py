@@ -1,0 +1,129 @@
+"""A message ready for `chat.postMessage` / `chat.update` / `respond`, and the guard for Slack's limits.
+
+slack_sdk validates single elements but not the message as a whole (reference slack-bolt.md §0, §3), so every
+view goes through `fit`: at most 50 blocks, section text ≤ 3000, ≤ 10 fields of ≤ 2000, header ≤ 150, the
+fallback text ≤ 3000, and about 11,000 characters of block text in total (Slack's undocumented
+`msg_blocks_too_long`). What does not fit is cut or dropped with a visible note, never silently.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
+
+from bot.views.format import truncate
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELDS = 10
+MAX_FIELD_TEXT = 2000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 2000
+MAX_FALLBACK_TEXT = 3000
+MAX_TOTAL_TEXT = 11_000
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """`text` is the notification fallback (also what screen readers and push notifications show)."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """For `client.chat_postMessage(channel=…, **message.as_kwargs())` and friends."""
+        return {"text": self.text, "blocks": self.blocks}
+
+
+def fit(text: str, blocks: Iterable[Block | dict[str, Any]]) -> SlackMessage:
+    """Build a `SlackMessage` that Slack will accept, whatever the size of its parts."""
+    dicts = [
+        _clamp(block.to_dict() if isinstance(block, Block) else copy.deepcopy(block)) for block in blocks
+    ]
+    dicts = _within_budget(dicts)
+    dicts = _within_count(dicts)
+    return SlackMessage(text=truncate(text, MAX_FALLBACK_TEXT), blocks=dicts)
+
+
+def more_note(count: int) -> dict[str, Any]:
+    noun = "item" if count == 1 else "items"
+    return ContextBlock(elements=[MarkdownTextObject(text=f"…{count} more {noun} not shown")]).to_dict()
+
+
+def block_text_length(block: dict[str, Any]) -> int:
+    """The characters Slack counts towards its cumulative limit: every `text` string in the block."""
+    return sum(len(text) for text in _texts(block))
+
+
+def _texts(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                yield value
+            else:
+                yield from _texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _texts(item)
+
+
+def _clamp(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block.get("type")
+    if kind == "section":
+        _clamp_text(block.get("text"), MAX_SECTION_TEXT)
+        fields = block.get("fields")
+        if isinstance(fields, list):
+            del fields[MAX_FIELDS:]
+            for field in fields:
+                _clamp_text(field, MAX_FIELD_TEXT)
+    elif kind == "header":
+        _clamp_text(block.get("text"), MAX_HEADER_TEXT)
+    elif kind == "context":
+        elements = block.get("elements")
+        if isinstance(elements, list):
+            del elements[MAX_CONTEXT_ELEMENTS:]
+            for element in elements:
+                _clamp_text(element, MAX_CONTEXT_TEXT)
+    return block
+
+
+def _clamp_text(text_object: object, limit: int) -> None:
+    if isinstance(text_object, dict) and isinstance(text_object.get("text"), str):
+        text_object["text"] = truncate(text_object["text"], limit) or "…"
+
+
+def _split_tail(blocks: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Trailing actions blocks (the buttons) survive every cut: without them the message is inert."""
+    end = len(blocks)
+    while end > 0 and blocks[end - 1].get("type") == "actions":
+        end -= 1
+    return list(blocks[:end]), list(blocks[end:])
+
+
+def _within_count(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    body, tail = _split_tail(blocks)
+    room = max(0, MAX_BLOCKS - 1 - len(tail))
+    tail = tail[: MAX_BLOCKS - 1 - room]
+    return [*body[:room], more_note(len(body) - room), *tail]
+
+
+def _within_budget(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if sum(block_text_length(block) for block in blocks) <= MAX_TOTAL_TEXT:
+        return blocks
+    body, tail = _split_tail(blocks)
+    budget = MAX_TOTAL_TEXT - sum(block_text_length(block) for block in tail) - 40  # room for the note
+    kept: list[dict[str, Any]] = []
+    for block in body:
+        size = block_text_length(block)
+        if size > budget:
+            break
+        kept.append(block)
+        budget -= size
+    return [*kept, more_note(len(body) - len(kept)), *tail]
