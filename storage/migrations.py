@@ -1,0 +1,181 @@
+"""The database schema as numbered migrations, applied in order, each in its own transaction.
+
+Every migration runs inside `BEGIN IMMEDIATE` and re-reads the recorded version inside that transaction,
+so two processes starting at once apply each migration exactly once (the second waits for the write
+lock, then sees the migration is already there). SQLite DDL is transactional: a migration that fails
+leaves neither its tables nor its version row behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.errors import SchemaTooNewError
+from storage.transactions import immediate_transaction
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]  # run one by one (executescript would commit the open transaction)
+
+
+_INITIAL_SCHEMA = Migration(
+    1,
+    "tracked jobs, watches, outbox, audit log, seen deliveries",
+    (
+        """
+        CREATE TABLE jobs (
+            job_id           TEXT PRIMARY KEY,
+            provider         TEXT NOT NULL,
+            owner_channel    TEXT NOT NULL,
+            creator          TEXT,
+            origin           TEXT NOT NULL,
+            status           TEXT NOT NULL,
+            terminal         INTEGER NOT NULL DEFAULT 0 CHECK (terminal IN (0, 1)),
+            status_seq       INTEGER NOT NULL DEFAULT 0,
+            model            TEXT NOT NULL DEFAULT '',
+            suffix           TEXT,
+            last_event_id    TEXT,
+            last_event_at    REAL,
+            step             INTEGER,
+            total_steps      INTEGER,
+            train_loss       REAL,
+            valid_loss       REAL,
+            estimated_finish INTEGER,
+            version          INTEGER NOT NULL DEFAULT 1,
+            next_poll_at     REAL NOT NULL,
+            stuck_noted_seq  INTEGER,
+            snapshot         TEXT NOT NULL DEFAULT '{}',
+            created_at       REAL NOT NULL,
+            updated_at       REAL NOT NULL
+        )
+        """,
+        # The watcher's query: only jobs still worth polling are in this index.
+        "CREATE INDEX jobs_due ON jobs (next_poll_at) WHERE terminal = 0",
+        """
+        CREATE TABLE watches (
+            job_id          TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+            channel         TEXT NOT NULL,
+            added_by        TEXT,
+            is_owner        INTEGER NOT NULL DEFAULT 0 CHECK (is_owner IN (0, 1)),
+            card_ts         TEXT,
+            card_version    INTEGER NOT NULL DEFAULT 0,
+            card_updated_at REAL,
+            card_stale      INTEGER NOT NULL DEFAULT 0 CHECK (card_stale IN (0, 1)),
+            created_at      REAL NOT NULL,
+            PRIMARY KEY (job_id, channel)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX watches_by_channel ON watches (channel, created_at, job_id)",
+        # `card_stale` is set when the job's version moves past a posted card; it keeps the
+        # "cards to refresh" query to the few cards that need it.
+        "CREATE INDEX watches_stale_cards ON watches (card_updated_at) WHERE card_stale = 1",
+        """
+        CREATE TABLE unreachable_channels (
+            channel TEXT PRIMARY KEY,
+            reason  TEXT NOT NULL,
+            at      REAL NOT NULL
+        ) WITHOUT ROWID
+        """,
+        # AUTOINCREMENT: ids are never reused, so a notifier holding the id of a row that was dropped
+        # (unwatch) can never mark a newer row by mistake.
+        """
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id          TEXT NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+            channel         TEXT NOT NULL,
+            transition      TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            payload         TEXT NOT NULL DEFAULT '{}',
+            state           TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (state IN ('pending', 'sent', 'given_up')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            slack_ts        TEXT,
+            last_error      TEXT,
+            created_at      REAL NOT NULL,
+            sent_at         REAL,
+            given_up_at     REAL,
+            UNIQUE (job_id, channel, transition)
+        )
+        """,
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
+        "CREATE INDEX outbox_pending_by_channel ON outbox (channel) WHERE state = 'pending'",
+        "CREATE INDEX outbox_given_up ON outbox (id) WHERE state = 'given_up'",
+        # No foreign key on job_id: refused actions on jobs nobody tracks are audited too.
+        """
+        CREATE TABLE audit_log (
+            id      INTEGER PRIMARY KEY,
+            at      REAL NOT NULL,
+            user_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            action  TEXT NOT NULL,
+            job_id  TEXT,
+            allowed INTEGER NOT NULL CHECK (allowed IN (0, 1)),
+            reason  TEXT,
+            result  TEXT
+        )
+        """,
+        "CREATE INDEX audit_by_job ON audit_log (job_id, at)",
+        """
+        CREATE TABLE seen_deliveries (
+            key        TEXT PRIMARY KEY,
+            expires_at REAL NOT NULL
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX seen_deliveries_expiry ON seen_deliveries (expires_at)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL_SCHEMA,)
+
+_VERSION_TABLE = """
+    CREATE TABLE IF NOT EXISTS schema_version (
+        version    INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        applied_at REAL NOT NULL
+    )
+"""
+
+
+def _check_numbering(migrations: Sequence[Migration]) -> None:
+    expected = list(range(1, len(migrations) + 1))
+    if [m.version for m in migrations] != expected:
+        raise ValueError(f"migrations must be numbered {expected}, in order")
+
+
+async def _recorded_version(db: aiosqlite.Connection) -> int:
+    rows = list(await db.execute_fetchall("SELECT coalesce(max(version), 0) FROM schema_version"))
+    return int(rows[0][0])
+
+
+async def apply_migrations(db: aiosqlite.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply the migrations the database lacks, one transaction each; return the schema version.
+
+    `db` must be in autocommit mode (isolation_level=None) and not be used by anyone else meanwhile.
+    """
+    _check_numbering(migrations)
+    while True:
+        async with immediate_transaction(db):
+            await db.execute(_VERSION_TABLE)
+            version = await _recorded_version(db)
+            if version > len(migrations):
+                raise SchemaTooNewError(
+                    f"the database is at schema version {version}, newer than this TuneOps "
+                    f"(which knows up to {len(migrations)}); upgrade TuneOps"
+                )
+            if version == len(migrations):
+                return version
+            migration = migrations[version]
+            for statement in migration.statements:
+                await db.execute(statement)
+            await db.execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, time.time()),
+            )
