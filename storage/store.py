@@ -37,12 +37,16 @@ class Store(Protocol):
         """Start tracking `job` with its owner channel as the first watch; (job, created).
 
         Tracking a job already tracked changes nothing and returns the existing row with created=False.
+        A new job is due for its first poll at `now`; its owner channel loses any unreachable mark.
         """
 
     async def get_job(self, job_id: str) -> TrackedJob | None: ...
 
     async def add_watch(self, job_id: str, channel: str, *, user: str | None, now: float) -> bool:
-        """Make `channel` follow a tracked job; False when it already did. Clears an unreachable mark."""
+        """Make `channel` follow a tracked job; False when it already did. Clears an unreachable mark.
+
+        Raises `storage.errors.JobNotTrackedError` when the job is not tracked.
+        """
 
     async def remove_watch(self, job_id: str, channel: str) -> bool:
         """Stop `channel` following the job (its pending notifications are dropped); False if it did not."""
@@ -61,13 +65,16 @@ class Store(Protocol):
         limit: int = 20,
         offset: int = 0,
     ) -> list[TrackedJob]:
-        """The jobs a channel follows, newest first."""
+        """The jobs a channel follows, newest first (by when the job came to the channel)."""
 
     async def set_card(self, job_id: str, channel: str, *, ts: str, version: int, now: float) -> None:
-        """Remember the card message posted in `channel` and the job version it shows."""
+        """Remember the card message posted in `channel` and the job version it shows (no-op without a watch)."""
 
     async def cards_to_refresh(self, *, now: float, min_interval: float, limit: int) -> list[CardToRefresh]:
-        """Cards whose job changed since they were drawn and were not edited in the last `min_interval` s."""
+        """Cards whose job changed since they were drawn and were not edited in the last `min_interval` s.
+
+        Least recently edited first; cards in unreachable channels are left out.
+        """
 
     # the watcher ------------------------------------------------------------------------------------
     async def due_jobs(self, *, now: float, limit: int) -> list[TrackedJob]:
@@ -79,24 +86,37 @@ class Store(Protocol):
         """Store what a poll (or an action's API answer) saw, in one transaction.
 
         On a status change: bump the status sequence and enqueue one outbox row per reachable watching
-        channel, with `observation.details` in the payload. Progress changes bump the job version only.
+        channel (transition "<seq>:<status>", payload `observation.details` plus previous, current, seq).
+        Progress or snapshot changes bump the job version only (so cards are redrawn). Progress fields
+        left None keep their stored value; the event id/time change only when a new event id is seen.
         Returns the change, or None when the status is the one already recorded.
+        Raises `storage.errors.JobNotTrackedError` when the job is not tracked.
         """
 
     async def schedule_poll(self, job_id: str, *, next_poll_at: float) -> None: ...
 
     async def note_stuck(self, job_id: str, *, now: float) -> bool:
-        """Enqueue one "looks stuck" note per status sequence; False if already noted."""
+        """Enqueue one "looks stuck" note per status sequence; False if already noted.
+
+        Also bumps the job version (the card shows the mark). Raises `JobNotTrackedError` when untracked.
+        """
 
     # the notifier -----------------------------------------------------------------------------------
     async def claim_due_outbox(self, *, now: float, limit: int, lease: float) -> list[OutboxItem]:
-        """Pending rows due by `now`, oldest first, leased for `lease` seconds (attempts += 1)."""
+        """Pending rows due by `now`, oldest first, leased for `lease` seconds (attempts += 1).
 
-    async def mark_sent(self, item_id: int, *, ts: str, now: float) -> None: ...
+        Order per (job, channel) is kept: a row is only claimed once every earlier row of the same job
+        and channel is sent or given up, so a batch holds at most one row per (job, channel).
+        """
 
-    async def mark_retry(self, item_id: int, *, error: str, next_attempt_at: float) -> None: ...
+    async def mark_sent(self, item_id: int, *, ts: str, now: float) -> None:
+        """Slack said ok: the row is done, with the message ts. A row already sent keeps its first ts."""
 
-    async def mark_given_up(self, item_id: int, *, error: str, now: float) -> None: ...
+    async def mark_retry(self, item_id: int, *, error: str, next_attempt_at: float) -> None:
+        """Delivery failed for now: try again at `next_attempt_at` (pending rows only)."""
+
+    async def mark_given_up(self, item_id: int, *, error: str, now: float) -> None:
+        """Delivery will never work: stop trying (pending rows only)."""
 
     async def mark_channel_unreachable(self, channel: str, *, reason: str, now: float) -> int:
         """Mark a channel the bot cannot post to; give up its pending rows; return how many."""
