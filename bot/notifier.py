@@ -1,0 +1,499 @@
+"""The notifier: delivers the outbox to Slack exactly once, and keeps job cards live.
+
+Replies. Claimed outbox rows go to one queue per channel; each channel is drained by its own worker, in
+claim order (a job's transitions in sequence), at about one message per second (`ChannelPacer`), many
+channels at once (at most `concurrency` requests in flight). A row is marked sent only after Slack says
+`ok`. Every reply carries message metadata naming its job and transition; a row that may already have
+reached Slack (claimed by a process that died, or whose answer was lost) is first looked up in the card's
+thread, and marked sent with the ts found there instead of being posted again.
+
+Failures. A 429 pushes the channel's clock back by `Retry-After` and retries the row then; 5xx, timeouts
+and other refusals back off exponentially with jitter (capped), and a row still undelivered after
+`give_up_after` seconds is given up; a channel the bot cannot post to is marked unreachable and skipped.
+While a row of a job waits for its retry, later rows of that job in that channel wait behind it.
+
+The dedicated Slack client has no retry handlers: slack_sdk's rate-limit handler would sleep inside the
+call (invisible to the pacer, lost on a crash) and its connection-error handler can re-send a post Slack
+had already accepted. Here every retry goes through the outbox, which checks the thread first.
+
+Cards. Every `card_tick` seconds, cards whose job changed are redrawn with `chat.update`, at most once per
+card every `card_min_interval` seconds (progress edits are coalesced), drawn from a shared budget for the
+whole workspace (`chat.update` is Tier 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+from pydantic import ValidationError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.finetune.models import FineTuningJob
+from bot.metrics import DELIVERIES, OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
+from bot.pacing import ChannelPacer, RateBudget
+from bot.services import Services
+from bot.slack_failures import FailureKind, SlackFailure, classify
+from bot.thread_lookup import card_metadata, find_card, find_reply, notification_metadata
+from bot.views.card import card_for, job_from_tracked
+from bot.views.message import SlackMessage
+from bot.views.notes import should_broadcast, status_note, stuck_note
+from storage.records import CardToRefresh, OutboxItem, TrackedJob, Watch
+
+log = logging.getLogger(__name__)
+
+HOLD_ERROR = "waiting for an earlier notification of this job"
+
+
+class Notifier:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        per_channel_interval: float = 1.0,
+        concurrency: int = 32,
+        claim_limit: int = 500,
+        lease: float = 60.0,
+        tick: float = 0.5,
+        card_tick: float = 1.0,
+        card_min_interval: float = 5.0,
+        card_edits_per_minute: float = 50.0,
+        card_burst: int = 20,
+        retry_base: float = 2.0,
+        retry_cap: float = 300.0,
+        give_up_after: float = 24 * 3600.0,
+        request_timeout: float = 15.0,
+        slack: AsyncWebClient | None = None,
+        random_fraction: Callable[[], float] = random.random,
+    ) -> None:
+        self._services = services
+        self._store = services.store
+        self._pacer = ChannelPacer(interval=per_channel_interval)
+        self._requests = asyncio.Semaphore(concurrency)
+        self._claim_limit = claim_limit
+        self._lease = lease
+        self._tick = tick
+        self._card_tick = card_tick
+        self._card_min_interval = card_min_interval
+        self._card_budget = RateBudget(per_minute=card_edits_per_minute, burst=card_burst)
+        self._retry_base = retry_base
+        self._retry_cap = retry_cap
+        self._give_up_after = give_up_after
+        self._request_timeout = request_timeout
+        self._random = random_fraction
+        self._given_slack = slack
+        self._slack: AsyncWebClient | None = slack
+        self._session: aiohttp.ClientSession | None = None
+
+        self._queues: dict[str, deque[OutboxItem]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._queued_ids: set[int] = set()
+        # Rows this process tried and Slack definitely refused: no thread look-up needed before the next try.
+        self._known_unsent: set[int] = set()
+        # (job, channel) -> when the row holding later ones back is due again.
+        self._held: dict[tuple[str, str], float] = {}
+        # (job, channel) -> no card edit before this monotonic time (after a failed edit).
+        self._card_retry_at: dict[tuple[str, str], float] = {}
+        self.last_loop_at: float | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------------------
+
+    @property
+    def slack(self) -> AsyncWebClient:
+        if self._slack is None:
+            base = self._services.slack
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._request_timeout))
+            self._slack = AsyncWebClient(
+                token=base.token,
+                base_url=base.base_url,
+                session=self._session,
+                timeout=int(self._request_timeout),
+                retry_handlers=[],
+                logger=logging.getLogger("tuneops.notifier.slack"),
+            )
+        return self._slack
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._slack = self._given_slack
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Deliver until `stopping` is set, then return (in-flight deliveries are left to `drain`)."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._reply_loop(stopping))
+            group.create_task(self._card_loop(stopping))
+
+    async def drain(self, grace: float) -> None:
+        """Let deliveries already under way finish, for at most `grace` seconds; cancel the rest.
+
+        A cancelled delivery stays claimed in storage: the next process re-checks its thread first.
+        """
+        workers = [task for task in self._workers.values() if not task.done()]
+        for queue in self._queues.values():
+            for item in list(queue)[1:]:
+                self._queued_ids.discard(item.id)
+        if workers:
+            _, pending = await asyncio.wait(workers, timeout=max(0.0, grace))
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        await self.aclose()
+
+    # ---- replies --------------------------------------------------------------------------------------
+
+    async def _reply_loop(self, stopping: asyncio.Event) -> None:
+        ready = self._services.outbox_ready
+        while not stopping.is_set():
+            ready.clear()
+            await self._claim_and_dispatch()
+            await self._update_gauges()
+            self.last_loop_at = self._services.clock()
+            await _wait_any(stopping, ready, seconds=self._tick)
+        # Stop taking rows: those only queued here (not yet started) stay claimed and come back after
+        # their lease; the one each worker is on is finished by `drain`.
+        for queue in self._queues.values():
+            while len(queue) > 1:
+                self._queued_ids.discard(queue.pop().id)
+
+    async def _claim_and_dispatch(self) -> None:
+        room = self._claim_limit - len(self._queued_ids)
+        if room <= 0:
+            return
+        now = self._services.clock()
+        items = await self._store.claim_due_outbox(now=now, limit=room, lease=self._lease)
+        for item in items:
+            if item.id in self._queued_ids:
+                continue  # its lease ran out while it waited here: still ours
+            self._queued_ids.add(item.id)
+            self._queues.setdefault(item.channel, deque()).append(item)
+            worker = self._workers.get(item.channel)
+            if worker is None or worker.done():
+                self._workers[item.channel] = asyncio.create_task(
+                    self._drain_channel(item.channel), name=f"deliver:{item.channel}"
+                )
+
+    async def _drain_channel(self, channel: str) -> None:
+        queue = self._queues[channel]
+        try:
+            while queue:
+                item = queue[0]
+                try:
+                    await self._deliver_or_hold(item)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # A storage hiccup or a bug on one row must not stop the channel: retry it later.
+                    log.exception("delivering outbox row %s failed unexpectedly", item.id)
+                    await self._retry(
+                        item, SlackFailure(FailureKind.TRANSIENT, "internal", maybe_posted=True)
+                    )
+                finally:
+                    if queue and queue[0] is item:
+                        queue.popleft()
+                    self._queued_ids.discard(item.id)
+        finally:
+            if not queue:
+                self._queues.pop(channel, None)
+                self._workers.pop(channel, None)
+
+    async def _deliver_or_hold(self, item: OutboxItem) -> None:
+        key = (item.job_id, item.channel)
+        held_until = self._held.get(key)
+        now = self._services.clock()
+        if held_until is not None:
+            if held_until > now:
+                await self._store.mark_retry(item.id, error=HOLD_ERROR, next_attempt_at=held_until + 0.001)
+                self._known_unsent.add(item.id)
+                return
+            del self._held[key]
+        if await self._store.channel_unreachable(item.channel) is not None:
+            await self._store.mark_given_up(item.id, error="channel unreachable", now=now)
+            DELIVERIES.labels("reply", "given_up", "unreachable").inc()
+            return
+        await self._deliver(item)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        job = await self._store.get_job(item.job_id)
+        watch = await self._store.get_watch(item.job_id, item.channel)
+        now = self._services.clock()
+        if job is None or watch is None:
+            await self._store.mark_given_up(item.id, error="the channel no longer follows this job", now=now)
+            DELIVERIES.labels("reply", "given_up", "unwatched").inc()
+            return
+        card_ts = watch.card_ts
+        if card_ts is None:
+            try:
+                card_ts = await self._ensure_card(job, watch, recovering=item.attempts > 1)
+            except _Failed as failed:
+                await self._handle_failure(item, failed.failure)
+                return
+        if item.attempts > 1 and item.id not in self._known_unsent:
+            try:
+                async with self._requests:
+                    found = await find_reply(self.slack, item.channel, card_ts, item.job_id, item.transition)
+            except Exception as exc:
+                await self._handle_failure(item, classify(exc))
+                return
+            if found is not None:
+                await self._store.mark_sent(item.id, ts=found, now=self._services.clock())
+                DELIVERIES.labels("reply", "sent", "found_in_thread").inc()
+                log.info("row %s (%s %s) was already in the thread", item.id, item.job_id, item.transition)
+                return
+        message, broadcast = self._note(item, job)
+        await self._pacer.wait(item.channel)
+        try:
+            ts = await self._post_reply(item, card_ts, message, broadcast)
+        except _Failed as failed:
+            await self._handle_failure(item, failed.failure)
+            return
+        await self._store.mark_sent(item.id, ts=ts, now=self._services.clock())
+        self._known_unsent.discard(item.id)
+        DELIVERIES.labels("reply", "sent", "broadcast" if broadcast else "thread").inc()
+
+    async def _post_reply(
+        self, item: OutboxItem, card_ts: str, message: SlackMessage, broadcast: bool
+    ) -> str:
+        kwargs: dict[str, Any] = {
+            "channel": item.channel,
+            "thread_ts": card_ts,
+            "reply_broadcast": broadcast,
+            "metadata": notification_metadata(item.job_id, item.transition),
+            **message.as_kwargs(),
+        }
+        try:
+            return await self._post(kwargs)
+        except _Failed as failed:
+            if failed.failure.kind is not FailureKind.BLOCKS_REJECTED:
+                raise
+            log.warning(
+                "Slack refused the blocks of row %s (%s); sending text only", item.id, failed.failure.error
+            )
+            kwargs.pop("blocks", None)
+            return await self._post(kwargs)
+
+    async def _post(self, kwargs: dict[str, Any]) -> str:
+        try:
+            async with self._requests:
+                response = await self.slack.chat_postMessage(**kwargs)
+        except Exception as exc:
+            raise _Failed(classify(exc)) from exc
+        return str(response.get("ts"))
+
+    def _note(self, item: OutboxItem, tracked: TrackedJob) -> tuple[SlackMessage, bool]:
+        payload = item.payload
+        job = _job_in(payload) or job_from_tracked(tracked)
+        if item.kind == "stuck":
+            quiet_for = payload.get("quiet_for")
+            if not isinstance(quiet_for, int | float):
+                quiet_for = item.created_at - (tracked.last_event_at or tracked.updated_at)
+            return stuck_note(job, quiet_for=max(0.0, float(quiet_for))), False
+        current = str(payload.get("current") or item.transition.partition(":")[2] or tracked.status)
+        previous = str(payload.get("previous") or "")
+        actor = payload.get("actor")
+        message = status_note(
+            job,
+            previous=previous,
+            current=current,
+            creator=tracked.creator,
+            actor=str(actor) if actor else None,
+            progress=tracked.progress,
+        )
+        return message, should_broadcast(current)
+
+    async def _ensure_card(self, job: TrackedJob, watch: Watch, *, recovering: bool) -> str:
+        """The channel's card for the job, posting it first if it was never posted."""
+        if recovering:
+            # A card posted by a process that died before remembering it: adopt it, do not post twice.
+            try:
+                async with self._requests:
+                    found = await find_card(
+                        self.slack, watch.channel, job.job_id, oldest=watch.created_at - 60
+                    )
+            except Exception as exc:
+                raise _Failed(classify(exc)) from exc
+            if found is not None:
+                await self._store.set_card(
+                    job.job_id, watch.channel, ts=found, version=-1, now=self._services.clock()
+                )
+                return found
+        await self._pacer.wait(watch.channel)
+        card = card_for(job, self._services.clock())
+        ts = await self._post(
+            {"channel": watch.channel, "metadata": card_metadata(job.job_id), **card.as_kwargs()}
+        )
+        await self._store.set_card(
+            job.job_id, watch.channel, ts=ts, version=job.version, now=self._services.clock()
+        )
+        DELIVERIES.labels("card", "sent", "posted").inc()
+        return ts
+
+    async def _handle_failure(self, item: OutboxItem, failure: SlackFailure) -> None:
+        now = self._services.clock()
+        if failure.kind is FailureKind.UNREACHABLE:
+            dropped = await self._store.mark_channel_unreachable(item.channel, reason=failure.error, now=now)
+            await self._store.mark_given_up(item.id, error=failure.error, now=now)
+            DELIVERIES.labels("reply", "given_up", "unreachable").inc()
+            log.warning(
+                "cannot post in %s (%s): channel marked unreachable, %d notification(s) dropped",
+                item.channel,
+                failure.error,
+                dropped + 1,
+            )
+            self._drop_channel_queue(item.channel)
+            return
+        await self._retry(item, failure)
+
+    async def _retry(self, item: OutboxItem, failure: SlackFailure) -> None:
+        now = self._services.clock()
+        if now - item.created_at >= self._give_up_after:
+            await self._store.mark_given_up(item.id, error=failure.error, now=now)
+            DELIVERIES.labels("reply", "given_up", failure.kind.value).inc()
+            log.error("giving up row %s (%s %s): %s", item.id, item.job_id, item.transition, failure.error)
+            return
+        if failure.kind is FailureKind.RATE_LIMITED:
+            wait = failure.retry_after if failure.retry_after is not None else 1.0
+            self._pacer.defer(item.channel, wait)
+        else:
+            wait = self._backoff(item.attempts)
+        if failure.maybe_posted:
+            self._known_unsent.discard(item.id)
+        else:
+            self._known_unsent.add(item.id)
+        await self._store.mark_retry(item.id, error=failure.error, next_attempt_at=now + wait)
+        self._held[(item.job_id, item.channel)] = now + wait
+        DELIVERIES.labels("reply", "retry", failure.kind.value).inc()
+        log.info(
+            "row %s (%s) not delivered (%s); retrying in %.1fs", item.id, item.channel, failure.error, wait
+        )
+
+    def _backoff(self, attempts: int) -> float:
+        ceiling = min(self._retry_cap, self._retry_base * (2 ** max(0, attempts - 1)))
+        return float(ceiling * (0.5 + 0.5 * self._random()))
+
+    def _drop_channel_queue(self, channel: str) -> None:
+        queue = self._queues.get(channel)
+        if queue is None:
+            return
+        while len(queue) > 1:
+            self._queued_ids.discard(queue.pop().id)
+
+    async def _update_gauges(self) -> None:
+        stats = await self._store.outbox_stats(now=self._services.clock())
+        OUTBOX_DEPTH.set(stats.pending)
+        OUTBOX_OLDEST_AGE.set(stats.oldest_pending_age or 0.0)
+
+    # ---- cards ----------------------------------------------------------------------------------------
+
+    async def _card_loop(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            await self.refresh_cards()
+            self._pacer.forget_idle()
+            await _wait_any(stopping, seconds=self._card_tick)
+
+    async def refresh_cards(self, *, limit: int = 100) -> int:
+        """Redraw the cards whose job changed; return how many were edited."""
+        now = self._services.clock()
+        due = await self._store.cards_to_refresh(now=now, min_interval=self._card_min_interval, limit=limit)
+        moment = time.monotonic()
+        due = [card for card in due if self._card_retry_at.get(_card_key(card), 0.0) <= moment]
+        results = await asyncio.gather(*(self._refresh_card(card) for card in due))
+        return sum(results)
+
+    async def _refresh_card(self, card: CardToRefresh) -> bool:
+        watch, job = card.watch, card.job
+        if watch.card_ts is None:
+            return False  # the first reply (or the handler) posts it
+        await self._card_budget.take()
+        message = card_for(job, self._services.clock())
+        try:
+            async with self._requests:
+                await self.slack.chat_update(channel=watch.channel, ts=watch.card_ts, **message.as_kwargs())
+        except Exception as exc:
+            return await self._card_failed(card, classify(exc))
+        await self._store.set_card(
+            job.job_id, watch.channel, ts=watch.card_ts, version=job.version, now=self._services.clock()
+        )
+        self._card_retry_at.pop(_card_key(card), None)
+        DELIVERIES.labels("card", "sent", "edited").inc()
+        return True
+
+    async def _card_failed(self, card: CardToRefresh, failure: SlackFailure) -> bool:
+        watch, job = card.watch, card.job
+        now = self._services.clock()
+        if failure.kind is FailureKind.UNREACHABLE:
+            await self._store.mark_channel_unreachable(watch.channel, reason=failure.error, now=now)
+            DELIVERIES.labels("card", "given_up", "unreachable").inc()
+            log.warning(
+                "cannot edit cards in %s (%s): channel marked unreachable", watch.channel, failure.error
+            )
+            return False
+        if failure.kind is FailureKind.MESSAGE_GONE:
+            # Someone deleted the card: post a fresh one; later replies go to its thread.
+            await self._pacer.wait(watch.channel)
+            message = card_for(job, now)
+            try:
+                ts = await self._post(
+                    {"channel": watch.channel, "metadata": card_metadata(job.job_id), **message.as_kwargs()}
+                )
+            except _Failed as failed:
+                return (
+                    await self._card_failed(card, failed.failure)
+                    if failed.failure.kind is not FailureKind.MESSAGE_GONE
+                    else False
+                )
+            await self._store.set_card(
+                job.job_id, watch.channel, ts=ts, version=job.version, now=self._services.clock()
+            )
+            DELIVERIES.labels("card", "sent", "reposted").inc()
+            return True
+        if failure.kind is FailureKind.RATE_LIMITED:
+            self._card_budget.pause(failure.retry_after if failure.retry_after is not None else 1.0)
+        wait = failure.retry_after if failure.retry_after is not None else self._backoff(1)
+        self._card_retry_at[_card_key(card)] = time.monotonic() + wait
+        DELIVERIES.labels("card", "retry", failure.kind.value).inc()
+        log.info(
+            "card of %s in %s not edited (%s); again in %.1fs", job.job_id, watch.channel, failure.error, wait
+        )
+        return False
+
+
+class _Failed(Exception):
+    def __init__(self, failure: SlackFailure) -> None:
+        super().__init__(failure.error)
+        self.failure = failure
+
+
+def _card_key(card: CardToRefresh) -> tuple[str, str]:
+    return (card.job.job_id, card.watch.channel)
+
+
+def _job_in(payload: dict[str, object]) -> FineTuningJob | None:
+    """The job as it was when the change was recorded (the stored snapshot has moved on since)."""
+    snapshot = payload.get("job")
+    if not isinstance(snapshot, dict):
+        details = payload.get("details")
+        snapshot = details.get("job") if isinstance(details, dict) else None
+    if not isinstance(snapshot, dict):
+        return None
+    try:
+        return FineTuningJob.model_validate(snapshot)
+    except ValidationError:
+        return None
+
+
+async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

@@ -1,0 +1,102 @@
+"""How often the watcher reads a job, and how it slows down when the API is unhappy.
+
+* running (and every unknown status, which is treated as active) → every `interval` seconds;
+* waiting states (queued, validating_files, pending, created) change slowly → `waiting_factor` × interval;
+* paused only changes when someone resumes it (the bot reads that answer itself) → `paused_factor` ×
+  interval, capped at `paused_cap` (but never faster than `interval`);
+* terminal → never again (storage's `due_jobs` leaves terminal jobs out).
+
+Failures slow things down and never stop them: one job that cannot be read backs off on its own
+(`JobBackoff`), and a rate limit or an outage pauses every API call for a while (`ApiBackoff`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.finetune.models import StatusGroup, status_group
+
+WAITING_STATUSES = frozenset({"queued", "validating_files", "pending", "created"})
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    interval: float = 30.0
+    waiting_factor: float = 3.0
+    paused_factor: float = 10.0
+    paused_cap: float = 900.0
+    # A little spread so jobs created together do not stay in lockstep forever.
+    spread: float = 0.05
+    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def delay_for(self, status: str) -> float:
+        group = status_group(status)
+        if group is StatusGroup.PARKED:
+            base = max(self.interval, min(self.interval * self.paused_factor, self.paused_cap))
+        elif status in WAITING_STATUSES:
+            base = self.interval * self.waiting_factor
+        else:
+            base = self.interval
+        return base * (1.0 + self.spread * self.random())
+
+    def next_poll_at(self, status: str, now: float) -> float:
+        return now + self.delay_for(status)
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with a floor and a cap; `failures` counts consecutive failures."""
+
+    base: float
+    cap: float
+    failures: int = 0
+
+    def fail(self, asked: float | None = None) -> float:
+        """Record one more failure; the wait before the next try (a server's own ask wins if longer)."""
+        self.failures += 1
+        wait = min(self.cap, self.base * (2 ** (self.failures - 1)))
+        return float(max(wait, asked or 0.0))
+
+    def succeed(self) -> None:
+        self.failures = 0
+
+
+class ApiBackoff:
+    """A pause on every API call after a rate limit or an outage (the API is shared by every job)."""
+
+    def __init__(self, *, base: float, cap: float) -> None:
+        self._backoff = Backoff(base=base, cap=cap)
+        self.until = 0.0
+
+    def blocked(self, now: float) -> bool:
+        return now < self.until
+
+    def fail(self, now: float, asked: float | None = None) -> float:
+        wait = self._backoff.fail(asked)
+        self.until = now + wait
+        return wait
+
+    def succeed(self) -> None:
+        self._backoff.succeed()
+
+    @property
+    def failures(self) -> int:
+        return self._backoff.failures
+
+
+class JobBackoff:
+    """Per-job backoff for a job the API will not return (deleted, a 404, an unreadable answer)."""
+
+    def __init__(self, *, base: float, cap: float) -> None:
+        self._base = base
+        self._cap = cap
+        self._jobs: dict[str, Backoff] = {}
+
+    def fail(self, job_id: str) -> float:
+        backoff = self._jobs.setdefault(job_id, Backoff(base=self._base, cap=self._cap))
+        return backoff.fail()
+
+    def succeed(self, job_id: str) -> None:
+        self._jobs.pop(job_id, None)

@@ -1,0 +1,86 @@
+"""What a failed Slack Web API call means for a delivery: wait, retry, give the channel up, or check first.
+
+`maybe_posted` matters for exactly-once: after a timeout, a dropped connection or a 5xx, Slack may have
+posted the message before the answer was lost, so the next attempt must look in the thread before
+posting again. A definite refusal (`ok: false` with an error code, a 429) posted nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+# The bot cannot post there; retrying will not change that (until someone invites it back).
+UNREACHABLE_ERRORS = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "channel_is_archived", "restricted_action"}
+)
+# The message cannot be built as sent: drop the blocks and try again with the plain text.
+BLOCKS_REJECTED_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
+# The card (or its thread) is gone: post a new card.
+MESSAGE_GONE_ERRORS = frozenset({"message_not_found", "thread_not_found", "cant_update_message"})
+
+
+class FailureKind(Enum):
+    RATE_LIMITED = "rate_limited"
+    UNREACHABLE = "unreachable"
+    BLOCKS_REJECTED = "blocks_rejected"
+    MESSAGE_GONE = "message_gone"
+    TRANSIENT = "transient"  # 5xx, timeouts, connection trouble
+    REFUSED = "refused"  # any other ok:false answer
+
+
+@dataclass(frozen=True)
+class SlackFailure:
+    kind: FailureKind
+    error: str  # Slack's error code, or the exception's type: never the request (it holds the token)
+    maybe_posted: bool
+    retry_after: float | None = None
+
+
+def classify(exc: BaseException) -> SlackFailure:
+    if isinstance(exc, SlackApiError):
+        return _from_api_error(exc)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=False)
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=True)
+    return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=True)
+
+
+def _from_api_error(exc: SlackApiError) -> SlackFailure:
+    response: Any = exc.response
+    status = int(getattr(response, "status_code", 0) or getattr(response, "status", 0) or 0)
+    data = getattr(response, "data", None)
+    error = str(data.get("error") or "") if isinstance(data, dict) else ""
+    headers = getattr(response, "headers", None) or {}
+    if status == 429 or error == "ratelimited":
+        return SlackFailure(
+            FailureKind.RATE_LIMITED, "ratelimited", maybe_posted=False, retry_after=_retry_after(headers)
+        )
+    if error in UNREACHABLE_ERRORS:
+        return SlackFailure(FailureKind.UNREACHABLE, error, maybe_posted=False)
+    if error in BLOCKS_REJECTED_ERRORS:
+        return SlackFailure(FailureKind.BLOCKS_REJECTED, error, maybe_posted=False)
+    if error in MESSAGE_GONE_ERRORS:
+        return SlackFailure(FailureKind.MESSAGE_GONE, error, maybe_posted=False)
+    if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
+        return SlackFailure(FailureKind.TRANSIENT, error or f"http_{status}", maybe_posted=True)
+    return SlackFailure(FailureKind.REFUSED, error or f"http_{status}", maybe_posted=False)
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None

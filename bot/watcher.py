@@ -1,0 +1,328 @@
+"""The watcher: follows every tracked job through the fine-tuning API and records what changed.
+
+One cycle takes the jobs whose poll time has come (`due_jobs`), reads them as cheaply as it can, reads new
+metrics events for the ones that are training, and records each observation in one storage transaction
+(a status change enqueues its notifications there). The notifier is woken afterwards; the watcher itself
+never talks to Slack, so nothing it meets — rate limits, outages, odd answers — can reach a channel.
+
+Reading cheaply: the list endpoint returns up to `page_size` jobs per request, newest first. When several
+jobs are due, pages are read until every due job was seen, the page bound is reached, or the page has gone
+past (older than) every job still missing; jobs the pages did not reach are read one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from bot.finetune.errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    FineTuneError,
+    InternalServerError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from bot.finetune.models import FineTuningJob, JobEvent, StatusGroup, status_group
+from bot.metrics import POLL_CYCLE_SECONDS, POLL_LAG_SECONDS
+from bot.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
+from bot.progress import progress_from, with_final_losses
+from bot.services import Services
+from storage.records import Observation, Progress, TrackedJob
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ApiTrouble(Exception):
+    """The API as a whole is refusing or failing (rate limit, 5xx, unreachable, bad credentials)."""
+
+    def __init__(self, cause: FineTuneError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _is_api_wide(error: FineTuneError) -> bool:
+    if isinstance(error, RateLimitError | InternalServerError | AuthenticationError | PermissionDeniedError):
+        return True
+    if isinstance(error, APIStatusError):
+        return error.status_code == 408 or error.status_code >= 500
+    return isinstance(error, APIConnectionError)
+
+
+@dataclass
+class CycleResult:
+    due: int = 0
+    recorded: int = 0
+    changes: int = 0
+    list_pages: int = 0
+    single_reads: int = 0
+    event_reads: int = 0
+    skipped_for_backoff: bool = False
+    more_due: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+class Watcher:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        policy: PollPolicy | None = None,
+        due_limit: int = 1000,
+        list_threshold: int = 3,
+        page_size: int = 100,
+        max_list_pages: int = 10,
+        concurrency: int = 8,
+        stuck_after: float | None = None,
+        api_backoff_cap: float = 300.0,
+        job_backoff_cap: float = 1800.0,
+        events_page_size: int = 100,
+        events_max_pages: int = 5,
+        tick: float | None = None,
+    ) -> None:
+        interval = services.settings.poll_interval
+        self._services = services
+        self._policy = policy if policy is not None else PollPolicy(interval=interval)
+        self._due_limit = due_limit
+        self._list_threshold = list_threshold
+        self._page_size = page_size
+        self._max_list_pages = max_list_pages
+        self._requests = asyncio.Semaphore(concurrency)
+        # Long enough that a slow step is not "stuck": a real job logs a metrics event every few steps.
+        self.stuck_after = stuck_after if stuck_after is not None else max(1800.0, 20 * interval)
+        self._api_backoff = ApiBackoff(base=max(1.0, interval), cap=max(api_backoff_cap, interval))
+        self._job_backoff = JobBackoff(base=max(1.0, interval), cap=max(job_backoff_cap, interval))
+        self._events_page_size = events_page_size
+        self._events_max_pages = events_max_pages
+        self._tick = tick if tick is not None else min(1.0, max(0.05, interval / 10))
+        # When this process first saw each job running: "quiet since" never reaches back past it, so a
+        # job that waited in a queue for hours is not called stuck the moment it starts.
+        self._running_since: dict[str, float] = {}
+        self.last_cycle_at: float | None = None
+        self._wake = asyncio.Event()
+
+    # ---- the loop -------------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Poll due jobs now instead of at the next tick (a job was just tracked, say)."""
+        self._wake.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            result = await self.run_cycle()
+            self.last_cycle_at = self._services.clock()
+            if result.more_due and not result.skipped_for_backoff:
+                await asyncio.sleep(0)
+                continue
+            await self._pause(stopping)
+
+    async def _pause(self, stopping: asyncio.Event) -> None:
+        stop_wait = asyncio.ensure_future(stopping.wait())
+        wake_wait = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {stop_wait, wake_wait}, timeout=self._tick, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stop_wait.cancel()
+            wake_wait.cancel()
+        self._wake.clear()
+
+    # ---- one cycle ------------------------------------------------------------------------------------
+
+    async def run_cycle(self) -> CycleResult:
+        result = CycleResult()
+        now = self._services.clock()
+        if self._api_backoff.blocked(now):
+            result.skipped_for_backoff = True
+            return result
+        due = await self._services.store.due_jobs(now=now, limit=self._due_limit)
+        result.due = len(due)
+        result.more_due = len(due) >= self._due_limit
+        POLL_LAG_SECONDS.set(max((now - job.next_poll_at for job in due), default=0.0))
+        if not due:
+            return result
+        started = time.monotonic()
+        try:
+            await self._refresh(due, result)
+        except ApiTrouble as trouble:
+            self._api_trouble(trouble.cause, result)
+        else:
+            if self._api_backoff.failures:
+                log.info("the fine-tuning API answers again; catching up")
+            self._api_backoff.succeed()
+        finally:
+            POLL_CYCLE_SECONDS.observe(time.monotonic() - started)
+            if result.recorded:
+                self._services.outbox_ready.set()
+        return result
+
+    def _api_trouble(self, cause: FineTuneError, result: CycleResult) -> None:
+        result.errors.append(str(cause))
+        first = self._api_backoff.failures == 0
+        wait = self._api_backoff.fail(self._services.clock())
+        # One line when trouble starts, then quiet debug lines: an outage must not flood the log either.
+        if first:
+            log.warning("fine-tuning API trouble (%s); polling again in %.0fs", cause, wait)
+        else:
+            log.debug("fine-tuning API still failing (%s); next try in %.0fs", cause, wait)
+
+    async def _refresh(self, due: Sequence[TrackedJob], result: CycleResult) -> None:
+        listed: dict[str, FineTuningJob] = {}
+        if len(due) >= self._list_threshold:
+            listed = await self._read_by_list(due, result)
+        trouble: list[ApiTrouble] = []
+
+        async def one(tracked: TrackedJob) -> None:
+            if trouble:
+                return  # the API is failing: leave the rest due, the backoff decides when to come back
+            try:
+                await self._refresh_one(tracked, listed.get(tracked.job_id), result)
+            except ApiTrouble as exc:
+                trouble.append(exc)
+
+        await asyncio.gather(*(one(tracked) for tracked in due))
+        if trouble:
+            raise trouble[0]
+
+    async def _read_by_list(self, due: Sequence[TrackedJob], result: CycleResult) -> dict[str, FineTuningJob]:
+        created = {job.job_id: _created_at(job) for job in due}
+        found: dict[str, FineTuningJob] = {}
+        after: str | None = None
+        while result.list_pages < self._max_list_pages:
+            page = await self._call(self._services.api.list_jobs(after=after, limit=self._page_size))
+            result.list_pages += 1
+            for job in page.data:
+                if job.id in created:
+                    found[job.id] = job
+            missing = [created[job_id] for job_id in created if job_id not in found]
+            if not missing or not page.has_more or not page.last_id or not page.data:
+                break
+            if len(missing) < self._list_threshold:
+                break  # a few single reads are cheaper than another page
+            # Pages go back in time: once past every missing job's creation, they are not coming.
+            if min(missing) > page.data[-1].created_at:
+                break
+            after = page.last_id
+        return found
+
+    async def _refresh_one(
+        self, tracked: TrackedJob, listed: FineTuningJob | None, result: CycleResult
+    ) -> None:
+        now = self._services.clock()
+        job = listed
+        if job is None:
+            try:
+                job = await self._call(self._services.api.retrieve_job(tracked.job_id))
+                result.single_reads += 1
+            except FineTuneError as exc:
+                result.single_reads += 1
+                await self._job_failed(tracked, exc, now)
+                return
+        self._job_backoff.succeed(tracked.job_id)
+        events: list[JobEvent] = []
+        if self._wants_events(tracked, job):
+            try:
+                events = await self._call(
+                    self._services.api.events_since(
+                        tracked.job_id,
+                        tracked.last_event_id,
+                        page_size=self._events_page_size,
+                        max_pages=self._events_max_pages,
+                    )
+                )
+                result.event_reads += 1
+            except ApiTrouble:
+                if job.is_terminal:
+                    raise  # read the end (final events) together, next cycle
+                result.event_reads += 1
+            except FineTuneError as exc:
+                result.event_reads += 1
+                log.info("could not read events of %s: %s", tracked.job_id, exc)
+        progress = progress_from(job, events)
+        if job.is_terminal and job.status == "succeeded" and progress.train_loss is None:
+            progress = await self._final_losses(job, progress)
+        observation = Observation(
+            status=job.status,
+            progress=progress,
+            snapshot=job.model_dump(mode="json"),
+            last_event_id=events[-1].id if events else None,
+            last_event_at=now if events else None,
+            details=_note_details(job),
+        )
+        change = await self._services.store.record_observation(
+            tracked.job_id, observation, now=now, next_poll_at=self._policy.next_poll_at(job.status, now)
+        )
+        result.recorded += 1
+        if change is not None:
+            result.changes += 1
+        await self._maybe_stuck(tracked, job, bool(events), changed=change is not None, now=now)
+
+    def _wants_events(self, tracked: TrackedJob, job: FineTuningJob) -> bool:
+        group = status_group(job.status)
+        if group is StatusGroup.TERMINAL:
+            return True  # the final read: last metrics before the job is never polled again
+        if group is StatusGroup.PARKED:
+            return False
+        return job.status not in WAITING_STATUSES
+
+    async def _final_losses(self, job: FineTuningJob, progress: Progress) -> Progress:
+        if not job.result_files:
+            return progress
+        try:
+            results = await self._call(self._services.api.read_results(job.result_files[0]))
+        except FineTuneError as exc:
+            log.info("could not read the results file of %s: %s", job.id, exc)
+            return progress
+        return with_final_losses(progress, results)
+
+    async def _maybe_stuck(
+        self, tracked: TrackedJob, job: FineTuningJob, new_events: bool, *, changed: bool, now: float
+    ) -> None:
+        if job.status != "running":
+            self._running_since.pop(tracked.job_id, None)
+            return
+        since = self._running_since.setdefault(tracked.job_id, now)
+        if changed or new_events or tracked.stuck_noted:
+            return
+        quiet_since = max(since, tracked.last_event_at or 0.0)
+        if now - quiet_since >= self.stuck_after and await self._services.store.note_stuck(
+            tracked.job_id, now=now
+        ):
+            log.info("%s looks stuck: no new event for %.0fs", tracked.job_id, now - quiet_since)
+            self._services.outbox_ready.set()
+
+    async def _job_failed(self, tracked: TrackedJob, error: FineTuneError, now: float) -> None:
+        """A job the API will not give back: poll it less and less often (it never reaches Slack)."""
+        wait = self._job_backoff.fail(tracked.job_id)
+        log.info("could not read %s (%s); trying again in %.0fs", tracked.job_id, error, wait)
+        await self._services.store.schedule_poll(tracked.job_id, next_poll_at=now + wait)
+
+    async def _call(self, request: Awaitable[T]) -> T:
+        async with self._requests:
+            try:
+                return await request
+            except FineTuneError as exc:
+                if _is_api_wide(exc):
+                    raise ApiTrouble(exc) from exc
+                raise
+
+
+def _created_at(job: TrackedJob) -> float:
+    value = job.snapshot.get("created_at") if job.snapshot else None
+    return float(value) if isinstance(value, int | float) else job.created_at
+
+
+def _note_details(job: FineTuningJob) -> dict[str, object]:
+    """What a status note needs, frozen at the moment of the change (the snapshot moves on later)."""
+    details: dict[str, object] = {"job": job.model_dump(mode="json")}
+    if job.error is not None:
+        details["error"] = {"code": job.error.code, "message": job.error.message}
+    return details
