@@ -200,7 +200,10 @@ class SqliteStore:
             )
             if created:
                 await db.execute(
-                    "INSERT INTO watches (job_id, channel, added_by, is_owner, created_at) VALUES (?, ?, ?, 1, ?)",
+                    """
+                    INSERT INTO watches (job_id, channel, added_by, is_owner, created_at)
+                    VALUES (?, ?, ?, 1, ?)
+                    """,
                     (job.job_id, job.owner_channel, job.creator, now),
                 )
                 # Someone just created a job from this channel: it is in use again.
@@ -433,7 +436,10 @@ class SqliteStore:
     async def mark_sent(self, item_id: int, *, ts: str, now: float) -> None:
         async with self._write() as db:
             await db.execute(
-                "UPDATE outbox SET state = 'sent', slack_ts = ?, sent_at = ? WHERE id = ? AND state <> 'sent'",
+                """
+                UPDATE outbox SET state = 'sent', slack_ts = ?, sent_at = ?
+                WHERE id = ? AND state <> 'sent'
+                """,
                 (ts, now, item_id),
             )
 

@@ -68,7 +68,10 @@ class Store(Protocol):
         """The jobs a channel follows, newest first (by when the job came to the channel)."""
 
     async def set_card(self, job_id: str, channel: str, *, ts: str, version: int, now: float) -> None:
-        """Remember the card message posted in `channel` and the job version it shows (no-op without a watch)."""
+        """Remember the card message posted in `channel` and the job version it shows.
+
+        Does nothing when the channel no longer watches the job.
+        """
 
     async def cards_to_refresh(self, *, now: float, min_interval: float, limit: int) -> list[CardToRefresh]:
         """Cards whose job changed since they were drawn and were not edited in the last `min_interval` s.

@@ -1,0 +1,190 @@
+"""What the watcher stores: due jobs, observations and their notifications, "looks stuck" notes."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.errors import JobNotTrackedError
+from storage.records import Observation, Progress
+from storage.sqlite import SqliteStore
+from tests.support.storage import new_job, seen
+
+
+async def test_due_jobs_are_the_active_ones_whose_time_has_come_most_overdue_first(
+    store: SqliteStore,
+) -> None:
+    for job_id in ("ftjob-a", "ftjob-b", "ftjob-c", "ftjob-d"):
+        await store.track_job(new_job(job_id), now=0.0)
+    await store.track_job(new_job("ftjob-done", status="succeeded"), now=0.0)
+    await store.schedule_poll("ftjob-a", next_poll_at=30.0)
+    await store.schedule_poll("ftjob-b", next_poll_at=10.0)
+    await store.schedule_poll("ftjob-c", next_poll_at=20.0)
+    await store.record_observation("ftjob-d", seen("paused"), now=1.0, next_poll_at=5.0)
+
+    assert [j.job_id for j in await store.due_jobs(now=0.0, limit=10)] == []
+    assert [j.job_id for j in await store.due_jobs(now=20.0, limit=10)] == ["ftjob-d", "ftjob-b", "ftjob-c"]
+    assert [j.job_id for j in await store.due_jobs(now=20.0, limit=2)] == ["ftjob-d", "ftjob-b"]
+
+    await store.record_observation("ftjob-b", seen("cancelled"), now=21.0, next_poll_at=25.0)
+    assert [j.job_id for j in await store.due_jobs(now=1000.0, limit=10)] == ["ftjob-d", "ftjob-c", "ftjob-a"]
+
+
+async def test_an_unknown_status_is_kept_and_polled(store: SqliteStore) -> None:
+    await store.track_job(new_job(), now=0.0)
+    change = await store.record_observation("ftjob-1", seen("warming_up"), now=1.0, next_poll_at=2.0)
+    assert change is not None
+    assert change.current == "warming_up"
+    assert [j.status for j in await store.due_jobs(now=2.0, limit=10)] == ["warming_up"]
+
+
+async def test_a_status_change_is_recorded_with_one_note_per_reachable_channel(store: SqliteStore) -> None:
+    await store.track_job(new_job(), now=0.0)
+    await store.add_watch("ftjob-1", "C-B", user="U-B", now=1.0)
+    await store.add_watch("ftjob-1", "C-GONE", user="U-C", now=1.0)
+    await store.mark_channel_unreachable("C-GONE", reason="is_archived", now=2.0)
+
+    change = await store.record_observation(
+        "ftjob-1",
+        seen("running", details={"actor": "U-B", "previous": "spoofed", "seq": 99}),
+        now=3.0,
+        next_poll_at=33.0,
+    )
+    assert change is not None
+    assert (change.job_id, change.previous, change.current, change.seq) == ("ftjob-1", "queued", "running", 1)
+    assert len(change.outbox_ids) == 2
+
+    job = await store.get_job("ftjob-1")
+    assert job is not None
+    assert (job.status, job.status_seq, job.version, job.next_poll_at, job.updated_at) == (
+        "running",
+        1,
+        2,
+        33.0,
+        3.0,
+    )
+    notes = await store.claim_due_outbox(now=3.0, limit=10, lease=30.0)
+    assert [n.id for n in notes] == list(change.outbox_ids)
+    assert [(n.channel, n.transition, n.kind) for n in notes] == [
+        ("C-OWNER", "1:running", "status"),
+        ("C-B", "1:running", "status"),
+    ]
+    assert notes[0].payload == {"actor": "U-B", "previous": "queued", "current": "running", "seq": 1}
+    assert notes[0].created_at == 3.0
+
+
+async def test_seeing_the_same_status_again_enqueues_nothing(store: SqliteStore) -> None:
+    await store.track_job(new_job(), now=0.0)
+    assert await store.record_observation("ftjob-1", seen("queued"), now=1.0, next_poll_at=31.0) is None
+    first = await store.record_observation("ftjob-1", seen("running"), now=2.0, next_poll_at=32.0)
+    again = await store.record_observation("ftjob-1", seen("running"), now=3.0, next_poll_at=33.0)
+    assert first is not None
+    assert again is None
+    assert (await store.outbox_stats(now=4.0)).pending == 1
+    job = await store.get_job("ftjob-1")
+    assert job is not None
+    assert (job.status_seq, job.next_poll_at) == (1, 33.0)
+
+
+async def test_progress_merges_with_what_is_stored_and_bumps_only_the_version(store: SqliteStore) -> None:
+    await store.track_job(new_job(status="running"), now=0.0)
+    await store.record_observation(
+        "ftjob-1",
+        seen("running", step=10, total_steps=100, train_loss=1.5, valid_loss=1.7, estimated_finish=5000),
+        now=1.0,
+        next_poll_at=31.0,
+    )
+    change = await store.record_observation(
+        "ftjob-1", seen("running", step=20, train_loss=1.2), now=2.0, next_poll_at=32.0
+    )
+    assert change is None
+    job = await store.get_job("ftjob-1")
+    assert job is not None
+    assert job.progress == Progress(
+        step=20, total_steps=100, train_loss=1.2, valid_loss=1.7, estimated_finish=5000
+    )
+    assert job.progress.fraction == 0.2
+    assert (job.version, job.status_seq) == (3, 0)
+    assert (await store.outbox_stats(now=3.0)).pending == 0
+
+
+async def test_a_new_snapshot_alone_bumps_the_version(store: SqliteStore) -> None:
+    await store.track_job(new_job(status="running", snapshot={"status": "running"}), now=0.0)
+    observation = Observation(
+        status="running", progress=Progress(), snapshot={"status": "running", "trained_tokens": 12}
+    )
+    await store.record_observation("ftjob-1", observation, now=1.0, next_poll_at=2.0)
+    job = await store.get_job("ftjob-1")
+    assert job is not None
+    assert job.snapshot == {"status": "running", "trained_tokens": 12}
+    assert job.version == 2
+    await store.record_observation("ftjob-1", observation, now=2.0, next_poll_at=3.0)
+    same = await store.get_job("ftjob-1")
+    assert same is not None
+    assert same.version == 2
+
+
+async def test_the_newest_event_keeps_the_time_it_was_first_seen(store: SqliteStore) -> None:
+    await store.track_job(new_job(status="running"), now=0.0)
+
+    def event(event_id: str | None, at: float | None) -> Observation:
+        return Observation(
+            status="running", progress=Progress(), snapshot={}, last_event_id=event_id, last_event_at=at
+        )
+
+    await store.record_observation("ftjob-1", event("ev-1", 10.0), now=10.0, next_poll_at=40.0)
+    await store.record_observation("ftjob-1", event("ev-1", 40.0), now=40.0, next_poll_at=70.0)
+    await store.record_observation("ftjob-1", event(None, None), now=70.0, next_poll_at=100.0)
+    job = await store.get_job("ftjob-1")
+    assert job is not None
+    assert (job.last_event_id, job.last_event_at) == ("ev-1", 10.0)
+
+    await store.record_observation("ftjob-1", event("ev-2", None), now=100.0, next_poll_at=130.0)
+    job = await store.get_job("ftjob-1")
+    assert job is not None
+    assert (job.last_event_id, job.last_event_at) == ("ev-2", 100.0)
+
+
+async def test_observing_an_untracked_job_is_an_error(store: SqliteStore) -> None:
+    with pytest.raises(JobNotTrackedError):
+        await store.record_observation("ftjob-ghost", seen("running"), now=1.0, next_poll_at=2.0)
+    with pytest.raises(JobNotTrackedError):
+        await store.note_stuck("ftjob-ghost", now=1.0)
+    # The failed transactions left the connection usable.
+    await store.track_job(new_job(), now=1.0)
+    assert await store.get_job("ftjob-1") is not None
+
+
+async def test_looks_stuck_is_noted_once_per_status(store: SqliteStore) -> None:
+    await store.track_job(new_job(status="running"), now=0.0)
+    await store.add_watch("ftjob-1", "C-B", user="U-B", now=0.0)
+    await store.record_observation(
+        "ftjob-1",
+        Observation(
+            status="running", progress=Progress(), snapshot={}, last_event_id="ev-1", last_event_at=5.0
+        ),
+        now=5.0,
+        next_poll_at=35.0,
+    )
+    before = await store.get_job("ftjob-1")
+    assert before is not None
+    assert not before.stuck_noted
+
+    assert await store.note_stuck("ftjob-1", now=900.0)
+    assert not await store.note_stuck("ftjob-1", now=960.0)
+    after = await store.get_job("ftjob-1")
+    assert after is not None
+    assert after.stuck_noted
+    assert after.version == before.version + 1
+    notes = await store.claim_due_outbox(now=900.0, limit=10, lease=30.0)
+    assert [(n.channel, n.kind, n.transition) for n in notes] == [
+        ("C-OWNER", "stuck", "stuck:0"),
+        ("C-B", "stuck", "stuck:0"),
+    ]
+    assert notes[0].payload == {"status": "running", "seq": 0, "last_event_at": 5.0}
+
+    await store.record_observation("ftjob-1", seen("paused"), now=1000.0, next_poll_at=1030.0)
+    paused = await store.get_job("ftjob-1")
+    assert paused is not None
+    assert not paused.stuck_noted
+    assert await store.note_stuck("ftjob-1", now=2000.0)
+    assert not await store.note_stuck("ftjob-1", now=2001.0)
