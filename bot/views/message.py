@@ -26,6 +26,7 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_CONTEXT_TEXT = 2000
 MAX_FALLBACK_TEXT = 3000
 MAX_TOTAL_TEXT = 11_000
+MIN_USEFUL_TEXT = 200
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,30 @@ class SlackMessage:
 
 def fit(text: str, blocks: Iterable[Block | dict[str, Any]]) -> SlackMessage:
     """Build a `SlackMessage` that Slack will accept, whatever the size of its parts."""
-    dicts = [
-        _clamp(block.to_dict() if isinstance(block, Block) else copy.deepcopy(block)) for block in blocks
-    ]
+    dicts = [_clamp(_as_dict(block)) for block in blocks]
     dicts = _within_budget(dicts)
     dicts = _within_count(dicts)
-    return SlackMessage(text=truncate(text, MAX_FALLBACK_TEXT), blocks=dicts)
+    for block in dicts:
+        _validate(block)
+    return SlackMessage(text=truncate(text, MAX_FALLBACK_TEXT) or "…", blocks=dicts)
+
+
+def _as_dict(block: Block | dict[str, Any]) -> dict[str, Any]:
+    """The block's JSON without validating the block itself yet: its lengths are clamped first.
+
+    (Elements inside — buttons, confirms, inputs — are still validated by slack_sdk as they are built.)"""
+    if isinstance(block, Block):
+        attributes: dict[str, Any] = block.get_non_null_attributes()
+        return attributes
+    return copy.deepcopy(block)
+
+
+def _validate(block: dict[str, Any]) -> None:
+    """slack_sdk's own checks on the final block: a view that still breaks a limit is a bug, raised here
+    rather than as a cryptic `invalid_blocks` from Slack."""
+    parsed = Block.parse(block)
+    if parsed is not None:
+        parsed.to_dict()
 
 
 def more_note(count: int) -> dict[str, Any]:
@@ -123,7 +142,27 @@ def _within_budget(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for block in body:
         size = block_text_length(block)
         if size > budget:
+            shrunk = _shrink(block, budget)
+            if shrunk is not None:
+                kept.append(shrunk)
             break
         kept.append(block)
         budget -= size
-    return [*kept, more_note(len(body) - len(kept)), *tail]
+    hidden = len(body) - len(kept)
+    return [*kept, *([more_note(hidden)] if hidden else []), *tail]
+
+
+def _shrink(block: dict[str, Any], budget: int) -> dict[str, Any] | None:
+    """Cut a section to what is left of the budget, if enough is left to be worth reading."""
+    if block.get("type") != "section" or budget < MIN_USEFUL_TEXT:
+        return None
+    fields = block.get("fields")
+    text = block.get("text")
+    parts = (len(fields) if isinstance(fields, list) else 0) + (1 if isinstance(text, dict) else 0)
+    share = budget // max(parts, 1) - 10
+    if share < 20:
+        return None
+    _clamp_text(text, share)
+    for field in fields if isinstance(fields, list) else []:
+        _clamp_text(field, share)
+    return block

@@ -1,0 +1,54 @@
+"""The usage text: the grammar of DESIGN.md §2, one line of explanation and an example for each form."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock
+
+from bot.views.message import SlackMessage, fit
+
+_ENTRIES: tuple[tuple[str, str, str | None], ...] = (
+    ("help", "show this help", None),
+    (
+        "create model=<base> training_file=<file-id> [validation_file=<file-id>] [suffix=<text>] "
+        "[seed=<n>] [epochs=<n|auto>] [batch_size=<n|auto>] [lr_multiplier=<x|auto>] "
+        "[method=supervised|dpo] [beta=<x|auto>] [meta.<key>=<value> …]",
+        "start a job; this channel owns it and gets its card. Quote values with spaces",
+        'create model=gpt-4o-mini-2024-07-18 training_file=file-abc123 suffix="support bot" epochs=3',
+    ),
+    ("create", "open a form to fill in instead", None),
+    (
+        "list [active|all] [mine]",
+        "this channel's jobs; `active` only the unfinished ones; `all` every job of the account; "
+        "`mine` only the ones you started",
+        "list active mine",
+    ),
+    ("status <job-id>", "post the job's card here", "status ftjob-abc123"),
+    ("pause <job-id>", "pause a running job (its creator or an admin)", "pause ftjob-abc123"),
+    ("resume <job-id>", "resume a paused job (its creator or an admin)", "resume ftjob-abc123"),
+    ("cancel <job-id>", "stop a job for good (its creator or an admin)", "cancel ftjob-abc123"),
+    ("events <job-id> [n]", "the latest n events, 10 unless you say (at most 50)", "events ftjob-abc123 20"),
+    ("checkpoints <job-id>", "the checkpoints the job saved, with their losses", "checkpoints ftjob-abc123"),
+    (
+        "watch <job-id>",
+        "follow a job started elsewhere (the dashboard, another channel) in this channel",
+        "watch ftjob-abc123",
+    ),
+    ("unwatch <job-id>", "stop following a job in this channel", "unwatch ftjob-abc123"),
+)
+
+
+def usage_text(command: str = "/finetune") -> str:
+    lines = [f"*How to use `{command}`*"]
+    for grammar, meaning, example in _ENTRIES:
+        line = f"• `{command} {grammar}` — {meaning}."
+        lines.append(f"{line} E.g. `{command} {example}`" if example else line)
+    lines.append("Buttons on a job card do the same: Pause, Resume, Cancel and Refresh.")
+    return "\n".join(lines)
+
+
+def help_message(command: str = "/finetune") -> SlackMessage:
+    blocks = [
+        HeaderBlock(text=PlainTextObject(text="TuneOps: fine-tuning jobs from Slack")),
+        SectionBlock(text=MarkdownTextObject(text=usage_text(command))),
+    ]
+    return fit(f"How to use {command}", blocks)
