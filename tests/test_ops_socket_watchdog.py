@@ -11,11 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import REGISTRY
 from bot.socket_watchdog import SocketWatchdog
-from tests.support.ops import FakeSocketModeSlack
+from tests.support.ops import OPS_BOT_TOKEN, FakeSocketModeSlack
 
 
 def _app(fake: FakeSocketModeSlack) -> AsyncApp:
-    app = AsyncApp(client=AsyncWebClient(token="xoxb-test", base_url=fake.base_url))
+    app = AsyncApp(client=AsyncWebClient(token=OPS_BOT_TOKEN, base_url=fake.base_url))
 
     @app.command("/finetune")
     async def answer(ack: AsyncAck) -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType, web
+
+from bot.emulator.server import EmulatorServer
+from bot.standin.server import SlackStandIn
+
+OPS_BOT_TOKEN = "xoxb-ops-0000-secretbottoken"
+OPS_SIGNING_SECRET = "ops-signing-secret-0123456789"
+OPS_API_KEY = "sk-ops-emulator-key-0123456789"
 
 
 class FakeSocketModeSlack:
@@ -24,6 +32,7 @@ class FakeSocketModeSlack:
         self.opened = 0  # apps.connections.open calls
         self.acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.refuse_open = False
+        self.bot_token = OPS_BOT_TOKEN
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.connected = asyncio.Condition()
@@ -49,6 +58,8 @@ class FakeSocketModeSlack:
             await self._runner.cleanup()
 
     async def _auth_test(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
         return web.json_response(
             {
                 "ok": True,
@@ -100,3 +111,64 @@ async def fake_socket_slack() -> AsyncIterator[FakeSocketModeSlack]:
     await fake.start()
     yield fake
     await fake.stop()
+
+
+@pytest.fixture
+async def ops_slack() -> AsyncIterator[SlackStandIn]:
+    """The Slack stand-in (fake Web API + channel page) on an ephemeral port."""
+    async with SlackStandIn(bot_token=OPS_BOT_TOKEN, signing_secret=OPS_SIGNING_SECRET) as slack:
+        yield slack
+
+
+@pytest.fixture
+async def ops_emulator() -> AsyncIterator[EmulatorServer]:
+    async with EmulatorServer(api_key=OPS_API_KEY, speed=1.0, seed=0) as server:
+        yield server
+
+
+def service_env(slack: SlackStandIn, emulator: EmulatorServer, db_path: Path) -> dict[str, str]:
+    """The environment of a `tuneops run`/`check` wired to the stand-in and the emulator."""
+    return {
+        "SLACK_BOT_TOKEN": OPS_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": OPS_SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "TUNEOPS_PROVIDER": "openai",
+        "OPENAI_API_KEY": OPS_API_KEY,
+        "OPENAI_BASE_URL": emulator.openai_base_url,
+        "TUNEOPS_DB": str(db_path),
+        "TUNEOPS_POLL_INTERVAL": "1",
+        "PORT": "0",
+    }
+
+
+CONFIG_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "PORT",
+    "TUNEOPS_PROVIDER",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_API_VERSION",
+    "AZURE_TRAINING_TYPE",
+    "TUNEOPS_DB",
+    "TUNEOPS_POLL_INTERVAL",
+    "TUNEOPS_ADMINS",
+    "TUNEOPS_COMMAND",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    """No TuneOps variable from the outside, and a working directory with no `.env` file."""
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
