@@ -1,0 +1,221 @@
+"""Fixtures for the watcher and notifier: the real store, emulator and Slack stand-in, wired to a `Background`.
+
+`watch_rig` builds the same `Services` the service builds (real SQLite file, `FineTuneClient` against the
+emulator, `AsyncWebClient` against the stand-in) and a `Background` with fast intervals. `Rig.start_job`
+creates a job in the emulator and tracks it with its card in a channel, as `/finetune create` does; the
+emulator's clock is driven with `emulator_control.advance`. `notes(...)` reads back what a person sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.background import Background
+from bot.config import Settings
+from bot.emulator.control import EmulatorControl
+from bot.emulator.server import EmulatorServer
+from bot.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
+from bot.finetune.client import FineTuneClient
+from bot.finetune.providers import ProviderConfig
+from bot.finetune.retry import RetryPolicy
+from bot.finetune.spec import JobSpec
+from bot.notifier import Notifier
+from bot.services import Services
+from bot.standin.models import StoredMessage
+from bot.standin.server import SlackStandIn
+from bot.thread_lookup import NOTIFICATION_EVENT
+from bot.views.card import card_for
+from bot.watcher import Watcher
+from storage.records import NewJob, Origin
+from storage.sqlite import SqliteStore
+
+BASE_MODEL = "gpt-4o-mini-2024-07-18"
+FAST_POLL = 0.1
+
+
+@dataclass
+class Rig:
+    services: Services
+    background: Background
+    slack: SlackStandIn
+    control: EmulatorControl
+    store: SqliteStore
+    cards: dict[tuple[str, str], str] = field(default_factory=dict)  # (job, channel) -> card ts
+
+    async def start_job(
+        self, channel: str, creator: str = "U_ALICE", *, validation: bool = False, suffix: str = "rig"
+    ) -> str:
+        """Create a job in the emulator and track it in `channel` with its card, like `/finetune create`."""
+        job = await self.services.api.create_job(
+            JobSpec(
+                model=BASE_MODEL,
+                training_file=DEMO_TRAINING_FILE,
+                validation_file=DEMO_VALIDATION_FILE if validation else None,
+                suffix=suffix,
+            )
+        )
+        now = self.services.clock()
+        await self.store.track_job(
+            NewJob(
+                job_id=job.id,
+                provider="openai",
+                owner_channel=channel,
+                creator=creator,
+                origin=Origin.COMMAND,
+                status=job.status,
+                model=job.model,
+                suffix=job.suffix,
+                snapshot=job.model_dump(mode="json"),
+            ),
+            now=now,
+        )
+        await self.post_card(job.id, channel)
+        self.background.wake()
+        return job.id
+
+    async def watch_from(self, job_id: str, channel: str, user: str = "U_BOB") -> None:
+        """Follow the job from another channel too, with its own card (like `/finetune watch`)."""
+        await self.store.add_watch(job_id, channel, user=user, now=self.services.clock())
+        await self.post_card(job_id, channel)
+
+    async def post_card(self, job_id: str, channel: str) -> str:
+        tracked = await self.store.get_job(job_id)
+        assert tracked is not None
+        now = self.services.clock()
+        answer = await self.services.slack.chat_postMessage(
+            channel=channel, **card_for(tracked, now).as_kwargs()
+        )
+        ts = str(answer["ts"])
+        await self.store.set_card(job_id, channel, ts=ts, version=tracked.version, now=now)
+        self.cards[(job_id, channel)] = ts
+        return ts
+
+    def card(self, job_id: str, channel: str) -> StoredMessage:
+        message = self.slack.message(channel, self.cards[(job_id, channel)])
+        assert message is not None
+        return message
+
+    def notes(self, job_id: str, channel: str) -> list[StoredMessage]:
+        """The notifier's replies in the job's thread in `channel`, oldest first."""
+        return [
+            m for m in self.slack.thread(channel, self.cards[(job_id, channel)]) if _note_of(m) is not None
+        ]
+
+    def transitions(self, job_id: str, channel: str) -> list[str]:
+        return [str(_note_of(m)) for m in self.notes(job_id, channel)]
+
+    def statuses(self, job_id: str, channel: str) -> list[str]:
+        """The status each reply announces, in thread order (stuck notes as `stuck`)."""
+        return [
+            t.partition(":")[2] if not t.startswith("stuck:") else "stuck"
+            for t in self.transitions(job_id, channel)
+        ]
+
+    async def until(self, predicate: Callable[[], Any], within: float = 10.0) -> Any:
+        return await self.slack.wait_for(predicate, timeout=within)
+
+    async def until_async(self, predicate: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
+        deadline = time.monotonic() + within
+        while True:
+            value = await predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {within} s")
+            await asyncio.sleep(0.02)
+
+
+def _note_of(message: StoredMessage) -> str | None:
+    metadata = message.metadata or {}
+    if metadata.get("event_type") != NOTIFICATION_EVENT:
+        return None
+    payload = metadata.get("event_payload") or {}
+    transition = payload.get("transition")
+    return str(transition) if transition else None
+
+
+def rig_settings(
+    emulator: EmulatorServer, slack: SlackStandIn, db: Path, *, poll: float = FAST_POLL
+) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_SIGNING_SECRET=slack.signing_secret,
+        SLACK_API_URL=slack.api_url,
+        OPENAI_API_KEY=emulator.api_key,
+        OPENAI_BASE_URL=emulator.openai_base_url,
+        TUNEOPS_DB=str(db),
+        TUNEOPS_POLL_INTERVAL=poll,
+    )
+
+
+def rig_api(emulator: EmulatorServer) -> FineTuneClient:
+    """The client with quick retries, so an injected API outage costs milliseconds, not seconds."""
+    return FineTuneClient(
+        ProviderConfig.openai(emulator.api_key, base_url=emulator.openai_base_url),
+        retry=RetryPolicy(max_retries=1, base=0.01, cap=0.05),
+    )
+
+
+def fast_background(services: Services, **notifier_options: Any) -> Background:
+    """A Background whose loops tick in tens of milliseconds; notifier options can be overridden."""
+    options: dict[str, Any] = {
+        "per_channel_interval": 0.05,
+        "tick": 0.05,
+        "card_tick": 0.05,
+        "card_min_interval": 0.2,
+        "card_edits_per_minute": 6000,
+        "retry_base": 0.05,
+        "retry_cap": 0.5,
+        "lease": 5.0,
+    }
+    options.update(notifier_options)
+    return Background(
+        services,
+        watcher=Watcher(services, tick=0.02, stuck_after=3600.0),
+        notifier=Notifier(services, **options),
+        restart_backoff=0.05,
+    )
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[SlackStandIn]:
+    """A Slack stand-in for the background tests (recording pace, not enforcing it)."""
+    async with SlackStandIn() as slack:
+        yield slack
+
+
+@pytest.fixture
+async def rig_services(
+    emulator: EmulatorServer, standin: SlackStandIn, store: SqliteStore, store_path: Path
+) -> AsyncIterator[Services]:
+    settings = rig_settings(emulator, standin, store_path)
+    api = rig_api(emulator)
+    slack_client = AsyncWebClient(token=standin.bot_token, base_url=standin.api_url)
+    try:
+        yield Services(settings=settings, store=store, api=api, slack=slack_client)
+    finally:
+        await api.aclose()
+
+
+@pytest.fixture
+async def watch_rig(
+    rig_services: Services, standin: SlackStandIn, emulator_control: EmulatorControl, store: SqliteStore
+) -> AsyncIterator[Rig]:
+    """Store + emulator + stand-in + a started fast `Background`; stopped after the test."""
+    background = fast_background(rig_services)
+    rig = Rig(
+        services=rig_services, background=background, slack=standin, control=emulator_control, store=store
+    )
+    await background.start()
+    try:
+        yield rig
+    finally:
+        await background.stop(timeout=2.0)
