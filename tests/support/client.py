@@ -16,7 +16,7 @@ import pytest
 from bot.emulator.server import EmulatorServer
 from bot.finetune.client import FineTuneClient
 from bot.finetune.providers import ProviderConfig
-from bot.finetune.retry import RetryPolicy
+from bot.finetune.retry import RetryPolicy, Sleep
 from bot.finetune.spec import JobSpec, ProviderName
 
 EMULATOR_KEY = "sk-emulator"
@@ -34,9 +34,7 @@ class RecordedSleeps:
         await asyncio.sleep(0)
 
 
-def fast_retry(
-    sleeps: RecordedSleeps, *, max_retries: int = 3, max_server_delay: float = 60.0
-) -> RetryPolicy:
+def fast_retry(sleeps: Sleep, *, max_retries: int = 3, max_server_delay: float = 60.0) -> RetryPolicy:
     return RetryPolicy(
         max_retries=max_retries, base=0.01, cap=0.05, max_server_delay=max_server_delay, sleep=sleeps
     )
