@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import yaml
+from openapi_schema_validator import OAS31Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from bot.emulator.control import EmulatorControl
 from bot.emulator.server import EmulatorServer
@@ -28,3 +37,77 @@ async def emulator_control(emulator: EmulatorServer) -> AsyncIterator[EmulatorCo
         yield control
     finally:
         await control.aclose()
+
+
+# ---- the official OpenAPI schemas, to check what the emulator sends --------------------------------------
+
+_REPO = Path(__file__).resolve().parents[2]
+SPEC_CANDIDATES = (
+    Path(os.environ.get("TUNEOPS_OPENAPI_SPEC", "")),
+    _REPO / "specs" / "openai-openapi.yaml",
+    _REPO.parent / "shared" / "specs" / "openai-openapi.yaml",
+)
+# Real servers answer statuses beyond the documented six (reference §3): the job schema is widened for them.
+EXTRA_STATUSES = ["paused", "pausing"]
+
+
+class SpecSchemas:
+    """Validates JSON against `#/components/schemas/<name>` of the OpenAI spec (OpenAPI 3.1)."""
+
+    def __init__(self, schemas: dict[str, Any]) -> None:
+        schemas = dict(schemas)
+        job = copy.deepcopy(schemas["FineTuningJob"])
+        job["properties"]["status"]["enum"] = [*job["properties"]["status"]["enum"], *EXTRA_STATUSES]
+        schemas["FineTuningJob"] = job
+        # Azure: organization_id may be null (reference §2.1); everything else as OpenAI.
+        azure_job = copy.deepcopy(job)
+        azure_job["properties"]["organization_id"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+        schemas["AzureFineTuningJob"] = azure_job
+        azure_list = copy.deepcopy(schemas["ListPaginatedFineTuningJobsResponse"])
+        azure_list["properties"]["data"]["items"] = {"$ref": "#/components/schemas/AzureFineTuningJob"}
+        schemas["AzureListPaginatedFineTuningJobsResponse"] = azure_list
+        root = {"components": {"schemas": schemas}}
+        resource = Resource.from_contents(root, default_specification=DRAFT202012)
+        self._registry: Registry[Any] = Registry().with_resource("urn:openai-spec", resource)
+        self.names = frozenset(schemas)
+
+    def errors(self, name: str, instance: Any) -> list[str]:
+        assert name in self.names, f"no schema {name!r} in the spec"
+        validator = OAS31Validator(
+            {"$ref": f"urn:openai-spec#/components/schemas/{name}"}, registry=self._registry
+        )
+        return [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(instance)
+        ]
+
+
+@pytest.fixture(scope="session")
+def openai_spec_schemas() -> SpecSchemas:
+    """The spec is 3 MB: parsed once per test session."""
+    for candidate in SPEC_CANDIDATES:
+        if candidate.name and candidate.is_file():
+            with candidate.open("rb") as handle:
+                spec = yaml.load(handle, Loader=yaml.CSafeLoader)
+            return SpecSchemas(spec["components"]["schemas"])
+    raise FileNotFoundError(
+        "openai-openapi.yaml not found; set TUNEOPS_OPENAPI_SPEC or place it at one of "
+        + ", ".join(str(c) for c in SPEC_CANDIDATES[1:])
+    )
+
+
+@pytest.fixture
+async def emulator_openai_http(emulator: EmulatorServer) -> AsyncIterator[httpx.AsyncClient]:
+    """Plain HTTP to the emulator's OpenAI path (`/v1`) with the right Bearer key."""
+    headers = {"Authorization": f"Bearer {emulator.api_key}"}
+    async with httpx.AsyncClient(base_url=emulator.openai_base_url, headers=headers, timeout=10) as http:
+        yield http
+
+
+@pytest.fixture
+async def emulator_azure_http(emulator: EmulatorServer) -> AsyncIterator[httpx.AsyncClient]:
+    """Plain HTTP to the emulator's Azure path (`/openai/v1`) with the `api-key` header."""
+    headers = {"api-key": emulator.api_key}
+    async with httpx.AsyncClient(
+        base_url=emulator.azure_endpoint + "/openai/v1", headers=headers, timeout=10
+    ) as http:
+        yield http
