@@ -223,3 +223,9 @@ def test_card_for_falls_back_to_the_tracked_fields(snapshot: dict[str, object]) 
     text = message_text(message)
     assert "ftjob-tracked1" in text and "nightly" in text and "gpt-4o-mini-2024-07-18" in text
     assert [button["text"]["text"] for button in buttons(message)] == ["Pause", "Cancel", "Refresh"]
+
+
+def test_an_estimate_in_the_past_is_called_due() -> None:
+    progress = Progress(step=90, total_steps=100, estimated_finish=int(NOW) - 600)
+    text = message_text(render_card(job("running"), progress, creator="U1", now=NOW))
+    assert "Estimated finish was due ~10 min ago" in text

@@ -203,3 +203,11 @@ def test_error_replies() -> None:
     assert "🔒 Only" in refusal_message("Only <@U1> can cancel it.").text
     assert "ref-123" in unexpected_error_message("ref-123").text
     assert_valid_message(error_message("x" * 10_000, detail="y" * 10_000))
+
+
+def test_help_on_one_subcommand_shows_only_its_forms() -> None:
+    text = usage_text("/finetune", "create")
+    assert "/finetune create model=<base>" in text and "/finetune create`" in text
+    assert "/finetune pause" not in text
+    assert "/finetune pause" in usage_text("/finetune", "no-such-topic")
+    assert_valid_message(help_message("/finetune", "events"))

@@ -128,7 +128,10 @@ def _summary(job: FineTuningJob, progress: Progress, now: float) -> str:
         lines.append(f"Latest {losses}")
     finish = progress.estimated_finish or job.estimated_finish
     if finish and is_active(job.status):
-        lines.append(f"Estimated finish {relative(finish, now)} ({slack_date(finish)})")
+        when = relative(finish, now)
+        if finish < now - 30:
+            when = f"was due {when}"  # the API's estimate has passed: say so rather than look wrong
+        lines.append(f"Estimated finish {when} ({slack_date(finish)})")
     return "\n".join(lines)
 
 

@@ -37,18 +37,22 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-def usage_text(command: str = "/finetune") -> str:
+def usage_text(command: str = "/finetune", topic: str | None = None) -> str:
+    """The whole grammar, or only the forms of one subcommand when `topic` names one (`help create`)."""
+    entries = [entry for entry in _ENTRIES if topic and entry[0].split()[0] == topic.lower()] or list(
+        _ENTRIES
+    )
     lines = [f"*How to use `{command}`*"]
-    for grammar, meaning, example in _ENTRIES:
+    for grammar, meaning, example in entries:
         line = f"• `{command} {grammar}` — {meaning}."
         lines.append(f"{line} E.g. `{command} {example}`" if example else line)
     lines.append("Buttons on a job card do the same: Pause, Resume, Cancel and Refresh.")
     return "\n".join(lines)
 
 
-def help_message(command: str = "/finetune") -> SlackMessage:
+def help_message(command: str = "/finetune", topic: str | None = None) -> SlackMessage:
     blocks = [
         HeaderBlock(text=PlainTextObject(text="TuneOps: fine-tuning jobs from Slack")),
-        SectionBlock(text=MarkdownTextObject(text=usage_text(command))),
+        SectionBlock(text=MarkdownTextObject(text=usage_text(command, topic))),
     ]
     return fit(f"How to use {command}", blocks)
