@@ -18,8 +18,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.jobs import JobService
+from bot.permissions import Policy
 from bot.services import Services
-from handlers import actions, commands, deliveries, views
+from handlers import actions, commands, context, deliveries, views
 from handlers.errors import install_error_boundary
 from handlers.replies import FollowUps
 
@@ -63,7 +65,9 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     )
     followups = followups if followups is not None else FollowUps()
     install_error_boundary(app, followups)
-    deliveries.register(app, services)
+    # Global middleware, in order: drop handled retries, then give every listener its services.
+    deliveries.register(app, services, followups)
+    context.register(app, jobs=JobService(services, Policy(settings.admin_ids)), followups=followups)
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)

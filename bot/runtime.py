@@ -58,11 +58,10 @@ class Runtime:
         background: bool = True,
         web_extensions: Sequence[WebExtension] = (),
     ) -> Runtime:
-        """Open and migrate the store, build the clients and the app, serve HTTP on host:port (None →
+        """Open (and migrate) the store, build the clients and the app, serve HTTP on host:port (None →
         `settings.port`, 0 → any free port) and start the background work when asked."""
-        store = await open_store(settings.db_path)
+        store = await open_store(settings.db_path)  # migrates
         try:
-            await store.migrate()
             api = FineTuneClient.from_settings(settings)
         except BaseException:
             await store.close()
@@ -116,7 +115,7 @@ class Runtime:
     def events_url(self) -> str:
         return self.url + SLACK_EVENTS_PATH
 
-    async def stop(self, timeout: float = 10) -> None:
+    async def stop(self, timeout: float = 10) -> None:  # noqa: ASYNC109 (a bound per stage, not one deadline)
         """Stop taking requests, let answers in flight finish (within `timeout`), stop the background
         work, close the clients and the store. Safe to call twice."""
         if self._stopped:

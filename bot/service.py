@@ -55,7 +55,7 @@ async def run_service() -> int:
             socket_mode = AsyncSocketModeHandler(
                 runtime.bolt_app, app_token=settings.slack_app_token.get_secret_value()
             )
-            await socket_mode.connect_async()
+            await socket_mode.connect_async()  # type: ignore[no-untyped-call]
             log.info("connected to Slack in Socket Mode")
         else:
             log.info("waiting for Slack requests at %s", runtime.events_url)
@@ -63,7 +63,7 @@ async def run_service() -> int:
         log.info("shutting down")
     finally:
         if socket_mode is not None:
-            await socket_mode.close_async()
+            await socket_mode.close_async()  # type: ignore[no-untyped-call]
         await runtime.stop(timeout=SHUTDOWN_TIMEOUT_SECONDS)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

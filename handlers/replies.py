@@ -69,6 +69,13 @@ class FollowUps:
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
+    def adopt_current(self) -> None:
+        """Count the running task (a listener working after its ack) among those shutdown waits for."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._tasks:
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
@@ -78,7 +85,7 @@ class FollowUps:
     def pending(self) -> int:
         return len(self._tasks)
 
-    async def drain(self, timeout: float) -> None:
+    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 (then the rest is cancelled)
         """Wait up to `timeout` seconds for pending follow-ups, then cancel the rest."""
         if not self._tasks:
             return

@@ -1,0 +1,98 @@
+"""Buttons: Pause, Resume, Cancel and Refresh on a job card, and "Next page" under a job list.
+
+A card button edits the card it was clicked on in place (`container.message_ts`); on a card shown only to
+the person (an ephemeral `status`), the card is replaced through the response_url instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import ListJobs
+from bot.jobs import ActionOutcome, Actor, JobService, ListCursor, control_action, sentence
+from bot.metrics import SLACK_REQUESTS
+from bot.services import Services
+from bot.views import SlackMessage
+from bot.views.actions import ACTION_NEXT_PAGE, JOB_BUTTON_ACTIONS
+from bot.views.message import fit
+from handlers.context import Intent
+from handlers.middleware import authorize, read_job_button, read_list_page
+from handlers.replies import FollowUps, answer_privately
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    for action_id in JOB_BUTTON_ACTIONS:
+        app.action(action_id, middleware=[read_job_button, authorize])(handle_job_button)
+    app.action(ACTION_NEXT_PAGE, middleware=[read_list_page, authorize])(handle_next_page)
+
+
+async def handle_job_button(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    intent: Intent,
+    actor: Actor,
+    jobs: JobService,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    followups: FollowUps,
+) -> None:
+    await ack()
+    followups.adopt_current()
+    container = body.get("container") or {}
+    on_ephemeral = bool(container.get("is_ephemeral"))
+    card_ts = None if on_ephemeral else container.get("message_ts")
+    job_id = intent.job_id or ""
+    outcome: ActionOutcome
+    if intent.action == "refresh":
+        outcome = await jobs.refresh(job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+    else:
+        verb = control_action(intent.action)
+        if verb is None:  # only the card buttons are registered here
+            return
+        outcome = await jobs.act(verb, job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+    if on_ephemeral:
+        await _replace(outcome.card, respond=respond, client=client, actor=actor)
+    elif not outcome.card_updated:
+        note = sentence(
+            outcome.summary + " I couldn't edit the card in the channel; here it is as it is now."
+        )
+        answer = fit(note.text, [*note.blocks, *outcome.card.blocks])
+        await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
+    SLACK_REQUESTS.labels("click", "ok").inc()
+
+
+async def handle_next_page(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    actor: Actor,
+    jobs: JobService,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    followups: FollowUps,
+) -> None:
+    await ack()
+    followups.adopt_current()
+    cursor = ListCursor.decode(str(action.get("value") or ""))
+    if cursor is None:
+        answer = sentence(f"That list is out of date. `{jobs.command} list` shows it afresh.")
+        await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
+    else:
+        page = await jobs.list_jobs(ListJobs(scope=cursor.scope, mine=cursor.mine), actor, cursor=cursor)
+        await _replace(page, respond=respond, client=client, actor=actor)
+    SLACK_REQUESTS.labels("click", "ok").inc()
+
+
+async def _replace(
+    message: SlackMessage, *, respond: AsyncRespond, client: AsyncWebClient, actor: Actor
+) -> None:
+    """Replace the private message the button sat on; a new private message if that is not possible."""
+    if respond.response_url:
+        sent = await respond(text=message.text, blocks=message.blocks, replace_original=True)
+        if sent.status_code == 200:
+            return
+    await answer_privately(message, respond=None, client=client, channel=actor.channel, user=actor.user)

@@ -1,0 +1,89 @@
+"""The `/finetune` slash command: ack at once, then do the work and answer privately."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import (
+    Command,
+    CreateJob,
+    Help,
+    JobAction,
+    ListJobs,
+    OpenCreateForm,
+    ShowCheckpoints,
+    ShowEvents,
+    ShowStatus,
+    Unwatch,
+    Watch,
+)
+from bot.jobs import Actor, JobService, sentence
+from bot.metrics import SLACK_REQUESTS
+from bot.services import Services
+from bot.views import SlackMessage
+from bot.views.create_form import create_modal
+from bot.views.help import help_message
+from bot.views.message import fit
+from handlers.middleware import authorize, parse_slash_command
+from handlers.replies import FollowUps, answer_privately
+from storage.records import Origin
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    app.command(services.settings.command, middleware=[parse_slash_command, authorize])(handle_command)
+
+
+async def handle_command(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    parsed_command: Command,
+    actor: Actor,
+    jobs: JobService,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    followups: FollowUps,
+) -> None:
+    await ack()
+    followups.adopt_current()
+    if isinstance(parsed_command, OpenCreateForm):
+        # trigger_id expires 3 s after the click: open the form before anything slow.
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=create_modal(channel_id=actor.channel, command=jobs.command)
+        )
+    else:
+        answer = await run_command(parsed_command, actor, jobs)
+        await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
+    SLACK_REQUESTS.labels("command", "ok").inc()
+
+
+async def run_command(command: Command, actor: Actor, jobs: JobService) -> SlackMessage:
+    """What the person sees for a parsed command (errors are raised for the boundary)."""
+    match command:
+        case Help():
+            return help_message(jobs.command)
+        case CreateJob(spec=spec):
+            return await jobs.create(spec, actor, origin=Origin.COMMAND)
+        case ListJobs():
+            return await jobs.list_jobs(command, actor)
+        case JobAction(action=action, job_id=job_id):
+            outcome = await jobs.act(action, job_id, actor)
+            if outcome.card_updated:
+                return sentence(outcome.summary + " Its card in this channel shows the new state.")
+            return fit(outcome.summary, [*sentence(outcome.summary).blocks, *outcome.card.blocks])
+        case ShowStatus(job_id=job_id):
+            return await jobs.status(job_id, actor)
+        case ShowEvents(job_id=job_id, limit=limit):
+            return await jobs.events(job_id, limit, actor)
+        case ShowCheckpoints(job_id=job_id):
+            return await jobs.checkpoints(job_id, actor)
+        case Watch(job_id=job_id):
+            return await jobs.watch(job_id, actor)
+        case Unwatch(job_id=job_id):
+            return await jobs.unwatch(job_id, actor)
+        case OpenCreateForm():
+            return sentence(f"Type `{jobs.command} create` on its own to open the form.")

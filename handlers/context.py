@@ -1,0 +1,78 @@
+"""What every listener needs, put in Bolt's context by one global middleware (and so injectable by name).
+
+`jobs` (the `JobService`), `followups`, `actor` (who asked, from which channel) and `request_kind` (for
+metrics) are available to any listener, listener middleware or the error boundary that names them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.jobs import Actor, JobService
+from bot.views.create_form import channel_of
+from handlers.replies import FollowUps
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a request asks for, in the words of the permission policy and the audit log."""
+
+    action: str
+    job_id: str | None = None
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    kind = body.get("type")
+    if kind == "block_actions":
+        return "click"
+    if kind == "view_submission":
+        return "form"
+    if "command" in body and "text" in body:
+        return "command"
+    return str(kind or "other")
+
+
+def actor_of(body: dict[str, Any]) -> Actor | None:
+    """Who sent the request and from which channel (a form carries its channel in private_metadata)."""
+    user = body.get("user_id")
+    if not isinstance(user, str):
+        user_object = body.get("user")
+        user = user_object.get("id") if isinstance(user_object, dict) else None
+    channel = body.get("channel_id")
+    if not isinstance(channel, str):
+        channel_object = body.get("channel")
+        channel = channel_object.get("id") if isinstance(channel_object, dict) else None
+    if not isinstance(channel, str):
+        container = body.get("container")
+        channel = container.get("channel_id") if isinstance(container, dict) else None
+    if not isinstance(channel, str):
+        view = body.get("view")
+        metadata = view.get("private_metadata") if isinstance(view, dict) else None
+        channel = channel_of(metadata) if isinstance(metadata, str) else None
+    if isinstance(user, str) and user and isinstance(channel, str) and channel:
+        return Actor(user=user, channel=channel)
+    return None
+
+
+def intent_of(context: AsyncBoltContext) -> Intent | None:
+    intent = context.get("intent")
+    return intent if isinstance(intent, Intent) else None
+
+
+def register(app: AsyncApp, *, jobs: JobService, followups: FollowUps) -> None:
+    @app.middleware
+    async def attach_services(
+        body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        context["jobs"] = jobs
+        context["followups"] = followups
+        context["request_kind"] = request_kind(body)
+        actor = actor_of(body)
+        if actor is not None:
+            context["actor"] = actor
+        await next()

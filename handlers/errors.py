@@ -1,0 +1,152 @@
+"""The one error boundary: every exception a listener or middleware raises becomes a private answer.
+
+Typed errors (bad input, a refusal, the API's own error, an unreachable API) are explained in plain words;
+anything else gets a short reference id in the reply and the full trace in the log under that id. A request
+that fails before its ack is still acknowledged with HTTP 200 (the answer follows through response_url or
+`chat.postEphemeral`), so Slack never shows the person a bare "dispatch_failed".
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+
+from bot.commands import DEFAULT_COMMAND, CommandError
+from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneError, InvalidJobSpecError
+from bot.jobs import JobService
+from bot.metrics import SLACK_REQUESTS
+from bot.views import SlackMessage
+from bot.views.errors import (
+    api_error_message,
+    command_error_message,
+    error_message,
+    refusal_message,
+    unexpected_error_message,
+)
+from bot.views.format import code
+from handlers.context import Intent, actor_of, intent_of, request_kind
+from handlers.replies import FollowUps, answer_privately
+from storage.errors import JobNotTrackedError
+
+log = logging.getLogger("tuneops.errors")
+
+# How the API error names what was being done: "The fine-tuning API refused to <verb> `ftjob-…`".
+_API_VERBS = {
+    "create": "start the job",
+    "status": "show",
+    "watch": "find",
+    "events": "list the events of",
+    "checkpoints": "list the checkpoints of",
+    "list": "list the jobs",
+}
+
+
+class PermissionRefused(Exception):
+    """The policy said no; `reason` is already in plain words for the person (and in the audit log)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def new_reference() -> str:
+    """A short id to quote to whoever runs TuneOps, e.g. `E-3F9A1C`."""
+    return "E-" + secrets.token_hex(3).upper()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    message: SlackMessage  # the private answer
+    outcome: str  # the label the request is counted under in SLACK_REQUESTS
+    reference: str | None = None  # for unexpected errors: quoted in the answer and the log
+
+
+def explain(error: BaseException, *, intent: Intent | None, command: str) -> Explanation:
+    """The private answer for `error`."""
+    message, outcome = _answer(error, intent=intent, command=command)
+    if outcome != "unexpected":
+        return Explanation(message, outcome)
+    reference = new_reference()
+    return Explanation(unexpected_error_message(reference), outcome, reference)
+
+
+def _answer(error: BaseException, *, intent: Intent | None, command: str) -> tuple[SlackMessage, str]:
+    if isinstance(error, CommandError):
+        return command_error_message(error, command=command), "bad_input"
+    if isinstance(error, PermissionRefused):
+        return refusal_message(error.reason), "refused"
+    if isinstance(error, InvalidJobSpecError):
+        count = len(error.problems)
+        lines = [f"I can't start that job — {count} thing{'s' if count != 1 else ''} to fix:"]
+        lines.extend(f"• {code(field)} {message}" for field, message in error.problems)
+        return error_message("\n".join(lines)), "bad_input"
+    if isinstance(error, APIStatusError):
+        said = f"{error.message} ({error.code or f'HTTP {error.status_code}'})"
+        action = intent.action if intent else "do that"
+        verb = _API_VERBS.get(action, action)
+        return api_error_message(verb, intent.job_id if intent else None, said), "api_error"
+    if isinstance(error, APIConnectionError):
+        text = "I couldn't reach the fine-tuning API, so nothing was done. Try again in a minute."
+        return error_message(text, detail=error.message), "api_unreachable"
+    if isinstance(error, FineTuneError):
+        return error_message(
+            "The fine-tuning API answered in a way I didn't understand.", detail=str(error)
+        ), ("api_error")
+    if isinstance(error, JobNotTrackedError):
+        text = f"I don't follow {code(error.job_id)} yet. `{command} watch {error.job_id}` adopts it here."
+        return error_message(text), "bad_input"
+    if isinstance(error, SlackApiError):
+        text = f"Slack refused my request ({code(str(error.response.get('error')))}). Please try again."
+        return error_message(text), "slack_error"
+    if isinstance(error, BoltUnhandledRequestError):
+        return error_message("I don't know what to do with that request."), "unhandled"
+    return error_message("Something went wrong."), "unexpected"
+
+
+def install_error_boundary(app: AsyncApp, followups: FollowUps) -> None:
+    @app.error
+    async def explain_error(
+        error: Exception, body: dict[str, Any], context: AsyncBoltContext, response: BoltResponse | None
+    ) -> BoltResponse | None:
+        jobs = context.get("jobs")
+        command = jobs.command if isinstance(jobs, JobService) else DEFAULT_COMMAND
+        intent = intent_of(context)
+        explanation = explain(error, intent=intent, command=command)
+        kind = str(context.get("request_kind") or request_kind(body))
+        SLACK_REQUESTS.labels(kind, explanation.outcome).inc()
+        _log(error, explanation, kind=kind, intent=intent)
+        if isinstance(error, BoltUnhandledRequestError) and kind not in ("command", "click", "form"):
+            return None  # not a person's request (an event we don't subscribe to): keep Bolt's 404
+        actor = actor_of(body)
+        reply = answer_privately(
+            explanation.message,
+            respond=context.respond,
+            client=context.client,
+            channel=actor.channel if actor else None,
+            user=actor.user if actor else None,
+        )
+        if response is None:  # the listener acked already; it is running after the HTTP answer
+            await reply
+            return None
+        # Before the ack: answer Slack now, and the person right after.
+        followups.start(reply, name=f"error-answer-{explanation.outcome}")
+        return BoltResponse(status=200, body="")
+
+
+def _log(error: Exception, explanation: Explanation, *, kind: str, intent: Intent | None) -> None:
+    what = f"{kind} {intent.action if intent else ''}".strip()
+    outcome = explanation.outcome
+    if explanation.reference is not None:
+        log.error("unexpected error handling %s (reference %s)", what, explanation.reference, exc_info=error)
+    elif outcome in ("api_error", "api_unreachable", "slack_error", "unhandled"):
+        log.warning("%s failed: %s: %s", what, type(error).__name__, error)
+    else:
+        log.info("%s not done (%s): %s", what, outcome, type(error).__name__)

@@ -1,0 +1,63 @@
+"""Listener middleware: read what a request asks for, then check it against the policy — in one place.
+
+Each listener's chain starts with a reader that sets `context["intent"]` (and, for the slash command, the
+parsed command) and ends with `authorize`, the only place permissions are enforced. A refusal is written
+to the audit log and raised as `PermissionRefused`, which the error boundary answers privately. None of
+this waits for the fine-tuning API: only storage is read before the ack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.commands import action_name, command_job_id, parse_command
+from bot.jobs import Actor, JobService
+from bot.views.actions import BUTTON_VERBS
+from handlers.context import Intent, intent_of
+from handlers.errors import PermissionRefused
+
+Next = Callable[[], Awaitable[None]]
+
+
+async def parse_slash_command(
+    command: dict[str, Any], context: AsyncBoltContext, jobs: JobService, next: Next
+) -> None:
+    """`/finetune …` text → `context["parsed_command"]`; a `CommandError` goes to the error boundary."""
+    parsed = parse_command(str(command.get("text") or ""), command=jobs.command, provider=jobs.provider)
+    context["parsed_command"] = parsed
+    context["intent"] = Intent(action_name(parsed), command_job_id(parsed))
+    await next()
+
+
+async def read_job_button(action: dict[str, Any], context: AsyncBoltContext, next: Next) -> None:
+    """A card button: its action id says what, its value carries the job id."""
+    value = action.get("value")
+    context["intent"] = Intent(BUTTON_VERBS[str(action.get("action_id"))], str(value) if value else None)
+    await next()
+
+
+async def read_list_page(context: AsyncBoltContext, next: Next) -> None:
+    context["intent"] = Intent("list")
+    await next()
+
+
+async def read_create_form(context: AsyncBoltContext, next: Next) -> None:
+    context["intent"] = Intent("create")
+    await next()
+
+
+async def authorize(context: AsyncBoltContext, jobs: JobService, next: Next) -> None:
+    """Ask the policy; audit and refuse, or let the listener run."""
+    intent = intent_of(context)
+    actor = context.get("actor")
+    if intent is None or not isinstance(actor, Actor):
+        raise PermissionRefused("I can't tell who sent this or from which channel, so I won't act on it.")
+    decision = await jobs.authorize(intent.action, intent.job_id, actor)
+    if not decision.allowed:
+        reason = decision.reason or f"You may not {intent.action} this job."
+        await jobs.record_refusal(intent.action, intent.job_id, actor, reason)
+        raise PermissionRefused(reason)
+    await next()

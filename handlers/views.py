@@ -1,0 +1,45 @@
+"""The create form's submission: field errors go back into the modal; a good form closes it and starts the job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.jobs import Actor, JobService
+from bot.metrics import SLACK_REQUESTS
+from bot.services import Services
+from bot.views.actions import CREATE_CALLBACK_ID
+from bot.views.create_form import parse_create_form
+from handlers.middleware import authorize, read_create_form
+from handlers.replies import FollowUps, answer_privately
+from storage.records import Origin
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    app.view(CREATE_CALLBACK_ID, middleware=[read_create_form, authorize])(handle_create_form)
+
+
+async def handle_create_form(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    actor: Actor,
+    jobs: JobService,
+    client: AsyncWebClient,
+    followups: FollowUps,
+) -> None:
+    values = (view.get("state") or {}).get("values") or {}
+    spec, errors = parse_create_form(values, provider=jobs.provider)
+    if errors or spec is None:
+        # Shown under each field by Slack; the modal stays open for the fix.
+        await ack(response_action="errors", errors=errors or {"model": "Please check the form."})
+        SLACK_REQUESTS.labels("form", "bad_input").inc()
+        return
+    await ack()
+    followups.adopt_current()
+    answer = await jobs.create(spec, actor, origin=Origin.FORM)
+    # A form has no response_url: the answer goes to the job's channel, visible to this person only.
+    await answer_privately(answer, respond=None, client=client, channel=actor.channel, user=actor.user)
+    SLACK_REQUESTS.labels("form", "ok").inc()

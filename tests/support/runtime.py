@@ -1,0 +1,136 @@
+"""The whole bot, running: the emulator, the Slack stand-in and a `Runtime` serving HTTP on 127.0.0.1.
+
+    async def test_help(bot: BotRig) -> None:
+        await bot.slack.sender.slash("help")
+        answer = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U_ALICE"))
+
+`start_bot(**overrides)` starts another bot (settings overrides by environment name, e.g.
+`TUNEOPS_ADMINS="U_ADMIN"`, and `background=True` for the watcher and notifier); every bot started is
+stopped after the test. `bot` is one started with the defaults and `background=False`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.emulator.control import EmulatorControl
+from bot.emulator.server import EmulatorServer
+from bot.emulator.state import DEMO_TRAINING_FILE
+from bot.runtime import Runtime
+from bot.services import Services
+from bot.standin import SlackStandIn
+from bot.standin.models import StoredMessage
+from storage.store import Store
+
+BASE_MODEL = "gpt-4o-mini-2024-07-18"
+CREATE_ARGS = f"model={BASE_MODEL} training_file={DEMO_TRAINING_FILE}"
+
+
+@dataclass
+class BotRig:
+    """A running bot and the fakes around it."""
+
+    runtime: Runtime
+    slack: SlackStandIn
+    emulator: EmulatorServer
+    control: EmulatorControl
+
+    @property
+    def services(self) -> Services:
+        return self.runtime.services
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.services.store
+
+    async def create_job(
+        self, *, user: str = "U_ALICE", channel: str = "C_ML", extra: str = "suffix=rig"
+    ) -> tuple[str, StoredMessage]:
+        """`/finetune create …` through Slack; returns the job id and its card in the channel."""
+        before = len(self.slack.messages(channel))
+        sent = await self.slack.sender.slash(f"create {CREATE_ARGS} {extra}", user=user, channel=channel)
+        assert sent.status == 200, sent
+        messages = await self.slack.wait_for(lambda: self.slack.messages(channel)[before:])
+        card = messages[0]
+        tracked = await self.store.channel_jobs(channel, limit=1)
+        assert tracked, "the job was not tracked"
+        return tracked[0].job_id, card
+
+    async def job_status_in_emulator(self, job_id: str) -> str:
+        return str((await self.services.api.retrieve_job(job_id)).status)
+
+
+def bot_settings(emulator: EmulatorServer, slack: SlackStandIn, db: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_API_URL": slack.api_url,
+        "TUNEOPS_PROVIDER": "openai",
+        "OPENAI_API_KEY": emulator.api_key,
+        "OPENAI_BASE_URL": emulator.openai_base_url,
+        "TUNEOPS_DB": str(db),
+        "TUNEOPS_ADMINS": "",
+        "TUNEOPS_COMMAND": slack.command,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+class StartBot(Protocol):
+    def __call__(self, *, background: bool = False, **overrides: Any) -> Awaitable[BotRig]: ...
+
+
+@pytest.fixture
+async def start_bot(
+    emulator: EmulatorServer, emulator_control: EmulatorControl, slack: SlackStandIn, tmp_path: Path
+) -> AsyncIterator[StartBot]:
+    started: list[Runtime] = []
+
+    async def start(*, background: bool = False, **overrides: Any) -> BotRig:
+        db = tmp_path / f"tuneops-{len(started)}.db"
+        settings = bot_settings(emulator, slack, db, **overrides)
+        runtime = await Runtime.start(settings, port=0, background=background)
+        started.append(runtime)
+        slack.set_bot_url(runtime.events_url)
+        return BotRig(runtime=runtime, slack=slack, emulator=emulator, control=emulator_control)
+
+    try:
+        yield start
+    finally:
+        for runtime in reversed(started):
+            await runtime.stop(timeout=5)
+
+
+@pytest.fixture
+async def bot(start_bot: StartBot) -> BotRig:
+    """The bot with default settings, no background work: what Slack requests alone do."""
+    return await start_bot()
+
+
+def texts_of(messages: list[Any]) -> str:
+    """Every text a person sees in these messages (fallback text and block texts), as one string."""
+    parts: list[str] = []
+    for message in messages:
+        parts.append(str(getattr(message, "text", "") or ""))
+        parts.extend(_block_texts(getattr(message, "blocks", []) or []))
+    return "\n".join(parts)
+
+
+def _block_texts(node: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                found.append(value)
+            else:
+                found.extend(_block_texts(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_block_texts(item))
+    return found
