@@ -103,6 +103,9 @@ class Faults:
             self.method_latency_ms[method] = ms
 
     def clear(self) -> None:
+        """No forced failures, no latency, default pacing (recorded violations are kept)."""
         self.rules.clear()
         self.latency_ms = 0.0
         self.method_latency_ms.clear()
+        violations = self.pacing.violations
+        self.pacing = Pacing(violations=violations)
