@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -121,3 +124,17 @@ def add_ops_routes(web_app: web.Application, health: HealthCheck) -> None:
     web_app[HEALTH_KEY] = health
     web_app.router.add_get("/healthz", _healthz)
     web_app.router.add_get("/metrics", _metrics)
+
+
+def probe(port: int, *, timeout: float = 4.0) -> bool:
+    """True when the service on this machine answers `GET /healthz` with 200 (the container HEALTHCHECK)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):  # URLError and HTTPError (a 503) are OSErrors
+        return False
+
+
+if __name__ == "__main__":
+    # `python -m bot.health`: exit 0 when healthy, 1 otherwise; needs nothing but the standard library.
+    sys.exit(0 if probe(int(os.environ.get("PORT") or 3000)) else 1)
