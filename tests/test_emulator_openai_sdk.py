@@ -115,3 +115,22 @@ async def test_sdk_raises_authentication_error_for_a_wrong_key(emulator: Emulato
     async with _azure(emulator, key="wrong") as client:
         with pytest.raises(openai.AuthenticationError):
             await client.fine_tuning.jobs.list()
+
+
+async def test_azure_uploads_can_be_made_to_wait_for_processing(
+    emulator: EmulatorServer, emulator_control: EmulatorControl
+) -> None:
+    await emulator_control.set_file_processing(5)
+    async with _azure(emulator) as client:
+        uploaded = await client.files.create(file=("t.jsonl", b'{"messages": []}\n'), purpose="fine-tune")
+        assert uploaded.status == "pending"
+        with pytest.raises(openai.BadRequestError) as refused:
+            await client.fine_tuning.jobs.create(model="gpt-4.1-2025-04-14", training_file=uploaded.id)
+        assert refused.value.code == "file_not_ready"
+        await emulator_control.advance(5)
+        processed = await client.files.wait_for_processing(
+            uploaded.id, poll_interval=0.01, max_wait_seconds=5
+        )
+        assert processed.status == "processed"
+        job = await client.fine_tuning.jobs.create(model="gpt-4.1-2025-04-14", training_file=uploaded.id)
+        assert job.training_file == uploaded.id

@@ -167,7 +167,7 @@ class ApiHandlers:
         record = self.state.add_file(
             flavour_of(request), upload.filename or "upload", purpose, content, expires_after
         )
-        return web.json_response(render_file(record, self.state.clock))
+        return web.json_response(render_file(record, self.state.clock, flavour_of(request)))
 
     async def list_files(self, request: web.Request) -> web.Response:
         limit = parse_limit(request.query.get("limit"), default=10_000, maximum=10_000)
@@ -181,7 +181,7 @@ class ApiHandlers:
         if purpose:
             files = [f for f in files if f.purpose == purpose]
         page, has_more = page_after(files, lambda f: f.id, request.query.get("after"), limit)
-        data = [render_file(f, self.state.clock) for f in page]
+        data = [render_file(f, self.state.clock, flavour_of(request)) for f in page]
         return web.json_response(
             {
                 "object": "list",
@@ -194,7 +194,7 @@ class ApiHandlers:
 
     async def retrieve_file(self, request: web.Request) -> web.Response:
         record = self.state.file(request.match_info["file_id"])
-        return web.json_response(render_file(record, self.state.clock))
+        return web.json_response(render_file(record, self.state.clock, flavour_of(request)))
 
     async def download_file(self, request: web.Request) -> web.Response:
         record = self.state.file(request.match_info["file_id"])

@@ -89,6 +89,10 @@ class EmulatorControl:
         """`openai` (base64 on the /v1 path only, the default), `always` or `never`."""
         await self._call("POST", "/settings", {"results_base64": mode})
 
+    async def set_file_processing(self, seconds: float) -> None:
+        """Uploads stay `pending` (Azure) / `uploaded` (OpenAI) for this many emulated seconds; default 0."""
+        await self._call("POST", "/settings", {"file_processing_seconds": seconds})
+
     async def stats(self) -> dict[str, Any]:
         """`{"total", "by_operation": {operationId: {status: n}}, "by_status", "faults_injected"}`."""
         return await self._call("GET", "/stats")

@@ -127,6 +127,7 @@ class ControlHandlers:
         self.faults.clear()
         self.stats.reset()
         self.api.results_encoding = "openai"
+        self.state.file_processing_s = 0.0
         return web.json_response({"ok": True, **self._clock_json()})
 
     async def settings(self, request: web.Request) -> web.Response:
@@ -134,5 +135,15 @@ class ControlHandlers:
         encoding = body.get("results_base64", self.api.results_encoding)
         if encoding not in ("openai", "always", "never"):
             return _refuse("'results_base64' must be openai, always or never")
+        processing = body.get("file_processing_seconds", self.state.file_processing_s)
+        if not isinstance(processing, int | float) or processing < 0:
+            return _refuse("'file_processing_seconds' must be a number of at least 0")
         self.api.results_encoding = encoding
-        return web.json_response({"results_base64": self.api.results_encoding})
+        self.state.file_processing_s = float(processing)
+        return web.json_response(self._settings_json())
+
+    def _settings_json(self) -> dict[str, Any]:
+        return {
+            "results_base64": self.api.results_encoding,
+            "file_processing_seconds": self.state.file_processing_s,
+        }

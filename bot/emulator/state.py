@@ -52,10 +52,15 @@ class FileRecord:
     created_at: float
     content: bytes
     expires_at: float | None = None
+    # Uploads can take a while to be processed (Azure asks clients to wait for `processed`).
+    ready_at: float = 0.0
 
     @property
     def bytes(self) -> int:
         return len(self.content)
+
+    def is_ready(self, now: float) -> bool:
+        return now >= self.ready_at
 
 
 @dataclass
@@ -104,6 +109,8 @@ class EmulatorState:
         self.clock = clock
         self.timing = timing or Timing()
         self._seed = seed
+        # Emulated seconds an upload stays pending before it is processed (0: processed at once).
+        self.file_processing_s = 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -133,6 +140,7 @@ class EmulatorState:
             now,
             content,
             None if expires_after is None else now + expires_after,
+            ready_at=now + self.file_processing_s,
         )
         self.files[record.id] = record
         return record
@@ -179,6 +187,12 @@ class EmulatorState:
                 f"invalid {param}: {file_id} has purpose '{record.purpose}'; fine-tuning needs purpose 'fine-tune'",
                 param=param,
                 code="invalid_file",
+            )
+        if not record.is_ready(self.clock.now()):
+            raise bad_request(
+                f"invalid {param}: {file_id} is not ready yet; wait until its status is 'processed'",
+                param=param,
+                code="file_not_ready",
             )
         return record
 

@@ -75,7 +75,9 @@ def render_checkpoint(record: JobRecord, happening: Happening, clock: EmulatorCl
     }
 
 
-def render_file(record: FileRecord, clock: EmulatorClock) -> dict[str, Any]:
+def render_file(record: FileRecord, clock: EmulatorClock, flavour: Flavour) -> dict[str, Any]:
+    waiting = "pending" if flavour == "azure" else "uploaded"
+    status = "processed" if record.is_ready(clock.now()) else waiting
     body: dict[str, Any] = {
         "object": "file",
         "id": record.id,
@@ -83,7 +85,7 @@ def render_file(record: FileRecord, clock: EmulatorClock) -> dict[str, Any]:
         "filename": record.filename,
         "bytes": record.bytes,
         "created_at": clock.unix_at(record.created_at),
-        "status": "processed",
+        "status": status,
     }
     if record.expires_at is not None:
         body["expires_at"] = clock.unix_at(record.expires_at)
