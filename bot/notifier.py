@@ -10,7 +10,8 @@ thread, and marked sent with the ts found there instead of being posted again.
 Failures. A 429 pushes the channel's clock back by `Retry-After` and retries the row then; 5xx, timeouts
 and other refusals back off exponentially with jitter (capped), and a row still undelivered after
 `give_up_after` seconds is given up; a channel the bot cannot post to is marked unreachable and skipped.
-While a row of a job waits for its retry, later rows of that job in that channel wait behind it.
+While a row of a job waits for its retry, later rows of that job in that channel wait behind it (storage
+does not hand them out before it: `claim_due_outbox`).
 
 The dedicated Slack client has no retry handlers: slack_sdk's rate-limit handler would sleep inside the
 call (invisible to the pacer, lost on a crash) and its connection-error handler can re-send a post Slack
@@ -48,7 +49,8 @@ from storage.records import CardToRefresh, OutboxItem, TrackedJob, Watch
 
 log = logging.getLogger(__name__)
 
-HOLD_ERROR = "waiting for an earlier notification of this job"
+GAUGE_INTERVAL = 1.0
+MIN_CLAIM_GAP = 0.01
 
 
 class Notifier:
@@ -96,8 +98,6 @@ class Notifier:
         self._queued_ids: set[int] = set()
         # Rows this process tried and Slack definitely refused: no thread look-up needed before the next try.
         self._known_unsent: set[int] = set()
-        # (job, channel) -> when the row holding later ones back is due again.
-        self._held: dict[tuple[str, str], float] = {}
         # (job, channel) -> no card edit before this monotonic time (after a failed edit).
         self._card_retry_at: dict[tuple[str, str], float] = {}
         self.last_loop_at: float | None = None
@@ -136,10 +136,8 @@ class Notifier:
 
         A cancelled delivery stays claimed in storage: the next process re-checks its thread first.
         """
+        self._keep_only_rows_under_way()
         workers = [task for task in self._workers.values() if not task.done()]
-        for queue in self._queues.values():
-            for item in list(queue)[1:]:
-                self._queued_ids.discard(item.id)
         if workers:
             _, pending = await asyncio.wait(workers, timeout=max(0.0, grace))
             for task in pending:
@@ -152,14 +150,22 @@ class Notifier:
 
     async def _reply_loop(self, stopping: asyncio.Event) -> None:
         ready = self._services.outbox_ready
+        gauges_at = 0.0
         while not stopping.is_set():
             ready.clear()
             await self._claim_and_dispatch()
-            await self._update_gauges()
+            if time.monotonic() >= gauges_at:
+                await self._update_gauges()
+                gauges_at = time.monotonic() + GAUGE_INTERVAL
             self.last_loop_at = self._services.clock()
             await _wait_any(stopping, ready, seconds=self._tick)
-        # Stop taking rows: those only queued here (not yet started) stay claimed and come back after
-        # their lease; the one each worker is on is finished by `drain`.
+            # Let a burst of wake-ups (every finished row sets `ready`) make one claim, not hundreds.
+            await asyncio.sleep(MIN_CLAIM_GAP)
+        self._keep_only_rows_under_way()
+
+    def _keep_only_rows_under_way(self) -> None:
+        """Stop taking rows: those only queued here (not yet started) stay claimed in storage and come back
+        after their lease; the one each worker is on is finished (or cancelled) by `drain`."""
         for queue in self._queues.values():
             while len(queue) > 1:
                 self._queued_ids.discard(queue.pop().id)
@@ -187,7 +193,9 @@ class Notifier:
             while queue:
                 item = queue[0]
                 try:
-                    await self._deliver_or_hold(item)
+                    await self._deliver_unless_unreachable(item)
+                    # The next row of this job (held back in storage until now) can be claimed.
+                    self._services.outbox_ready.set()
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -205,16 +213,8 @@ class Notifier:
                 self._queues.pop(channel, None)
                 self._workers.pop(channel, None)
 
-    async def _deliver_or_hold(self, item: OutboxItem) -> None:
-        key = (item.job_id, item.channel)
-        held_until = self._held.get(key)
+    async def _deliver_unless_unreachable(self, item: OutboxItem) -> None:
         now = self._services.clock()
-        if held_until is not None:
-            if held_until > now:
-                await self._store.mark_retry(item.id, error=HOLD_ERROR, next_attempt_at=held_until + 0.001)
-                self._known_unsent.add(item.id)
-                return
-            del self._held[key]
         if await self._store.channel_unreachable(item.channel) is not None:
             await self._store.mark_given_up(item.id, error="channel unreachable", now=now)
             DELIVERIES.labels("reply", "given_up", "unreachable").inc()
@@ -229,32 +229,40 @@ class Notifier:
             await self._store.mark_given_up(item.id, error="the channel no longer follows this job", now=now)
             DELIVERIES.labels("reply", "given_up", "unwatched").inc()
             return
-        card_ts = watch.card_ts
-        if card_ts is None:
+        # Slack may hold this reply already when an earlier attempt's outcome is unknown.
+        check_thread = item.attempts > 1 and item.id not in self._known_unsent
+        try:
+            card_ts = watch.card_ts or await self._ensure_card(job, watch, recovering=item.attempts > 1)
             try:
-                card_ts = await self._ensure_card(job, watch, recovering=item.attempts > 1)
+                await self._check_and_post(item, job, card_ts, check_thread=check_thread)
             except _Failed as failed:
-                await self._handle_failure(item, failed.failure)
-                return
-        if item.attempts > 1 and item.id not in self._known_unsent:
+                if failed.failure.kind is not FailureKind.MESSAGE_GONE:
+                    raise
+                # Someone deleted the card: a fresh card, and the reply goes into its (empty) thread.
+                log.info("the card of %s in %s is gone; posting a new one", item.job_id, item.channel)
+                card_ts = await self._post_card(job, item.channel)
+                await self._check_and_post(item, job, card_ts, check_thread=False)
+        except _Failed as failed:
+            await self._handle_failure(item, failed.failure)
+
+    async def _check_and_post(
+        self, item: OutboxItem, job: TrackedJob, card_ts: str, *, check_thread: bool
+    ) -> None:
+        if check_thread:
             try:
                 async with self._requests:
                     found = await find_reply(self.slack, item.channel, card_ts, item.job_id, item.transition)
             except Exception as exc:
-                await self._handle_failure(item, classify(exc))
-                return
+                raise _Failed(classify(exc)) from exc
             if found is not None:
                 await self._store.mark_sent(item.id, ts=found, now=self._services.clock())
+                self._known_unsent.discard(item.id)
                 DELIVERIES.labels("reply", "sent", "found_in_thread").inc()
                 log.info("row %s (%s %s) was already in the thread", item.id, item.job_id, item.transition)
                 return
         message, broadcast = self._note(item, job)
         await self._pacer.wait(item.channel)
-        try:
-            ts = await self._post_reply(item, card_ts, message, broadcast)
-        except _Failed as failed:
-            await self._handle_failure(item, failed.failure)
-            return
+        ts = await self._post_reply(item, card_ts, message, broadcast)
         await self._store.mark_sent(item.id, ts=ts, now=self._services.clock())
         self._known_unsent.discard(item.id)
         DELIVERIES.labels("reply", "sent", "broadcast" if broadcast else "thread").inc()
@@ -325,13 +333,15 @@ class Notifier:
                     job.job_id, watch.channel, ts=found, version=-1, now=self._services.clock()
                 )
                 return found
-        await self._pacer.wait(watch.channel)
+        return await self._post_card(job, watch.channel)
+
+    async def _post_card(self, job: TrackedJob, channel: str) -> str:
+        """Post the job's card in `channel` and remember it (its metadata lets a restart find it)."""
+        await self._pacer.wait(channel)
         card = card_for(job, self._services.clock())
-        ts = await self._post(
-            {"channel": watch.channel, "metadata": card_metadata(job.job_id), **card.as_kwargs()}
-        )
+        ts = await self._post({"channel": channel, "metadata": card_metadata(job.job_id), **card.as_kwargs()})
         await self._store.set_card(
-            job.job_id, watch.channel, ts=ts, version=job.version, now=self._services.clock()
+            job.job_id, channel, ts=ts, version=job.version, now=self._services.clock()
         )
         DELIVERIES.labels("card", "sent", "posted").inc()
         return ts
@@ -346,7 +356,7 @@ class Notifier:
                 "cannot post in %s (%s): channel marked unreachable, %d notification(s) dropped",
                 item.channel,
                 failure.error,
-                dropped + 1,
+                dropped,
             )
             self._drop_channel_queue(item.channel)
             return
@@ -365,11 +375,12 @@ class Notifier:
         else:
             wait = self._backoff(item.attempts)
         if failure.maybe_posted:
+            # Slack may still be finishing the lost request: let it land before the thread is checked.
+            wait = max(wait, self._request_timeout)
             self._known_unsent.discard(item.id)
         else:
             self._known_unsent.add(item.id)
         await self._store.mark_retry(item.id, error=failure.error, next_attempt_at=now + wait)
-        self._held[(item.job_id, item.channel)] = now + wait
         DELIVERIES.labels("reply", "retry", failure.kind.value).inc()
         log.info(
             "row %s (%s) not delivered (%s); retrying in %.1fs", item.id, item.channel, failure.error, wait
@@ -438,22 +449,12 @@ class Notifier:
             return False
         if failure.kind is FailureKind.MESSAGE_GONE:
             # Someone deleted the card: post a fresh one; later replies go to its thread.
-            await self._pacer.wait(watch.channel)
-            message = card_for(job, now)
             try:
-                ts = await self._post(
-                    {"channel": watch.channel, "metadata": card_metadata(job.job_id), **message.as_kwargs()}
-                )
+                await self._post_card(job, watch.channel)
             except _Failed as failed:
-                return (
-                    await self._card_failed(card, failed.failure)
-                    if failed.failure.kind is not FailureKind.MESSAGE_GONE
-                    else False
-                )
-            await self._store.set_card(
-                job.job_id, watch.channel, ts=ts, version=job.version, now=self._services.clock()
-            )
-            DELIVERIES.labels("card", "sent", "reposted").inc()
+                if failed.failure.kind is FailureKind.MESSAGE_GONE:
+                    return False
+                return await self._card_failed(card, failed.failure)
             return True
         if failure.kind is FailureKind.RATE_LIMITED:
             self._card_budget.pause(failure.retry_after if failure.retry_after is not None else 1.0)

@@ -205,17 +205,32 @@ async def rig_services(
         await api.aclose()
 
 
+RigFactory = Callable[..., Awaitable[Rig]]
+
+
 @pytest.fixture
-async def watch_rig(
+async def make_rig(
     rig_services: Services, standin: SlackStandIn, emulator_control: EmulatorControl, store: SqliteStore
-) -> AsyncIterator[Rig]:
-    """Store + emulator + stand-in + a started fast `Background`; stopped after the test."""
-    background = fast_background(rig_services)
-    rig = Rig(
-        services=rig_services, background=background, slack=standin, control=emulator_control, store=store
-    )
-    await background.start()
+) -> AsyncIterator[RigFactory]:
+    """Start the rig's `Background` with some notifier options changed (`make_rig(request_timeout=0.2)`)."""
+    started: list[Background] = []
+
+    async def build(**notifier_options: Any) -> Rig:
+        background = fast_background(rig_services, **notifier_options)
+        started.append(background)
+        await background.start()
+        return Rig(
+            services=rig_services, background=background, slack=standin, control=emulator_control, store=store
+        )
+
     try:
-        yield rig
+        yield build
     finally:
-        await background.stop(timeout=2.0)
+        for background in started:
+            await background.stop(timeout=2.0)
+
+
+@pytest.fixture
+async def watch_rig(make_rig: RigFactory) -> Rig:
+    """Store + emulator + stand-in + a started fast `Background`; stopped after the test."""
+    return await make_rig()
