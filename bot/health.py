@@ -14,13 +14,16 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.metrics import OUTBOX_DEPTH, OUTBOX_OLDEST_AGE, REGISTRY
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,19 @@ def add_ops_routes(web_app: web.Application, health: HealthCheck) -> None:
     web_app[HEALTH_KEY] = health
     web_app.router.add_get("/healthz", _healthz)
     web_app.router.add_get("/metrics", _metrics)
+
+
+def ops_extension(web_app: web.Application, runtime: Runtime) -> None:
+    """A `Runtime.start(web_extensions=[ops_extension])` hook: health of the runtime's store and watcher.
+
+    The Socket Mode probe, when there is one, is attached afterwards: `health_of(web_app).socket = ...`.
+    """
+    health = HealthCheck(runtime.services.store, watcher=runtime.background, clock=runtime.services.clock)
+    add_ops_routes(web_app, health)
+
+
+def health_of(web_app: web.Application) -> HealthCheck:
+    return web_app[HEALTH_KEY]
 
 
 def probe(port: int, *, timeout: float = 4.0) -> bool:

@@ -10,8 +10,10 @@ import sys
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.health import health_of, ops_extension
 from bot.logs import setup_logging_from_settings
 from bot.runtime import Runtime
+from bot.socket_watchdog import SocketWatchdog
 from storage.sqlite import open_store
 
 log = logging.getLogger(__name__)
@@ -48,22 +50,27 @@ async def run_service() -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
 
-    runtime = await Runtime.start(settings, host="0.0.0.0")
-    socket_mode: AsyncSocketModeHandler | None = None
+    runtime = await Runtime.start(settings, host="0.0.0.0", web_extensions=[ops_extension])
+    socket_mode: SocketWatchdog | None = None
     try:
         if settings.slack_app_token is not None:
-            socket_mode = AsyncSocketModeHandler(
-                runtime.bolt_app, app_token=settings.slack_app_token.get_secret_value()
+            app_token = settings.slack_app_token.get_secret_value()
+            # The watchdog owns the Socket Mode handler: it replaces it when the connection stays down.
+            socket_mode = SocketWatchdog(
+                lambda: AsyncSocketModeHandler(runtime.bolt_app, app_token=app_token)
             )
-            await socket_mode.connect_async()  # type: ignore[no-untyped-call]
-            log.info("connected to Slack in Socket Mode")
+            health_of(runtime.web_app).socket = socket_mode
+            if await socket_mode.start():
+                log.info("connected to Slack in Socket Mode")
+            else:
+                log.warning("not connected to Slack in Socket Mode yet; retrying in the background")
         else:
             log.info("waiting for Slack requests at %s", runtime.events_url)
         await stopping.wait()
         log.info("shutting down")
     finally:
         if socket_mode is not None:
-            await socket_mode.close_async()  # type: ignore[no-untyped-call]
+            await socket_mode.stop()
         await runtime.stop(timeout=SHUTDOWN_TIMEOUT_SECONDS)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
