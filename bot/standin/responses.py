@@ -11,6 +11,7 @@ A response_url works up to 5 times within 30 minutes; after that it answers 404 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.standin.models import JSON, ResponsePost
 from bot.standin.webapi import ApiError, arg_bool, arg_str, parse_message_content
@@ -23,7 +24,9 @@ class ResponseOutcome:
     body: JSON
 
 
-def apply_response(workspace: Workspace, target: ResponseTarget, body: JSON) -> None:
+def apply_response(
+    workspace: Workspace, target: ResponseTarget, body: JSON, *, source: Literal["response_url", "ack"]
+) -> None:
     """Carry out one response message; raises `ApiError` when Slack would refuse it."""
     if arg_bool(body, "delete_original"):
         _delete_original(workspace, target)
@@ -50,7 +53,7 @@ def apply_response(workspace: Workspace, target: ResponseTarget, body: JSON) -> 
             target.user,
             text=content.text,
             blocks=content.blocks,
-            source="response_url",
+            source=source,
             thread_ts=thread_ts,
         )
 
@@ -82,7 +85,11 @@ def _replace_original(workspace: Workspace, target: ResponseTarget, text: str, b
 
 
 def receive_response(
-    workspace: Workspace, response_url_id: str, body: JSON, *, source: str = "response_url"
+    workspace: Workspace,
+    response_url_id: str,
+    body: JSON,
+    *,
+    source: Literal["response_url", "ack"] = "response_url",
 ) -> tuple[ResponseOutcome, ResponsePost]:
     """Handle one post to a response_url id: check the hook is still usable, apply it, record it."""
     now = workspace.clock()
@@ -97,7 +104,7 @@ def receive_response(
         if source == "response_url":
             target.uses += 1
         try:
-            apply_response(workspace, target, body)
+            apply_response(workspace, target, body, source=source)
             outcome = ResponseOutcome(200, {"ok": True})
         except ApiError as error:
             outcome = ResponseOutcome(400 if source == "response_url" else 200, error.body())
@@ -106,7 +113,7 @@ def receive_response(
         body=body,
         at=now,
         status=outcome.status,
-        source="ack" if source == "ack" else "response_url",
+        source=source,
         error=None if outcome.status == 200 else str(outcome.body.get("error")),
     )
     return outcome, post
