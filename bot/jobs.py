@@ -27,6 +27,7 @@ from bot.permissions import Decision, Policy
 from bot.poll_policy import PollPolicy
 from bot.services import Services
 from bot.slack_failures import UNREACHABLE_ERRORS
+from bot.thread_lookup import card_metadata
 from bot.views import SlackMessage
 from bot.views.card import card_for, render_card
 from bot.views.checkpoints import checkpoints_message
@@ -204,22 +205,8 @@ class JobService:
         async with self._audited("create", actor) as note:
             job = await self._services.api.create_job(_with_creator(spec, actor.user))
             note.job_id = job.id
-            now = self._now()
-            tracked, _ = await self._services.store.track_job(
-                NewJob(
-                    job_id=job.id,
-                    provider=self.provider,
-                    owner_channel=actor.channel,
-                    creator=actor.user,
-                    origin=origin,
-                    status=job.status,
-                    model=job.model,
-                    suffix=job.suffix,
-                    snapshot=_snapshot(job),
-                ),
-                now=now,
-            )
-            card = card_for(tracked, now)
+            tracked = await self._track(job, owner=actor.channel, creator=actor.user, origin=origin)
+            card = card_for(tracked, self._now())
             problem = await self._post_card(tracked, actor.channel, card)
             note.result = f"created ({job.status})" + (f"; card not posted: {problem}" if problem else "")
             if problem:
@@ -230,41 +217,32 @@ class JobService:
             )
 
     async def watch(self, job_id: str, actor: Actor) -> SlackMessage:
-        """Follow a job in this channel: track it (this channel owns it) or add a watch, then post its card."""
+        """Follow a job in this channel: track it (this channel then owns it) or add a watch; post its card."""
         async with self._audited("watch", actor, job_id) as note:
             job = await self._services.api.retrieve_job(job_id)
             store = self._services.store
-            now = self._now()
-            tracked, created = await store.track_job(
-                NewJob(
-                    job_id=job.id,
-                    provider=self.provider,
-                    owner_channel=actor.channel,
-                    creator=_creator_from_metadata(job),
-                    origin=Origin.WATCH,
-                    status=job.status,
-                    model=job.model,
-                    suffix=job.suffix,
-                    snapshot=_snapshot(job),
-                ),
-                now=now,
-            )
-            added = created or await store.add_watch(job.id, actor.channel, user=actor.user, now=now)
-            if not created:
+            tracked = await store.get_job(job.id)
+            if tracked is None:
+                tracked = await self._track(
+                    job, owner=actor.channel, creator=_creator_from_metadata(job), origin=Origin.WATCH
+                )
+                card = card_for(tracked, self._now())
+                problem = await self._post_card(tracked, actor.channel, card)
+                note.result = "now tracked" + (f"; card not posted: {problem}" if problem else "")
+            else:
                 tracked = await self._observe(job, tracked) or tracked
-            card = card_for(tracked, now)
-            existing = await store.get_watch(job.id, actor.channel)
-            if not added and existing is not None and existing.card_ts is not None:
-                updated = await self._update_card(tracked, actor.channel, card, ts=existing.card_ts)
-                if updated:
+                card = card_for(tracked, self._now())
+                existing = await store.get_watch(job.id, actor.channel)
+                card_ts = existing.card_ts if existing is not None else None
+                if card_ts is not None and await self._update_card(tracked, actor.channel, card, ts=card_ts):
                     note.result = "already watching; card refreshed"
                     return sentence(
                         f"This channel already follows {code(job.id)}; I brought its card up to date."
                     )
-            problem = await self._post_card(tracked, actor.channel, card)
-            note.result = ("now tracked" if created else "watching" if added else "card re-posted") + (
-                f"; card not posted: {problem}" if problem else ""
-            )
+                problem = await self._follow(tracked, actor, card)
+                note.result = ("card re-posted" if existing else "watching") + (
+                    f"; card not posted: {problem}" if problem else ""
+                )
             if problem:
                 return self._card_not_posted(job.id, problem, card, started=False)
             return sentence(
@@ -441,25 +419,74 @@ class JobService:
             return card_for(tracked, now)
         return render_card(job, Progress(), creator=_creator_from_metadata(job), now=now)
 
-    async def _post_card(self, tracked: TrackedJob, channel: str, card: SlackMessage) -> str | None:
-        """Post the card in `channel` and remember it; the Slack error when that was not possible."""
+    async def _track(
+        self, job: FineTuningJob, *, owner: str, creator: str | None, origin: Origin
+    ) -> TrackedJob:
+        """Track a job the API just described. Its first poll waits its normal turn: the card about to be
+        posted shows what the API just said, and a status change recorded before the card is remembered
+        would make the notifier post a second card."""
         store = self._services.store
+        now = self._now()
+        tracked, created = await store.track_job(
+            NewJob(
+                job_id=job.id,
+                provider=self.provider,
+                owner_channel=owner,
+                creator=creator,
+                origin=origin,
+                status=job.status,
+                model=job.model,
+                suffix=job.suffix,
+                snapshot=_snapshot(job),
+            ),
+            now=now,
+        )
+        if created:
+            await store.schedule_poll(job.id, next_poll_at=self._polls.next_poll_at(job.status, now))
+        return tracked
+
+    async def _follow(self, tracked: TrackedJob, actor: Actor, card: SlackMessage) -> str | None:
+        """Add this channel to a tracked job's watchers with its card; the Slack error if not posted.
+
+        The card goes out before the watch exists, so the notifier cannot post one of its own meanwhile."""
+        store = self._services.store
+        ts, problem = await self._send_card(tracked.job_id, actor.channel, card)
+        await store.add_watch(tracked.job_id, actor.channel, user=actor.user, now=self._now())
+        await self._remember_card(tracked, actor.channel, ts, problem)
+        return problem
+
+    async def _post_card(self, tracked: TrackedJob, channel: str, card: SlackMessage) -> str | None:
+        """Post the card of a job `channel` follows and remember it; the Slack error when not possible."""
+        ts, problem = await self._send_card(tracked.job_id, channel, card)
+        await self._remember_card(tracked, channel, ts, problem)
+        return problem
+
+    async def _send_card(
+        self, job_id: str, channel: str, card: SlackMessage
+    ) -> tuple[str | None, str | None]:
+        """(ts, None) when posted; (None, Slack's error) when not."""
         try:
-            answer = await self._services.slack.chat_postMessage(channel=channel, **card.as_kwargs())
+            answer = await self._services.slack.chat_postMessage(
+                channel=channel, metadata=card_metadata(job_id), **card.as_kwargs()
+            )
         except CARD_POST_FAILURES as error:
             reason = (
                 str(error.response.get("error") or "unknown")
                 if isinstance(error, SlackApiError)
                 else "unreachable"
             )
-            log.warning("could not post the card of %s in %s: %s", tracked.job_id, channel, reason)
-            if reason in UNREACHABLE_ERRORS:
-                await store.mark_channel_unreachable(channel, reason=reason, now=self._now())
-            return reason
-        await store.set_card(
-            tracked.job_id, channel, ts=str(answer["ts"]), version=tracked.version, now=self._now()
-        )
-        return None
+            log.warning("could not post the card of %s in %s: %s", job_id, channel, reason)
+            return None, reason
+        return str(answer["ts"]), None
+
+    async def _remember_card(
+        self, tracked: TrackedJob, channel: str, ts: str | None, problem: str | None
+    ) -> None:
+        store = self._services.store
+        if ts is not None:
+            await store.set_card(tracked.job_id, channel, ts=ts, version=tracked.version, now=self._now())
+        elif problem in UNREACHABLE_ERRORS:
+            await store.mark_channel_unreachable(channel, reason=str(problem), now=self._now())
 
     async def _update_card(
         self, tracked: TrackedJob | None, channel: str, card: SlackMessage, *, ts: str | None
