@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
+from prometheus_client.parser import text_string_to_metric_families
 
+from bot.emulator.control import EmulatorControl
 from bot.emulator.server import EmulatorServer
+from bot.health import ops_extension
+from bot.runtime import Runtime
 from bot.standin.server import SlackStandIn
 
 OPS_BOT_TOKEN = "xoxb-ops-0000-secretbottoken"
@@ -172,3 +178,49 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     return monkeypatch
+
+
+@dataclass
+class OpsBot:
+    """A running bot (background on) with `/healthz` and `/metrics`, and an HTTP client for them."""
+
+    runtime: Runtime
+    slack: SlackStandIn
+    emulator: EmulatorServer
+    control: EmulatorControl
+    http: aiohttp.ClientSession
+
+    async def healthz(self) -> tuple[int, dict[str, Any]]:
+        async with self.http.get(self.runtime.url + "/healthz") as response:
+            return response.status, await response.json()
+
+    async def metrics(self) -> str:
+        async with self.http.get(self.runtime.url + "/metrics") as response:
+            assert response.status == 200
+            assert response.content_type == "text/plain"
+            return await response.text()
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text (0 when absent)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+@pytest.fixture
+async def ops_bot(
+    emulator: EmulatorServer, emulator_control: EmulatorControl, slack: SlackStandIn, tmp_path: Path
+) -> AsyncIterator[OpsBot]:
+    from tests.support.runtime import bot_settings  # here: the plugin must be registered before import
+
+    settings = bot_settings(emulator, slack, tmp_path / "tuneops.db", TUNEOPS_POLL_INTERVAL="0.2")
+    runtime = await Runtime.start(settings, port=0, background=True, web_extensions=[ops_extension])
+    slack.set_bot_url(runtime.events_url)
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield OpsBot(runtime=runtime, slack=slack, emulator=emulator, control=emulator_control, http=http)
+    finally:
+        await runtime.stop(timeout=5)

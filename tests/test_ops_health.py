@@ -1,0 +1,84 @@
+"""`GET /healthz` and `GET /metrics` on the running bot (emulator + Slack stand-in, background on)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.emulator.state import DEMO_TRAINING_FILE
+from tests.support.ops import OpsBot, metric_value
+
+CREATE = f"create model=gpt-4o-mini-2024-07-18 training_file={DEMO_TRAINING_FILE} suffix=ops"
+
+
+async def test_healthy_when_database_and_watcher_are(ops_bot: OpsBot) -> None:
+    status, body = await ops_bot.healthz()
+    assert status == 200
+    assert body == {"status": "ok", "database": True, "watcher": True, "socket_mode": None}
+
+
+async def test_unhealthy_when_the_watcher_is_gone(ops_bot: OpsBot) -> None:
+    background = ops_bot.runtime.background
+    assert background is not None
+    await background.stop(timeout=2)
+    status, body = await ops_bot.healthz()
+    assert status == 503
+    assert body == {"status": "unhealthy", "database": True, "watcher": False, "socket_mode": None}
+
+
+async def test_unhealthy_when_the_database_does_not_answer(ops_bot: OpsBot) -> None:
+    background = ops_bot.runtime.background
+    assert background is not None
+    await background.stop(timeout=2)  # so the only thing wrong below is the database
+    await ops_bot.runtime.services.store.close()
+    status, body = await ops_bot.healthz()
+    assert status == 503
+    assert body["status"] == "unhealthy"
+    assert body["database"] is False
+    # Metrics are still served (the outbox gauges just keep their last value).
+    assert "tuneops_api_requests_total" in await ops_bot.metrics()
+
+
+async def test_metrics_count_real_traffic(ops_bot: OpsBot) -> None:
+    slack, before = ops_bot.slack, await ops_bot.metrics()
+
+    sent = await slack.sender.slash(CREATE, user="U_ALICE", channel="C_OPS")
+    assert sent.status == 200
+    await slack.wait_for(lambda: slack.messages("C_OPS"))
+    await slack.sender.slash(
+        "create model=gpt-4o-mini-2024-07-18", user="U_ALICE", channel="C_OPS"
+    )  # no file
+    await ops_bot.control.advance(3600)  # the emulated job runs to its end: status changes to deliver
+
+    async def delivered() -> None:
+        while True:
+            text = await ops_bot.metrics()
+            sent_replies = sum(
+                metric_value(text, "tuneops_deliveries_total", kind="reply", outcome="sent", reason=reason)
+                for reason in ("thread", "broadcast", "found_in_thread")
+            )
+            if sent_replies >= 1 and metric_value(text, "tuneops_poll_cycle_seconds_count") > 0:
+                return
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(delivered(), 30)
+    after = await ops_bot.metrics()
+
+    def grew(name: str, **labels: str) -> float:
+        return metric_value(after, name, **labels) - metric_value(before, name, **labels)
+
+    assert grew("tuneops_slack_requests_total", kind="command", outcome="ok") >= 1
+    assert grew("tuneops_slack_requests_total", kind="command", outcome="bad_input") == 1
+    assert grew("tuneops_api_requests_total", operation="create_job", status="200") == 1
+    assert (
+        grew("tuneops_api_requests_total", operation="list_jobs", status="200")
+        + grew("tuneops_api_requests_total", operation="retrieve_job", status="200")
+        >= 1
+    )
+    assert grew("tuneops_poll_cycle_seconds_count") >= 1
+    assert grew("tuneops_deliveries_total", kind="reply", outcome="sent", reason="broadcast") >= 1
+    for gauge in (
+        "tuneops_outbox_pending",
+        "tuneops_outbox_oldest_pending_seconds",
+        "tuneops_poll_lag_seconds",
+    ):
+        assert f"\n{gauge} " in after
