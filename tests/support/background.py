@@ -1,7 +1,8 @@
 """Fixtures for the watcher and notifier: the real store, emulator and Slack stand-in, wired to a `Background`.
 
 `watch_rig` builds the same `Services` the service builds (real SQLite file, `FineTuneClient` against the
-emulator, `AsyncWebClient` against the stand-in) and a `Background` with fast intervals. `Rig.start_job`
+emulator, `AsyncWebClient` against the stand-in) and a `Background` with fast intervals; `app_rig` runs the
+real Bolt app (`tests/support/runtime.py`) with such a `Background` on the app's own services. `Rig.start_job`
 creates a job in the emulator and tracks it with its card in a channel, as `/finetune create` does; the
 emulator's clock is driven with `emulator_control.advance`. `notes(...)` reads back what a person sees.
 """
@@ -13,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,6 +37,9 @@ from bot.views.card import card_for
 from bot.watcher import Watcher
 from storage.records import NewJob, Origin
 from storage.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from tests.support.runtime import BotRig, StartBot
 
 BASE_MODEL = "gpt-4o-mini-2024-07-18"
 FAST_POLL = 0.1
@@ -186,19 +190,12 @@ def fast_background(services: Services, **notifier_options: Any) -> Background:
 
 
 @pytest.fixture
-async def standin() -> AsyncIterator[SlackStandIn]:
-    """A Slack stand-in for the background tests (recording pace, not enforcing it)."""
-    async with SlackStandIn() as slack:
-        yield slack
-
-
-@pytest.fixture
 async def rig_services(
-    emulator: EmulatorServer, standin: SlackStandIn, store: SqliteStore, store_path: Path
+    emulator: EmulatorServer, slack: SlackStandIn, store: SqliteStore, store_path: Path
 ) -> AsyncIterator[Services]:
-    settings = rig_settings(emulator, standin, store_path)
+    settings = rig_settings(emulator, slack, store_path)
     api = rig_api(emulator)
-    slack_client = AsyncWebClient(token=standin.bot_token, base_url=standin.api_url)
+    slack_client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
     try:
         yield Services(settings=settings, store=store, api=api, slack=slack_client)
     finally:
@@ -210,7 +207,7 @@ RigFactory = Callable[..., Awaitable[Rig]]
 
 @pytest.fixture
 async def make_rig(
-    rig_services: Services, standin: SlackStandIn, emulator_control: EmulatorControl, store: SqliteStore
+    rig_services: Services, slack: SlackStandIn, emulator_control: EmulatorControl, store: SqliteStore
 ) -> AsyncIterator[RigFactory]:
     """Start the rig's `Background` with some notifier options changed (`make_rig(request_timeout=0.2)`)."""
     started: list[Background] = []
@@ -220,7 +217,7 @@ async def make_rig(
         started.append(background)
         await background.start()
         return Rig(
-            services=rig_services, background=background, slack=standin, control=emulator_control, store=store
+            services=rig_services, background=background, slack=slack, control=emulator_control, store=store
         )
 
     try:
@@ -234,3 +231,33 @@ async def make_rig(
 async def watch_rig(make_rig: RigFactory) -> Rig:
     """Store + emulator + stand-in + a started fast `Background`; stopped after the test."""
     return await make_rig()
+
+
+@dataclass
+class AppRig:
+    """The real Bolt app (a `Runtime` serving HTTP) with a fast `Background` on its own services."""
+
+    bot: BotRig
+    background: Background
+
+    @property
+    def slack(self) -> SlackStandIn:
+        return self.bot.slack
+
+    def notes(self, channel: str, card_ts: str) -> list[StoredMessage]:
+        return [m for m in self.slack.thread(channel, card_ts) if _note_of(m) is not None]
+
+    def transitions(self, channel: str, card_ts: str) -> list[str]:
+        """The transition each reply in the card's thread announces (`"2:running"`), in thread order."""
+        return [str(_note_of(m)) for m in self.notes(channel, card_ts)]
+
+
+@pytest.fixture
+async def app_rig(start_bot: StartBot) -> AsyncIterator[AppRig]:
+    bot = await start_bot(background=False, TUNEOPS_POLL_INTERVAL=FAST_POLL)
+    background = fast_background(bot.services)
+    await background.start()
+    try:
+        yield AppRig(bot=bot, background=background)
+    finally:
+        await background.stop(timeout=2.0)
