@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,3 +227,65 @@ async def ops_bot(
             yield OpsBot(runtime=runtime, slack=slack, emulator=emulator, control=emulator_control, http=http)
     finally:
         await runtime.stop(timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def outside_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any TuneOps, Slack, OpenAI or Azure setting, plus `extra`."""
+    kept = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
+    return {**kept, **extra}
+
+
+@dataclass
+class SandboxProcess:
+    process: asyncio.subprocess.Process
+    page_url: str
+    bot_url: str
+    output: list[str]
+
+    async def terminate(self) -> int:
+        """SIGTERM, then the exit code (the sandbox must stop by itself within the bound)."""
+        self.process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            rest, _ = await self.process.communicate()
+        self.output.extend(rest.decode().splitlines())
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+
+async def start_sandbox_process(
+    command: list[str], *, port: int, cwd: Path, extra_args: list[str] | None = None
+) -> SandboxProcess:
+    """Start `tuneops sandbox` (`command` is how to run `tuneops`) and wait for its banner."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        "sandbox",
+        "--port",
+        str(port),
+        "--no-browser",
+        *(extra_args or []),
+        cwd=cwd,
+        env=outside_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    output: list[str] = []
+    page_url = bot_url = ""
+    async with asyncio.timeout(60):
+        while not output or "Ctrl-C stops everything" not in output[-1]:
+            line = (await process.stdout.readline()).decode()
+            if not line:
+                raise AssertionError("the sandbox exited before printing its banner:\n" + "\n".join(output))
+            output.append(line.rstrip("\n"))
+            words = line.split()
+            if line.strip().startswith("Open "):
+                page_url = words[1]
+            if line.strip().startswith("Bot "):
+                bot_url = words[1]
+    return SandboxProcess(process=process, page_url=page_url, bot_url=bot_url, output=output)
