@@ -152,6 +152,11 @@ def project(
     events: list[Happening] = []
     status, step, t = anchor.status, anchor.step, anchor.at
 
+    def emit(at: float, message: str, **details: Any) -> None:
+        # Listing many jobs needs only their status: skip building events nobody will read.
+        if with_events:
+            events.append(Happening(at, message, **details))
+
     def frozen() -> Projection:
         return Projection(status, step, anchor.finished_at, anchor.error, None, tuple(events))
 
@@ -163,9 +168,9 @@ def project(
         if now < end:
             return Projection(status, step, None, None, None, tuple(events))
         if plan.validation_failure is not None:
-            events.append(Happening(end, plan.validation_failure.message, level="error"))
+            emit(end, plan.validation_failure.message, level="error")
             return Projection("failed", step, end, plan.validation_failure, None, tuple(events))
-        events.append(Happening(end, "Files validated, moving job to queued state"))
+        emit(end, "Files validated, moving job to queued state")
         status, t = "queued", end
 
     if status == "queued":
@@ -173,7 +178,7 @@ def project(
         if now < end:
             return Projection(status, step, None, None, None, tuple(events))
         message = "Fine-tuning job started" if step == 0 else f"Fine-tuning job resumed from step {step}"
-        events.append(Happening(end, message))
+        emit(end, message)
         status, t = "running", end
 
     # running: step k is reached at t + (k - start) * step_s
@@ -189,24 +194,24 @@ def project(
             if k % timing.metrics_every == 0 or k == plan.total_steps or k in checkpoints:
                 metrics = metrics_at(plan, k)
                 data: dict[str, Any] = {"step": k, "total_steps": plan.total_steps, **metrics}
-                events.append(Happening(at, metrics_message(plan, k, metrics), kind="metrics", data=data))
+                emit(at, metrics_message(plan, k, metrics), kind="metrics", data=data)
             if k in checkpoints:
-                events.append(Happening(at, f"Checkpoint created at step {k}", checkpoint_step=k))
+                emit(at, f"Checkpoint created at step {k}", checkpoint_step=k)
     step = reached
     end_at = t + (last - start) * timing.step_s
     if reached >= last and now >= end_at:
         if failing:
             failure = plan.running_failure()
-            events.append(Happening(end_at, failure.message, level="error"))
+            emit(end_at, failure.message, level="error")
             return Projection("failed", step, end_at, failure, None, tuple(events))
-        events.append(Happening(end_at, f"New fine-tuned model created: {plan.fine_tuned_model}"))
-        events.append(Happening(end_at, "The job has successfully completed"))
+        emit(end_at, f"New fine-tuned model created: {plan.fine_tuned_model}")
+        emit(end_at, "The job has successfully completed")
         return Projection("succeeded", step, end_at, None, None, tuple(events))
     finish = t + (plan.total_steps - start) * timing.step_s
     return Projection("running", step, None, None, finish, tuple(events))
 
 
-def results_csv(plan: Plan, *, azure: bool) -> bytes:
+def results_csv(plan: Plan, *, azure: bool, timing: Timing | None = None) -> bytes:
     """The results file of a finished job: a header and one row per step (columns differ by provider)."""
     if azure:
         columns = [
@@ -229,6 +234,7 @@ def results_csv(plan: Plan, *, azure: bool) -> bytes:
     else:
         columns = ["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"]
         keys = ["train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy"]
+    every = (timing or Timing()).metrics_every
     checkpoints = set(plan.checkpoint_steps())
     lines = [",".join(columns)]
     for step in range(1, plan.total_steps + 1):
@@ -236,7 +242,7 @@ def results_csv(plan: Plan, *, azure: bool) -> bytes:
         cells = [str(step)]
         for key in keys:
             # Validation runs every `metrics_every` steps; full validation only at epoch ends.
-            skip = (key.startswith("valid") and step % Timing.metrics_every != 0) or (
+            skip = (key.startswith("valid") and step % every != 0) or (
                 key.startswith("full_valid") and step not in checkpoints
             )
             cells.append("" if skip or key not in metrics else f"{metrics[key]}")
