@@ -44,12 +44,6 @@ class IdMaker:
     def seed(self) -> int:
         return self._rng.randint(0, 2_147_483_647)
 
-    def request_id(self, flavour: Flavour) -> str:
-        if flavour == "azure":
-            h = self._hex(32)
-            return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-        return f"req_{self._hex(32)}"
-
 
 def event_id(job_id: str, seq: int, flavour: Flavour) -> str:
     if flavour == "azure":
