@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ CREATOR_METADATA_KEY = "tuneops_creator"
 # After a pause/resume/cancel the job moves on by itself (pausing → paused): look again soon.
 ACTION_FOLLOW_UP_SECONDS = 5.0
 MAX_AUDIT_RESULT = 500
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9_]{1,30}$")
 MAX_CURSOR = 2000
 CARD_POST_FAILURES = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 
@@ -549,7 +551,7 @@ def _with_creator(spec: JobSpec, user: str) -> JobSpec:
 
 def _creator_from_metadata(job: FineTuningJob) -> str | None:
     creator = (job.metadata or {}).get(CREATOR_METADATA_KEY)
-    return creator if creator and creator.isalnum() else None
+    return creator if creator and SLACK_USER_ID.match(creator) else None
 
 
 def _list_title(cursor: ListCursor) -> str:

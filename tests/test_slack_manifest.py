@@ -39,7 +39,9 @@ def manifest() -> dict[str, Any]:
 
 
 def schema_errors(document: dict[str, Any]) -> list[str]:
-    return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in Draft7Validator(SCHEMA).iter_errors(document)]
+    return [
+        f"{'/'.join(map(str, e.path))}: {e.message}" for e in Draft7Validator(SCHEMA).iter_errors(document)
+    ]
 
 
 def test_manifest_is_valid(manifest: dict[str, Any]) -> None:
@@ -89,7 +91,9 @@ def test_slack_shows_the_long_description(manifest: dict[str, Any]) -> None:
 
 
 def _methods_called() -> set[str]:
-    pattern = re.compile(r"\.(chat_\w+|views_\w+|conversations_\w+|auth_\w+|users_\w+|reactions_\w+|files_\w+)\(")
+    pattern = re.compile(
+        r"\.(chat_\w+|views_\w+|conversations_\w+|auth_\w+|users_\w+|reactions_\w+|files_\w+)\("
+    )
     found: set[str] = set()
     for package in ("bot", "handlers"):
         for path in (ROOT / package).rglob("*.py"):

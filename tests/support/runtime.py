@@ -11,6 +11,7 @@ stopped after the test. `bot` is one started with the defaults and `background=F
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,9 @@ from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.runtime import Runtime
 from bot.services import Services
 from bot.standin import SlackStandIn
-from bot.standin.models import StoredMessage
+from bot.standin.models import ResponsePost, StoredMessage
+from bot.standin.sender import SentRequest
+from storage.records import AuditEntry
 from storage.store import Store
 
 BASE_MODEL = "gpt-4o-mini-2024-07-18"
@@ -64,6 +67,39 @@ class BotRig:
 
     async def job_status_in_emulator(self, job_id: str) -> str:
         return str((await self.services.api.retrieve_job(job_id)).status)
+
+    async def answer(self, sent: SentRequest, timeout: float = 10.0) -> ResponsePost:  # noqa: ASYNC109
+        """The bot's post to the response_url of request `sent` (its private answer)."""
+
+        def posted() -> ResponsePost | None:
+            return next((p for p in self.slack.responses if p.response_url_id == sent.response_url_id), None)
+
+        assert sent.status == 200, sent
+        return await self.slack.wait_for(posted, timeout)
+
+    async def answer_text(self, sent: SentRequest) -> str:
+        """Everything the private answer to `sent` says, fallback text and blocks."""
+        post = await self.answer(sent)
+        return texts_of([post.body])
+
+    async def audit(self, job_id: str, count: int, timeout: float = 10.0) -> list[AuditEntry]:  # noqa: ASYNC109
+        """The job's audit entries, oldest first, once there are `count` (a click is audited after the card
+        it edits, so a test that saw the card change may have to wait a moment for the entry)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            entries = list(reversed(await self.store.audit_for_job(job_id)))
+            if len(entries) >= count or asyncio.get_running_loop().time() >= deadline:
+                return entries
+            await asyncio.sleep(0.02)
+
+    async def running_job(
+        self, *, user: str = "U_ALICE", channel: str = "C_ML", step: int = 3
+    ) -> tuple[str, StoredMessage]:
+        """A job created through Slack and put into `running` in the emulator (its card still says what
+        it said when created: the watcher is not running)."""
+        job_id, card = await self.create_job(user=user, channel=channel)
+        await self.control.set_job(job_id, status="running", step=step)
+        return job_id, card
 
 
 def bot_settings(emulator: EmulatorServer, slack: SlackStandIn, db: Path, **overrides: Any) -> Settings:
@@ -117,9 +153,24 @@ def texts_of(messages: list[Any]) -> str:
     """Every text a person sees in these messages (fallback text and block texts), as one string."""
     parts: list[str] = []
     for message in messages:
+        if isinstance(message, dict):
+            parts.append(str(message.get("text") or ""))
+            parts.extend(_block_texts(message.get("blocks") or []))
+            continue
         parts.append(str(getattr(message, "text", "") or ""))
         parts.extend(_block_texts(getattr(message, "blocks", []) or []))
     return "\n".join(parts)
+
+
+def button_labels(message: Any) -> list[str]:
+    """The labels of the buttons on a message, in order."""
+    labels: list[str] = []
+    for block in getattr(message, "blocks", []) or []:
+        if block.get("type") == "actions":
+            for element in block.get("elements") or []:
+                if element.get("type") == "button":
+                    labels.append(str(element["text"]["text"]))
+    return labels
 
 
 def _block_texts(node: object) -> list[str]:

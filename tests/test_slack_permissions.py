@@ -1,0 +1,91 @@
+"""Who may pause, resume and cancel — the same rule for typed commands and buttons, refusals explained
+privately and written to the audit log with allowed = false."""
+
+from __future__ import annotations
+
+from tests.support.runtime import BotRig, StartBot, button_labels
+
+
+async def _card_with_pause(bot: BotRig) -> tuple[str, object]:
+    job_id, card = await bot.running_job(user="U_ALICE", channel="C_ML")
+    await bot.slack.sender.click(card, "job_refresh")
+    await bot.slack.wait_for(lambda: "Pause" in button_labels(card))
+    return job_id, card
+
+
+async def test_someone_else_cannot_pause_by_command(bot: BotRig) -> None:
+    job_id, _ = await bot.running_job(user="U_ALICE")
+    sent = await bot.slack.sender.slash(f"pause {job_id}", user="U_BOB", channel="C_ML")
+    post = await bot.answer(sent)
+    assert post.response_type == "ephemeral"
+    assert "Only <@U_ALICE>, who started" in str(post.body.get("text"))
+    assert await bot.job_status_in_emulator(job_id) == "running"
+    refusal = (await bot.store.audit_for_job(job_id))[0]
+    assert (refusal.action, refusal.user, refusal.channel, refusal.allowed) == (
+        "pause",
+        "U_BOB",
+        "C_ML",
+        False,
+    )
+    assert refusal.reason is not None and "U_ALICE" in refusal.reason
+
+
+async def test_someone_else_cannot_cancel_by_button_and_the_card_is_untouched(bot: BotRig) -> None:
+    job_id, card = await _card_with_pause(bot)
+    versions = len(card.versions)  # type: ignore[attr-defined]
+    sent = await bot.slack.sender.click(card, "job_cancel", user="U_BOB")  # type: ignore[arg-type]
+    assert sent.status == 200
+    assert "Only <@U_ALICE>" in await bot.answer_text(sent)
+    assert await bot.job_status_in_emulator(job_id) == "running"
+    assert len(card.versions) == versions  # type: ignore[attr-defined]
+    refusal = next(a for a in await bot.store.audit_for_job(job_id) if a.action == "cancel")
+    assert (refusal.user, refusal.allowed) == ("U_BOB", False)
+
+
+async def test_even_the_creator_is_refused_from_a_channel_that_does_not_follow_the_job(bot: BotRig) -> None:
+    job_id, _ = await bot.running_job(user="U_ALICE", channel="C_ML")
+    sent = await bot.slack.sender.slash(f"cancel {job_id}", user="U_ALICE", channel="C_RANDOM")
+    assert "doesn't follow" in await bot.answer_text(sent)
+    assert await bot.job_status_in_emulator(job_id) == "running"
+    refusal = (await bot.store.audit_for_job(job_id))[0]
+    assert (refusal.action, refusal.channel, refusal.allowed) == ("cancel", "C_RANDOM", False)
+
+
+async def test_a_job_nobody_tracks_cannot_be_controlled_by_ordinary_users(bot: BotRig) -> None:
+    sent = await bot.slack.sender.slash("pause ftjob-untracked", user="U_BOB")
+    assert "won't pause it from here" in await bot.answer_text(sent)
+    # No API call was made: the emulator never heard of the job, and no API error was quoted.
+    stats = await bot.control.stats()
+    assert "pauseFineTuningJob" not in stats.get("by_operation", {})
+
+
+async def test_admins_may_act_on_any_job_from_anywhere(start_bot: StartBot) -> None:
+    bot = await start_bot(TUNEOPS_ADMINS="U_ADMIN,U_OTHER_ADMIN")
+    job_id, card = await _card_with_pause(bot)
+    sent = await bot.slack.sender.slash(f"pause {job_id}", user="U_ADMIN", channel="C_ELSEWHERE")
+    assert "Pause requested" in await bot.answer_text(sent)
+    assert await bot.job_status_in_emulator(job_id) == "paused"
+    entry = next(a for a in await bot.store.audit_for_job(job_id) if a.action == "pause")
+    assert (entry.user, entry.channel, entry.allowed) == ("U_ADMIN", "C_ELSEWHERE", True)
+    # The owner channel's card is the notifier's to redraw (not running here); Refresh does it now, and
+    # an admin's click on it works too.
+    await bot.slack.sender.click(card, "job_refresh", user="U_OTHER_ADMIN")  # type: ignore[arg-type]
+    await bot.slack.wait_for(lambda: "Resume" in button_labels(card))
+    await bot.slack.sender.click(card, "job_resume", user="U_OTHER_ADMIN")  # type: ignore[arg-type]
+    await bot.slack.wait_for(lambda: "Resume" not in button_labels(card))
+
+
+async def test_anyone_may_look_and_watch(bot: BotRig) -> None:
+    job_id, _ = await bot.running_job(user="U_ALICE", channel="C_ML")
+    assert job_id in await bot.answer_text(
+        await bot.slack.sender.slash(f"status {job_id}", user="U_BOB", channel="C_X")
+    )
+    answer = await bot.answer_text(
+        await bot.slack.sender.slash(f"watch {job_id}", user="U_BOB", channel="C_X")
+    )
+    assert "now follows" in answer
+    # Watching does not make Bob its owner: he still cannot pause it, even from his channel.
+    refused = await bot.answer_text(
+        await bot.slack.sender.slash(f"pause {job_id}", user="U_BOB", channel="C_X")
+    )
+    assert "Only <@U_ALICE>" in refused
