@@ -732,6 +732,12 @@
     updateHint();
     document.body.dataset.seq = String(state.seq);
     document.body.dataset.me = state.me;
+    setConnection("live", "live");
+  }
+
+  function setConnection(kind, text) {
+    $("connection-status").dataset.state = kind;
+    $("connection-status").textContent = text;
   }
 
   async function poll(generation) {
@@ -739,8 +745,7 @@
       try {
         const answer = await getJSON(`/ui/updates?since=${state.seq}&user=${encodeURIComponent(state.me)}&timeout=25`);
         if (generation !== state.pollGeneration) return;
-        $("connection-status").dataset.state = "live";
-        $("connection-status").textContent = "live";
+        setConnection("live", "live");
         if (answer.reset) {
           await load();
           continue;
@@ -763,8 +768,7 @@
         }
         document.body.dataset.seq = String(state.seq);
       } catch (error) {
-        $("connection-status").dataset.state = "offline";
-        $("connection-status").textContent = "reconnecting…";
+        setConnection("offline", "reconnecting…");
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
@@ -776,8 +780,7 @@
     try {
       await load();
     } catch (error) {
-      $("connection-status").dataset.state = "offline";
-      $("connection-status").textContent = `cannot reach the stand-in: ${error.message}`;
+      setConnection("offline", `cannot reach the stand-in: ${error.message}`);
       setTimeout(start, 1000);
       return;
     }
