@@ -163,9 +163,10 @@ def texts_of(messages: list[Any]) -> str:
 
 
 def button_labels(message: Any) -> list[str]:
-    """The labels of the buttons on a message, in order."""
+    """The labels of the buttons on a message (or a message body), in order."""
     labels: list[str] = []
-    for block in getattr(message, "blocks", []) or []:
+    blocks = message.get("blocks") if isinstance(message, dict) else getattr(message, "blocks", None)
+    for block in blocks or []:
         if block.get("type") == "actions":
             for element in block.get("elements") or []:
                 if element.get("type") == "button":
