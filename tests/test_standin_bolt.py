@@ -151,6 +151,11 @@ def tiny_app(slack: SlackStandIn) -> AsyncApp:
             view={**view, "blocks": [*FORM["blocks"], extra]},
         )
 
+    @app.view_closed("create_job")
+    async def closed(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.chat_postMessage(channel="C_ML", text=f"<@{body['user']['id']}> closed the form")
+
     @app.view("create_job")
     async def submit(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -430,3 +435,26 @@ async def test_button_inside_a_modal_updates_it(slack: SlackStandIn, bot: str) -
     assert "response_url" not in sent.payload
     await slack.wait_for(lambda: any(b.get("block_id") == "validation" for b in view.blocks))
     assert slack.calls_to("views.update")[0].args["view_id"] == view.id
+
+
+async def test_closing_a_modal_tells_the_app_only_when_asked(
+    slack: SlackStandIn, bot: str, slack_client: AsyncWebClient
+) -> None:
+    await slack_client.views_open(trigger_id=slack.workspace.issue_trigger("U_BOB"), view=FORM)
+    quiet = slack.open_view("U_BOB")
+    assert quiet is not None
+    assert await slack.sender.close_view(quiet) is None
+    assert slack.open_view("U_BOB") is None
+
+    await slack_client.views_open(
+        trigger_id=slack.workspace.issue_trigger("U_BOB"), view={**FORM, "notify_on_close": True}
+    )
+    told = slack.open_view("U_BOB")
+    assert told is not None
+    sent = await slack.sender.close_view(told)
+    assert sent is not None
+    assert sent.status == 200
+    assert sent.payload["type"] == "view_closed"
+    assert slack.open_view("U_BOB") is None
+    [message] = await slack.wait_for(lambda: slack.messages("C_ML"))
+    assert message.text == "<@U_BOB> closed the form"

@@ -175,3 +175,25 @@ async def test_control_endpoints(slack: SlackStandIn, slack_client: AsyncWebClie
         await http.post("/_standin/reset")
         assert slack.calls == []
         assert slack.pacing_violations == []
+
+
+async def test_control_endpoints_explain_bad_input(slack: SlackStandIn) -> None:
+    async with httpx.AsyncClient(base_url=slack.url) as http:
+        missing = await http.post("/_standin/channel_state", json={"state": "archived"})
+        assert missing.status_code == 400
+        assert "channel" in missing.json()["error"]
+        assert (await http.post("/_standin/fail_next", json={"n": "many"})).status_code == 400
+        assert (await http.post("/_standin/users", json={"id": "U_X"})).status_code == 400
+        assert (await http.post("/_standin/latency", json=[1, 2])).status_code == 400
+        assert (
+            await http.post("/_standin/users", json={"id": "U_OPS", "name": "ops", "is_admin": True})
+        ).json()["ok"]
+        assert (await http.post("/_standin/channels", json={"id": "C_OPS", "name": "ops"})).json()["ok"]
+        assert (await http.post("/_standin/bot_url", json={"url": "http://127.0.0.1:9/slack/events"})).json()[
+            "ok"
+        ]
+        assert (await http.post("/_standin/trigger_ttl", json={"seconds": None})).json()["ok"]
+    assert slack.workspace.users["U_OPS"].is_admin
+    assert slack.workspace.channels["C_OPS"].name == "ops"
+    assert slack.bot_url == "http://127.0.0.1:9/slack/events"
+    assert slack.trigger_ttl is None

@@ -332,3 +332,15 @@ async def test_bad_metadata_is_refused(slack_client: AsyncWebClient) -> None:
         slack_client.chat_postMessage(channel="C_ML", text="x", metadata={"event_payload": {}})
     )
     assert error.response["error"] == "invalid_metadata_format"
+
+
+async def test_history_between_oldest_and_latest(slack_client: AsyncWebClient) -> None:
+    stamps = [(await slack_client.chat_postMessage(channel="C_ML", text=f"m{i}"))["ts"] for i in range(4)]
+    window = await slack_client.conversations_history(channel="C_ML", oldest=stamps[0], latest=stamps[3])
+    assert [m["text"] for m in window["messages"]] == ["m2", "m1"]
+    inclusive = await slack_client.conversations_history(
+        channel="C_ML", oldest=stamps[0], latest=stamps[3], inclusive=True
+    )
+    assert [m["text"] for m in inclusive["messages"]] == ["m3", "m2", "m1", "m0"]
+    error = await api_error(slack_client.conversations_history(channel="C_ML", oldest="last week"))
+    assert error.response["error"] == "invalid_ts_oldest"

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,23 @@ def _call_json(call: RecordedCall) -> JSON:
         "error": call.error,
         "duration": call.duration,
     }
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _guarded(handler: Handler) -> Handler:
+    """A missing or malformed field is the caller's mistake: answer 400 saying which, not 500."""
+
+    async def guarded(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except KeyError as error:
+            return web.json_response({"ok": False, "error": f"missing field {error}"}, status=400)
+        except (TypeError, ValueError) as error:
+            return web.json_response({"ok": False, "error": str(error)}, status=400)
+
+    return guarded
 
 
 def add_routes(app: web.Application, standin: SlackStandIn) -> None:
@@ -143,16 +161,16 @@ def add_routes(app: web.Application, standin: SlackStandIn) -> None:
         standin.faults.clear()
         return done()
 
-    app.router.add_get("/_standin/calls", calls)
-    app.router.add_get("/_standin/responses", responses)
-    app.router.add_get("/_standin/messages", messages)
-    app.router.add_get("/_standin/pacing", pacing)
-    app.router.add_post("/_standin/pacing", pacing)
-    app.router.add_post("/_standin/channel_state", channel_state)
-    app.router.add_post("/_standin/fail_next", fail_next)
-    app.router.add_post("/_standin/latency", latency)
-    app.router.add_post("/_standin/trigger_ttl", trigger_ttl)
-    app.router.add_post("/_standin/bot_url", bot_url)
-    app.router.add_post("/_standin/users", users)
-    app.router.add_post("/_standin/channels", channels)
-    app.router.add_post("/_standin/reset", reset)
+    app.router.add_get("/_standin/calls", _guarded(calls))
+    app.router.add_get("/_standin/responses", _guarded(responses))
+    app.router.add_get("/_standin/messages", _guarded(messages))
+    app.router.add_get("/_standin/pacing", _guarded(pacing))
+    app.router.add_post("/_standin/pacing", _guarded(pacing))
+    app.router.add_post("/_standin/channel_state", _guarded(channel_state))
+    app.router.add_post("/_standin/fail_next", _guarded(fail_next))
+    app.router.add_post("/_standin/latency", _guarded(latency))
+    app.router.add_post("/_standin/trigger_ttl", _guarded(trigger_ttl))
+    app.router.add_post("/_standin/bot_url", _guarded(bot_url))
+    app.router.add_post("/_standin/users", _guarded(users))
+    app.router.add_post("/_standin/channels", _guarded(channels))
+    app.router.add_post("/_standin/reset", _guarded(reset))

@@ -337,14 +337,19 @@ class WebApi:
 
     @staticmethod
     def _in_range(ts: str, args: JSON) -> bool:
-        oldest, latest = arg_str(args, "oldest"), arg_str(args, "latest")
+        bounds: dict[str, float | None] = {}
+        for key in ("oldest", "latest"):
+            raw = args.get(key)
+            try:
+                bounds[key] = float(raw) if raw not in (None, "") else None
+            except (TypeError, ValueError):
+                raise ApiError(f"invalid_ts_{key}") from None
+        oldest, latest = bounds["oldest"], bounds["latest"]
         inclusive = arg_bool(args, "inclusive")
         value = float(ts)
-        if oldest is not None and (value < float(oldest) or (value == float(oldest) and not inclusive)):
+        if oldest is not None and (value < oldest or (value == oldest and not inclusive)):
             return False
-        return not (
-            latest is not None and (value > float(latest) or (value == float(latest) and not inclusive))
-        )
+        return not (latest is not None and (value > latest or (value == latest and not inclusive)))
 
     def conversations_history(self, args: JSON) -> JSON:
         channel = self._channel(args, for_posting=False)
