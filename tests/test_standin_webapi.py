@@ -344,3 +344,12 @@ async def test_history_between_oldest_and_latest(slack_client: AsyncWebClient) -
     assert [m["text"] for m in inclusive["messages"]] == ["m3", "m2", "m1", "m0"]
     error = await api_error(slack_client.conversations_history(channel="C_ML", oldest="last week"))
     assert error.response["error"] == "invalid_ts_oldest"
+
+
+async def test_recorded_calls_are_bounded_for_long_runs() -> None:
+    async with SlackStandIn(max_recorded_calls=3) as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+        for i in range(5):
+            await client.chat_postMessage(channel="C_ML", text=f"m{i}")
+        assert [call.args["text"] for call in slack.calls] == ["m2", "m3", "m4"]
+        assert len(slack.messages("C_ML")) == 5

@@ -59,9 +59,11 @@ class SlackStandIn:
         command: str = "/finetune",
         team_id: str = "T_STANDIN",
         trigger_ttl: float | None = 3.0,
+        max_recorded_calls: int = 100_000,
     ) -> None:
         """`trigger_ttl`: how long a trigger_id stays usable for views.open/push (Slack: 3 s); None turns
-        the expiry check off for slow machines."""
+        the expiry check off for slow machines. `max_recorded_calls` bounds `calls` for a long-running
+        sandbox (the oldest are forgotten first)."""
         self.host = host
         self.port = port
         self.bot_token = bot_token
@@ -69,6 +71,7 @@ class SlackStandIn:
         self.command = command
         self.team_id = team_id
         self.trigger_ttl = trigger_ttl
+        self.max_recorded_calls = max_recorded_calls
         self.workspace = Workspace(team_id=team_id)
         self.faults = Faults()
         self.webapi = WebApi(
@@ -284,6 +287,8 @@ class SlackStandIn:
         started = time.perf_counter()
         call = RecordedCall(method=method, args={}, at=time.time())
         self._calls.append(call)
+        if len(self._calls) > self.max_recorded_calls:
+            del self._calls[: len(self._calls) - self.max_recorded_calls]
         status, headers = 200, {}
         try:
             args = await _request_args(request)

@@ -103,6 +103,7 @@ class Workspace:
     users: dict[str, SlackUser] = field(default_factory=dict)
     updates: UpdateLog = field(default_factory=UpdateLog)
     _messages: dict[str, list[StoredMessage]] = field(default_factory=dict)
+    _by_ts: dict[tuple[str, str], StoredMessage] = field(default_factory=dict)
     _ephemerals: list[StoredEphemeral] = field(default_factory=list)
     _views: dict[str, list[OpenView]] = field(default_factory=dict)
     _triggers: dict[str, Trigger] = field(default_factory=dict)
@@ -170,10 +171,8 @@ class Workspace:
         return [m for m in self._messages.get(channel, []) if not m.deleted]
 
     def find_message(self, channel: str, ts: str) -> StoredMessage | None:
-        for message in self._messages.get(channel, []):
-            if message.ts == ts and not message.deleted:
-                return message
-        return None
+        message = self._by_ts.get((channel, ts))
+        return message if message is not None and not message.deleted else None
 
     def thread_parent(self, channel: str, ts: str) -> StoredMessage | None:
         """The parent of the thread `ts` belongs to (`ts` may be the parent or any reply)."""
@@ -207,6 +206,7 @@ class Workspace:
             metadata=copy.deepcopy(metadata),
         )
         self._messages.setdefault(channel, []).append(message)
+        self._by_ts[(channel, message.ts)] = message
         self._message_changed(message)
         if parent is not None:
             parent.replies.append(message)
