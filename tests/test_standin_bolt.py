@@ -114,6 +114,8 @@ def tiny_app(slack: SlackStandIn) -> AsyncApp:
             await client.chat_postMessage(
                 channel=command["channel_id"], text="ftjob-1 is running", blocks=CARD_BLOCKS
             )
+        elif text == "too long":
+            await ack(blocks=[{"type": "divider"}] * 51)
         elif text == "announce":
             await ack(text="Hear ye", response_type="in_channel")
         else:
@@ -458,3 +460,11 @@ async def test_closing_a_modal_tells_the_app_only_when_asked(
     assert slack.open_view("U_BOB") is None
     [message] = await slack.wait_for(lambda: slack.messages("C_ML"))
     assert message.text == "<@U_BOB> closed the form"
+
+
+async def test_ack_with_invalid_blocks_is_refused_like_slack(slack: SlackStandIn, bot: str) -> None:
+    sent = await slack.sender.slash("too long")
+    assert sent.status == 200
+    [post] = slack.responses
+    assert (post.source, post.error) == ("ack", "invalid_blocks")
+    assert slack.ephemerals("U_ALICE") == []

@@ -114,6 +114,6 @@ def receive_response(
         at=now,
         status=outcome.status,
         source=source,
-        error=None if outcome.status == 200 else str(outcome.body.get("error")),
+        error=None if outcome.body.get("ok") else str(outcome.body.get("error")),
     )
     return outcome, post
