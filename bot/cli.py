@@ -20,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--port", type=int, default=8765, help="port of the Slack stand-in page (default 8765)"
     )
-    sandbox.add_argument("--speed", type=float, default=60.0, help="emulated jobs run this many times faster")
+    sandbox.add_argument(
+        "--speed", type=float, default=10.0, help="emulated jobs run this many times faster (default 10)"
+    )
     sandbox.add_argument("--db", default=None, help="SQLite file (default: a fresh file in a temp directory)")
     sandbox.add_argument("--no-browser", action="store_true", help="do not try to open a browser")
 

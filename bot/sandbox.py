@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -82,11 +83,13 @@ async def start_sandbox(
     db: str | None = None,
     use_real_api: bool | None = None,
     poll_interval: float = SANDBOX_POLL_INTERVAL,
+    seed: int | None = None,
 ) -> Sandbox:
     """Start emulator (unless the real API is used), stand-in on `port` and bot; all on 127.0.0.1.
 
     `use_real_api=None` decides from the environment: a configured OpenAI key or Azure endpoint and key
     means the real API. Slack settings from the environment are ignored: Slack here is always the stand-in.
+    `seed=None` seeds the emulator at random, so job ids never repeat those of an earlier run kept in `db`.
     """
     configured = load_settings()
     real = real_api_configured(configured) if use_real_api is None else use_real_api
@@ -117,7 +120,13 @@ async def start_sandbox(
         if real:
             api_description = _real_api_description(configured)
         else:
-            emulator = EmulatorServer(api_key=EMULATOR_KEY, speed=speed, seed=0, host="127.0.0.1", port=0)
+            emulator = EmulatorServer(
+                api_key=EMULATOR_KEY,
+                speed=speed,
+                seed=secrets.randbelow(2**31) if seed is None else seed,
+                host="127.0.0.1",
+                port=0,
+            )
             await emulator.start()
             overrides |= {
                 "TUNEOPS_PROVIDER": "openai",
