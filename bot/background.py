@@ -79,15 +79,25 @@ class Background:
         self._services.outbox_ready.set()
 
     async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 (the Runtime's contract)
-        """Stop polling and claiming; give deliveries under way up to `timeout` seconds to finish."""
+        """Stop polling and claiming; give deliveries under way up to `timeout` seconds to finish.
+
+        A delivery cut off at the deadline stays claimed in storage; the next start checks its thread
+        before sending it again, so stopping never loses or repeats a notification.
+        """
         if not self._tasks:
             return
         self._stopping.set()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        _, pending = await asyncio.wait(self._tasks, timeout=timeout)
-        await self.notifier.drain(max(0.0, deadline - loop.time()))
-        for task in pending:
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
+        watcher_task, notifier_task = self._tasks
+        await asyncio.wait([notifier_task], timeout=left())  # no more claims
+        await self.notifier.drain(left())  # the rows under way finish, or are cancelled at the deadline
+        await asyncio.wait([watcher_task], timeout=left())  # the cycle under way finishes
+        for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []

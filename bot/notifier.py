@@ -129,7 +129,10 @@ class Notifier:
         """Deliver until `stopping` is set, then return (in-flight deliveries are left to `drain`)."""
         async with asyncio.TaskGroup() as group:
             group.create_task(self._reply_loop(stopping))
-            group.create_task(self._card_loop(stopping))
+            cards = group.create_task(self._card_loop(stopping))
+            await stopping.wait()
+            # Card edits are redrawn from storage by the next process: no need to wait for them.
+            cards.cancel()
 
     async def drain(self, grace: float) -> None:
         """Let deliveries already under way finish, for at most `grace` seconds; cancel the rest.
@@ -151,9 +154,11 @@ class Notifier:
     async def _reply_loop(self, stopping: asyncio.Event) -> None:
         ready = self._services.outbox_ready
         gauges_at = 0.0
+        adopt = True
         while not stopping.is_set():
             ready.clear()
-            await self._claim_and_dispatch()
+            await self._claim_and_dispatch(stopping, adopt=adopt)
+            adopt = False
             if time.monotonic() >= gauges_at:
                 await self._update_gauges()
                 gauges_at = time.monotonic() + GAUGE_INTERVAL
@@ -170,12 +175,21 @@ class Notifier:
             while len(queue) > 1:
                 self._queued_ids.discard(queue.pop().id)
 
-    async def _claim_and_dispatch(self) -> None:
+    async def _claim_and_dispatch(self, stopping: asyncio.Event, *, adopt: bool = False) -> None:
         room = self._claim_limit - len(self._queued_ids)
         if room <= 0:
             return
         now = self._services.clock()
-        items = await self._store.claim_due_outbox(now=now, limit=room, lease=self._lease)
+        if adopt:
+            # At start-up every leased row belongs to a process that died (one notifier per database): take
+            # them over now rather than after their lease, by claiming what is due within one lease from
+            # now. Storage leases until `now + lease` of the call, so this call's lease is 0: ours still
+            # ends one lease from the real now.
+            items = await self._store.claim_due_outbox(now=now + self._lease, limit=room, lease=0.0)
+        else:
+            items = await self._store.claim_due_outbox(now=now, limit=room, lease=self._lease)
+        if stopping.is_set():
+            return  # they stay claimed and come back after their lease (or at the next start)
         for item in items:
             if item.id in self._queued_ids:
                 continue  # its lease ran out while it waited here: still ours

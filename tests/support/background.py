@@ -110,11 +110,13 @@ class Rig:
     def notes(self, job_id: str, channel: str) -> list[StoredMessage]:
         """The notifier's replies in the job's thread in `channel`, oldest first."""
         return [
-            m for m in self.slack.thread(channel, self.cards[(job_id, channel)]) if _note_of(m) is not None
+            m
+            for m in self.slack.thread(channel, self.cards[(job_id, channel)])
+            if note_transition(m) is not None
         ]
 
     def transitions(self, job_id: str, channel: str) -> list[str]:
-        return [str(_note_of(m)) for m in self.notes(job_id, channel)]
+        return [str(note_transition(m)) for m in self.notes(job_id, channel)]
 
     def statuses(self, job_id: str, channel: str) -> list[str]:
         """The status each reply announces, in thread order (stuck notes as `stuck`)."""
@@ -137,7 +139,7 @@ class Rig:
             await asyncio.sleep(0.02)
 
 
-def _note_of(message: StoredMessage) -> str | None:
+def note_transition(message: StoredMessage) -> str | None:
     metadata = message.metadata or {}
     if metadata.get("event_type") != NOTIFICATION_EVENT:
         return None
@@ -245,11 +247,11 @@ class AppRig:
         return self.bot.slack
 
     def notes(self, channel: str, card_ts: str) -> list[StoredMessage]:
-        return [m for m in self.slack.thread(channel, card_ts) if _note_of(m) is not None]
+        return [m for m in self.slack.thread(channel, card_ts) if note_transition(m) is not None]
 
     def transitions(self, channel: str, card_ts: str) -> list[str]:
         """The transition each reply in the card's thread announces (`"2:running"`), in thread order."""
-        return [str(_note_of(m)) for m in self.notes(channel, card_ts)]
+        return [str(note_transition(m)) for m in self.notes(channel, card_ts)]
 
 
 @pytest.fixture
