@@ -79,7 +79,7 @@ class Sandbox:
 async def start_sandbox(
     *,
     port: int = 0,
-    speed: float = 60.0,
+    speed: float = 10.0,
     db: str | None = None,
     use_real_api: bool | None = None,
     poll_interval: float = SANDBOX_POLL_INTERVAL,

@@ -6,6 +6,7 @@ environment, which must then hold a working `tuneops` and no development package
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -13,7 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
+
+from tests.support.ops import free_port, outside_env, start_sandbox_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -141,3 +145,28 @@ def test_the_healthcheck_command_fails_when_nothing_listens(image_venv: Path) ->
         check=False,
     )
     assert result.returncode == 1
+
+
+async def test_the_installed_sandbox_serves_its_page_and_passes_the_healthcheck(
+    image_venv: Path, tmp_path: Path
+) -> None:
+    """From the wheel alone (no source tree): the page's files are packaged, HEALTHCHECK's probe says healthy."""
+    sandbox = await start_sandbox_process(
+        [str(image_venv / "bin" / "tuneops")], port=free_port(), cwd=tmp_path
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            for path in ("", "static/app.js", "static/app.css"):
+                async with http.get(sandbox.page_url + path) as response:
+                    assert response.status == 200, path
+        probe = await asyncio.create_subprocess_exec(
+            str(image_venv / "bin" / "python"),
+            "-m",
+            "bot.health",
+            cwd=tmp_path,
+            env=outside_env(PORT=sandbox.bot_url.rsplit(":", 1)[1]),
+        )
+        assert await asyncio.wait_for(probe.wait(), 60) == 0
+    finally:
+        code = await sandbox.terminate()
+    assert code == 0, "\n".join(sandbox.output)
