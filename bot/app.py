@@ -64,10 +64,11 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
         name="tuneops",
     )
     followups = followups if followups is not None else FollowUps()
-    install_error_boundary(app, followups)
+    boundary = install_error_boundary(app, followups)
     # Global middleware, in order: drop handled retries, then give every listener its services.
     deliveries.register(app, services, followups)
-    context.register(app, jobs=JobService(services, Policy(settings.admin_ids)), followups=followups)
+    jobs = JobService(services, Policy(settings.admin_ids))
+    context.register(app, jobs=jobs, followups=followups, boundary=boundary)
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)

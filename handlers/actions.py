@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -21,6 +22,7 @@ from bot.views import SlackMessage
 from bot.views.actions import ACTION_NEXT_PAGE, JOB_BUTTON_ACTIONS
 from bot.views.message import fit
 from handlers.context import Intent
+from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, read_job_button, read_list_page
 from handlers.replies import FollowUps, answer_privately
 
@@ -39,10 +41,24 @@ async def handle_job_button(
     jobs: JobService,
     respond: AsyncRespond,
     client: AsyncWebClient,
+    context: AsyncBoltContext,
     followups: FollowUps,
+    boundary: ErrorBoundary,
 ) -> None:
     await ack()
     followups.adopt_current()
+    async with boundary.after_ack(body, context):
+        await _click(body, intent, actor, jobs, respond, client)
+
+
+async def _click(
+    body: dict[str, Any],
+    intent: Intent,
+    actor: Actor,
+    jobs: JobService,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
     container = body.get("container") or {}
     on_ephemeral = bool(container.get("is_ephemeral"))
     card_ts = None if on_ephemeral else container.get("message_ts")
@@ -73,18 +89,24 @@ async def handle_next_page(
     jobs: JobService,
     respond: AsyncRespond,
     client: AsyncWebClient,
+    body: dict[str, Any],
+    context: AsyncBoltContext,
     followups: FollowUps,
+    boundary: ErrorBoundary,
 ) -> None:
     await ack()
     followups.adopt_current()
-    cursor = ListCursor.decode(str(action.get("value") or ""))
-    if cursor is None:
-        answer = sentence(f"That list is out of date. `{jobs.command} list` shows it afresh.")
-        await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
-    else:
-        page = await jobs.list_jobs(ListJobs(scope=cursor.scope, mine=cursor.mine), actor, cursor=cursor)
-        await _replace(page, respond=respond, client=client, actor=actor)
-    SLACK_REQUESTS.labels("click", "ok").inc()
+    async with boundary.after_ack(body, context):
+        cursor = ListCursor.decode(str(action.get("value") or ""))
+        if cursor is None:
+            answer = sentence(f"That list is out of date. `{jobs.command} list` shows it afresh.")
+            await answer_privately(
+                answer, respond=respond, client=client, channel=actor.channel, user=actor.user
+            )
+        else:
+            page = await jobs.list_jobs(ListJobs(scope=cursor.scope, mine=cursor.mine), actor, cursor=cursor)
+            await _replace(page, respond=respond, client=client, actor=actor)
+        SLACK_REQUESTS.labels("click", "ok").inc()
 
 
 async def _replace(

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -29,6 +30,7 @@ from bot.views import SlackMessage
 from bot.views.create_form import create_modal
 from bot.views.help import help_message
 from bot.views.message import fit
+from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, parse_slash_command
 from handlers.replies import FollowUps, answer_privately
 from storage.records import Origin
@@ -46,19 +48,25 @@ async def handle_command(
     jobs: JobService,
     respond: AsyncRespond,
     client: AsyncWebClient,
+    context: AsyncBoltContext,
     followups: FollowUps,
+    boundary: ErrorBoundary,
 ) -> None:
     await ack()
     followups.adopt_current()
-    if isinstance(parsed_command, OpenCreateForm):
-        # trigger_id expires 3 s after the click: open the form before anything slow.
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=create_modal(channel_id=actor.channel, command=jobs.command)
-        )
-    else:
-        answer = await run_command(parsed_command, actor, jobs)
-        await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
-    SLACK_REQUESTS.labels("command", "ok").inc()
+    async with boundary.after_ack(body, context):
+        if isinstance(parsed_command, OpenCreateForm):
+            # trigger_id expires 3 s after the command was typed: open the form before anything slow.
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=create_modal(channel_id=actor.channel, command=jobs.command),
+            )
+        else:
+            answer = await run_command(parsed_command, actor, jobs)
+            await answer_privately(
+                answer, respond=respond, client=client, channel=actor.channel, user=actor.user
+            )
+        SLACK_REQUESTS.labels("command", "ok").inc()
 
 
 async def run_command(command: Command, actor: Actor, jobs: JobService) -> SlackMessage:

@@ -1,6 +1,6 @@
 """What every listener needs, put in Bolt's context by one global middleware (and so injectable by name).
 
-`jobs` (the `JobService`), `followups`, `actor` (who asked, from which channel) and `request_kind` (for
+`jobs` (the `JobService`), `followups`, `boundary` (the error boundary, for work after the ack), `actor` (who asked, from which channel) and `request_kind` (for
 metrics) are available to any listener, listener middleware or the error boundary that names them.
 """
 
@@ -64,13 +64,16 @@ def intent_of(context: AsyncBoltContext) -> Intent | None:
     return intent if isinstance(intent, Intent) else None
 
 
-def register(app: AsyncApp, *, jobs: JobService, followups: FollowUps) -> None:
+def register(app: AsyncApp, *, jobs: JobService, followups: FollowUps, boundary: object) -> None:
+    """`boundary` is the app's `handlers.errors.ErrorBoundary` (typed loosely: errors imports this module)."""
+
     @app.middleware
     async def attach_services(
         body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
     ) -> None:
         context["jobs"] = jobs
         context["followups"] = followups
+        context["boundary"] = boundary
         context["request_kind"] = request_kind(body)
         actor = actor_of(body)
         if actor is not None:

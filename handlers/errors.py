@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,10 +113,20 @@ def _answer(error: BaseException, *, intent: Intent | None, command: str) -> tup
     return error_message("Something went wrong."), "unexpected"
 
 
-def install_error_boundary(app: AsyncApp, followups: FollowUps) -> None:
-    @app.error
-    async def explain_error(
-        error: Exception, body: dict[str, Any], context: AsyncBoltContext, response: BoltResponse | None
+class ErrorBoundary:
+    """Registered as the app's `@app.error` handler, and entered by listeners for the work after their ack.
+
+    Why listeners catch their own post-ack errors: Bolt's asyncio runner polls for the ack every 10 ms and,
+    when a listener fails, resets the ack it recorded; a listener that acks and fails within those 10 ms
+    therefore looks like one that never acked (a 3 s wait, then "unhandled request"). Errors raised after
+    the ack are handed to this same boundary by `after_ack` instead of travelling through the runner.
+    """
+
+    def __init__(self, followups: FollowUps) -> None:
+        self._followups = followups
+
+    async def __call__(
+        self, error: Exception, body: dict[str, Any], context: AsyncBoltContext, response: BoltResponse | None
     ) -> BoltResponse | None:
         jobs = context.get("jobs")
         command = jobs.command if isinstance(jobs, JobService) else DEFAULT_COMMAND
@@ -133,12 +145,32 @@ def install_error_boundary(app: AsyncApp, followups: FollowUps) -> None:
             channel=actor.channel if actor else None,
             user=actor.user if actor else None,
         )
-        if response is None:  # the listener acked already; it is running after the HTTP answer
+        if response is None:  # the request was acknowledged already
             await reply
             return None
         # Before the ack: answer Slack now, and the person right after.
-        followups.start(reply, name=f"error-answer-{explanation.outcome}")
+        self._followups.start(reply, name=f"error-answer-{explanation.outcome}")
         return BoltResponse(status=200, body="")
+
+    @asynccontextmanager
+    async def after_ack(self, body: dict[str, Any], context: AsyncBoltContext) -> AsyncIterator[None]:
+        """Run a listener's work after its ack: any error is explained to the person by this boundary."""
+        try:
+            yield
+        except Exception as error:
+            await self(error, body, context, None)
+
+
+def install_error_boundary(app: AsyncApp, followups: FollowUps) -> ErrorBoundary:
+    boundary = ErrorBoundary(followups)
+
+    async def explain_error(
+        error: Exception, body: dict[str, Any], context: AsyncBoltContext, response: BoltResponse | None
+    ) -> BoltResponse | None:
+        return await boundary(error, body, context, response)
+
+    app.error(explain_error)
+    return boundary
 
 
 def _log(error: Exception, explanation: Explanation, *, kind: str, intent: Intent | None) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs import Actor, JobService
@@ -13,6 +14,7 @@ from bot.metrics import SLACK_REQUESTS
 from bot.services import Services
 from bot.views.actions import CREATE_CALLBACK_ID
 from bot.views.create_form import parse_create_form
+from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, read_create_form
 from handlers.replies import FollowUps, answer_privately
 from storage.records import Origin
@@ -27,8 +29,11 @@ async def handle_create_form(
     view: dict[str, Any],
     actor: Actor,
     jobs: JobService,
+    body: dict[str, Any],
     client: AsyncWebClient,
+    context: AsyncBoltContext,
     followups: FollowUps,
+    boundary: ErrorBoundary,
 ) -> None:
     values = (view.get("state") or {}).get("values") or {}
     spec, errors = parse_create_form(values, provider=jobs.provider)
@@ -39,7 +44,8 @@ async def handle_create_form(
         return
     await ack()
     followups.adopt_current()
-    answer = await jobs.create(spec, actor, origin=Origin.FORM)
-    # A form has no response_url: the answer goes to the job's channel, visible to this person only.
-    await answer_privately(answer, respond=None, client=client, channel=actor.channel, user=actor.user)
-    SLACK_REQUESTS.labels("form", "ok").inc()
+    async with boundary.after_ack(body, context):
+        answer = await jobs.create(spec, actor, origin=Origin.FORM)
+        # A form has no response_url: the answer goes to the job's channel, visible to this person only.
+        await answer_privately(answer, respond=None, client=client, channel=actor.channel, user=actor.user)
+        SLACK_REQUESTS.labels("form", "ok").inc()
