@@ -38,8 +38,9 @@ from storage.sqlite import open_store
 
 TIMEOUT_SECONDS = 10.0
 
-# What a bot token needs for the commands, cards and notifications (see manifest.yml).
-REQUIRED_BOT_SCOPES = ("commands", "chat:write")
+# What a bot token needs for the commands, cards and notifications, and for the notifier's look in a
+# thread before it re-sends anything (see manifest.yml).
+REQUIRED_BOT_SCOPES = ("commands", "chat:write", "channels:history", "groups:history")
 
 _SLACK_AUTH_FIXES = {
     "invalid_auth": "copy the Bot User OAuth Token (xoxb-…) again from OAuth & Permissions",
@@ -85,7 +86,10 @@ async def check_slack(settings: Settings) -> CheckResult:
         response.get("user") or response.get("user_id"),
     )
     detail = f"auth.test ok: workspace {team!s}, bot user {user!s}"
-    granted = response.headers.get("x-oauth-scopes") if response.headers else None
+    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+    granted = headers.get("x-oauth-scopes")
+    if isinstance(granted, list):  # some transports give every header as a list
+        granted = ",".join(str(part) for part in granted)
     if granted is not None:
         missing = [
             scope for scope in REQUIRED_BOT_SCOPES if scope not in {s.strip() for s in granted.split(",")}

@@ -105,6 +105,21 @@ async def test_a_refused_slack_token_says_how_to_fix_it(
     assert "✓ fine-tuning API" in text
 
 
+async def test_missing_bot_scopes_are_named(
+    clean_env: pytest.MonkeyPatch, wired: dict[str, str], fake_socket_slack: FakeSocketModeSlack
+) -> None:
+    slack = {**wired, "SLACK_API_URL": fake_socket_slack.base_url}
+    fake_socket_slack.scopes = "commands,chat:write,chat:write.public,channels:history,groups:history"
+    code, text = await _check(clean_env, slack)
+    assert code == 0, text
+
+    fake_socket_slack.scopes = "commands,chat:write"
+    code, text = await _check(clean_env, slack)
+    assert code == 1
+    assert "lacks the scopes channels:history, groups:history" in _line(text, "Slack")
+    assert "manifest.yml" in text
+
+
 async def test_unreachable_slack(clean_env: pytest.MonkeyPatch, wired: dict[str, str]) -> None:
     code, text = await _check(clean_env, {**wired, "SLACK_API_URL": _closed_port_url("/api/")})
     assert code == 1

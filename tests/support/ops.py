@@ -42,6 +42,7 @@ class FakeSocketModeSlack:
         self.acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.refuse_open = False
         self.bot_token = OPS_BOT_TOKEN
+        self.scopes: str | None = None  # what auth.test says the token may do (x-oauth-scopes), if anything
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self.connected = asyncio.Condition()
@@ -77,7 +78,8 @@ class FakeSocketModeSlack:
                 "team_id": "T1",
                 "team": "Test",
                 "user": "tuneops",
-            }
+            },
+            headers={"x-oauth-scopes": self.scopes} if self.scopes is not None else None,
         )
 
     async def _connections_open(self, request: web.Request) -> web.Response:
