@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 BASE_MODEL = "gpt-4o-mini-2024-07-18"
 FAST_POLL = 0.1
+RIG_LEASE = 5.0  # how long the rig's notifier leases a claimed outbox row
 
 
 @dataclass
@@ -180,7 +181,7 @@ def fast_background(services: Services, **notifier_options: Any) -> Background:
         "card_edits_per_minute": 6000,
         "retry_base": 0.05,
         "retry_cap": 0.5,
-        "lease": 5.0,
+        "lease": RIG_LEASE,
     }
     options.update(notifier_options)
     return Background(
@@ -211,13 +212,15 @@ RigFactory = Callable[..., Awaitable[Rig]]
 async def make_rig(
     rig_services: Services, slack: SlackStandIn, emulator_control: EmulatorControl, store: SqliteStore
 ) -> AsyncIterator[RigFactory]:
-    """Start the rig's `Background` with some notifier options changed (`make_rig(request_timeout=0.2)`)."""
+    """A rig with some notifier options changed (`make_rig(request_timeout=0.2)`); `start=False` leaves its
+    `Background` stopped, for tests that prepare storage first (it is stopped after the test either way)."""
     started: list[Background] = []
 
-    async def build(**notifier_options: Any) -> Rig:
+    async def build(*, start: bool = True, **notifier_options: Any) -> Rig:
         background = fast_background(rig_services, **notifier_options)
         started.append(background)
-        await background.start()
+        if start:
+            await background.start()
         return Rig(
             services=rig_services, background=background, slack=slack, control=emulator_control, store=store
         )
