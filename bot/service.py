@@ -18,7 +18,8 @@ from storage.sqlite import open_store
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_TIMEOUT_SECONDS = 20.0
+# Within Docker's default 10 s between SIGTERM and SIGKILL (`docker stop`); Kubernetes allows 30 s.
+SHUTDOWN_TIMEOUT_SECONDS = 8.0
 
 
 def _settings_or_report() -> Settings | None:
