@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +60,47 @@ def seen(status: str, *, details: dict[str, object] | None = None, **progress: A
         snapshot={"status": status, **{key: value for key, value in progress.items() if value is not None}},
         details=details or {},
     )
+
+
+def assert_database_consistent(path: Path) -> dict[str, tuple[int, str]]:
+    """Check, straight from the file, what must hold however writers were interrupted.
+
+    The file is intact; no outbox row is duplicated; every channel watching a job has exactly one
+    status note per recorded transition (1..status_seq, the last one naming the job's status) and a
+    "looks stuck" note for a noted sequence; delivered rows carry their Slack ts. Assumes the channels
+    watched their jobs from the start and none was unwatched or marked unreachable.
+    Returns {job id: (status_seq, status)}.
+    """
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        total, distinct = db.execute(
+            "SELECT count(*), count(DISTINCT job_id || char(31) || channel || char(31) || transition) FROM outbox"
+        ).fetchone()
+        assert total == distinct
+        half_sent = db.execute(
+            "SELECT count(*) FROM outbox WHERE state = 'sent' AND (slack_ts IS NULL OR sent_at IS NULL)"
+        ).fetchone()
+        assert half_sent == (0,)
+
+        jobs = {
+            job_id: (seq, status, stuck_seq)
+            for job_id, seq, status, stuck_seq in db.execute(
+                "SELECT job_id, status_seq, status, stuck_noted_seq FROM jobs"
+            )
+        }
+        notes: dict[tuple[str, str], list[str]] = {}
+        for job_id, channel, transition in db.execute("SELECT job_id, channel, transition FROM outbox"):
+            notes.setdefault((job_id, channel), []).append(transition)
+        for job_id, channel in db.execute("SELECT job_id, channel FROM watches"):
+            seq, status, stuck_seq = jobs[job_id]
+            transitions = notes.get((job_id, channel), [])
+            status_notes = sorted(
+                (int(t.split(":", 1)[0]), t.split(":", 1)[1]) for t in transitions if not t.startswith("stuck:")
+            )
+            assert [n for n, _ in status_notes] == list(range(1, seq + 1)), (job_id, channel)
+            if seq:
+                assert status_notes[-1][1] == status, (job_id, channel)
+            if stuck_seq is not None:
+                assert f"stuck:{stuck_seq}" in transitions, (job_id, channel)
+    return {job_id: (seq, status) for job_id, (seq, status, _) in jobs.items()}
