@@ -26,6 +26,16 @@ from handlers.errors import install_error_boundary
 from handlers.replies import FollowUps
 
 SLACK_TIMEOUT_SECONDS = 15
+BOLT_LOGGER = "tuneops.bolt"
+
+
+class _NoTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then warns at every start
+    that the token "will be unused" — true and harmless (the client carries it), but it reads like a
+    misconfiguration in an operator's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
 
 
 def build_slack_client(settings: Settings) -> AsyncWebClient:
@@ -55,12 +65,15 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     """The Bolt app with every listener registered; `followups` tracks answers sent after the ack."""
     settings = services.settings
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    bolt_logger = logging.getLogger(BOLT_LOGGER)
+    if not any(isinstance(f, _NoTokenNotice) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_NoTokenNotice())
     app = AsyncApp(
         client=services.slack,
         signing_secret=secret,
         # Unmatched requests go to the error boundary (which answers the person) instead of a bare 404.
         raise_error_for_unhandled_request=True,
-        logger=logging.getLogger("tuneops.bolt"),
+        logger=bolt_logger,
         name="tuneops",
     )
     followups = followups if followups is not None else FollowUps()

@@ -24,7 +24,7 @@ from bot.commands import ListJobs
 from bot.finetune.errors import APIStatusError, FineTuneError, InvalidJobSpecError
 from bot.finetune.models import FineTuningJob
 from bot.finetune.spec import MAX_METADATA_PAIRS, JobSpec
-from bot.permissions import Decision, Policy
+from bot.permissions import RULES, Decision, Policy, Who
 from bot.poll_policy import PollPolicy
 from bot.services import Services
 from bot.slack_failures import UNREACHABLE_ERRORS
@@ -153,6 +153,13 @@ class JobService:
     # ---- permissions and audit ------------------------------------------------------------------------
 
     async def authorize(self, action: str, job_id: str | None, actor: Actor) -> Decision:
+        """The policy's decision. Runs before the ack, so it reads only storage, and only when the rule
+        for `action` depends on the job (reads, create and watch are open to anyone, anywhere)."""
+        rule = RULES.get(action)
+        if rule is not None and rule.who is Who.ANYONE and not rule.needs_channel:
+            return self._policy.decide(
+                action=action, user=actor.user, channel=actor.channel, job=None, channel_watches=False
+            )
         store = self._services.store
         job = await store.get_job(job_id) if job_id else None
         watching = job is not None and await store.get_watch(job.job_id, actor.channel) is not None
