@@ -106,6 +106,8 @@ _INITIAL_SCHEMA = Migration(
         )
         """,
         "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
+        # Is an earlier note of the same job and channel still pending? (claim order, one probe)
+        "CREATE INDEX outbox_pending_by_thread ON outbox (job_id, channel, id) WHERE state = 'pending'",
         "CREATE INDEX outbox_pending_by_channel ON outbox (channel) WHERE state = 'pending'",
         "CREATE INDEX outbox_given_up ON outbox (id) WHERE state = 'given_up'",
         # No foreign key on job_id: refused actions on jobs nobody tracks are audited too.

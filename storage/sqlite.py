@@ -425,7 +425,7 @@ class SqliteStore:
                           SELECT 1 FROM outbox earlier
                           WHERE earlier.job_id = o.job_id AND earlier.channel = o.channel
                             AND earlier.state = 'pending' AND earlier.id < o.id)
-                    ORDER BY o.id
+                    ORDER BY o.next_attempt_at, o.id
                     LIMIT ?)
                 RETURNING {_OUTBOX_COLUMNS}
                 """,

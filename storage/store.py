@@ -106,7 +106,9 @@ class Store(Protocol):
 
     # the notifier -----------------------------------------------------------------------------------
     async def claim_due_outbox(self, *, now: float, limit: int, lease: float) -> list[OutboxItem]:
-        """Pending rows due by `now`, oldest first, leased for `lease` seconds (attempts += 1).
+        """Pending rows due by `now`, leased for `lease` seconds (attempts += 1), returned oldest first.
+
+        The most overdue rows are taken first (for rows never retried that is the oldest).
 
         Order per (job, channel) is kept: a row is only claimed once every earlier row of the same job
         and channel is sent or given up, so a batch holds at most one row per (job, channel).
