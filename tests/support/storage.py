@@ -96,7 +96,9 @@ def assert_database_consistent(path: Path) -> dict[str, tuple[int, str]]:
             seq, status, stuck_seq = jobs[job_id]
             transitions = notes.get((job_id, channel), [])
             status_notes = sorted(
-                (int(t.split(":", 1)[0]), t.split(":", 1)[1]) for t in transitions if not t.startswith("stuck:")
+                (int(t.split(":", 1)[0]), t.split(":", 1)[1])
+                for t in transitions
+                if not t.startswith("stuck:")
             )
             assert [n for n, _ in status_notes] == list(range(1, seq + 1)), (job_id, channel)
             if seq:
