@@ -59,6 +59,7 @@ class BotRig:
         before = len(self.slack.messages(channel))
         sent = await self.slack.sender.slash(f"create {CREATE_ARGS} {extra}", user=user, channel=channel)
         assert sent.status == 200, sent
+        await self.answer(sent)  # sent last, after the card and the audit entry
         messages = await self.slack.wait_for(lambda: self.slack.messages(channel)[before:])
         card = messages[0]
         tracked = await self.store.channel_jobs(channel, limit=1)
