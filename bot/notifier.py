@@ -388,9 +388,10 @@ class Notifier:
             self._pacer.defer(item.channel, wait)
         else:
             wait = self._backoff(item.attempts)
-        if failure.maybe_posted:
+        if not failure.answered:
             # Slack may still be finishing the lost request: let it land before the thread is checked.
             wait = max(wait, self._request_timeout)
+        if failure.maybe_posted:
             self._known_unsent.discard(item.id)
         else:
             self._known_unsent.add(item.id)

@@ -7,7 +7,6 @@ posting again. A definite refusal (`ok: false` with an error code, a 429) posted
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -40,16 +39,18 @@ class SlackFailure:
     error: str  # Slack's error code, or the exception's type: never the request (it holds the token)
     maybe_posted: bool
     retry_after: float | None = None
+    # False when no answer came back at all (timeout, dropped connection): Slack may still be working
+    # on the request, so a re-check should wait a little for it to land.
+    answered: bool = True
 
 
 def classify(exc: BaseException) -> SlackFailure:
     if isinstance(exc, SlackApiError):
         return _from_api_error(exc)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=False)
-    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
-        return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=True)
-    return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=True)
+        # The connection was never made: the request did not leave.
+        return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=False, answered=False)
+    return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=True, answered=False)
 
 
 def _from_api_error(exc: SlackApiError) -> SlackFailure:
