@@ -1,12 +1,15 @@
 """What every listener needs, put in Bolt's context by one global middleware (and so injectable by name).
 
-`jobs` (the `JobService`), `followups`, `boundary` (the error boundary, for work after the ack), `actor` (who asked, from which channel) and `request_kind` (for
+`jobs` (the `JobService`), `followups`, `boundary` (the error boundary, for work after the ack), `request_id`
+(a short id for the logs), `actor` (who asked, from which channel) and `request_kind` (for
 metrics) are available to any listener, listener middleware or the error boundary that names them.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.jobs import Actor, JobService
+from bot.logs import log_context
 from bot.views.create_form import channel_of
 from handlers.replies import FollowUps
 
@@ -64,6 +68,18 @@ def intent_of(context: AsyncBoltContext) -> Intent | None:
     return intent if isinstance(intent, Intent) else None
 
 
+def request_log_context(body: dict[str, Any], context: AsyncBoltContext) -> AbstractContextManager[None]:
+    """`bot.logs.log_context` with what identifies this request (None fields are left out)."""
+    actor = actor_of(body)
+    intent = intent_of(context)
+    return log_context(
+        request_id=context.get("request_id"),
+        channel=actor.channel if actor else None,
+        user=actor.user if actor else None,
+        job_id=intent.job_id if intent else None,
+    )
+
+
 def register(app: AsyncApp, *, jobs: JobService, followups: FollowUps, boundary: object) -> None:
     """`boundary` is the app's `handlers.errors.ErrorBoundary` (typed loosely: errors imports this module)."""
 
@@ -75,6 +91,7 @@ def register(app: AsyncApp, *, jobs: JobService, followups: FollowUps, boundary:
         context["followups"] = followups
         context["boundary"] = boundary
         context["request_kind"] = request_kind(body)
+        context["request_id"] = secrets.token_hex(4)
         actor = actor_of(body)
         if actor is not None:
             context["actor"] = actor

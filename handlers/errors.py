@@ -34,7 +34,7 @@ from bot.views.errors import (
     unexpected_error_message,
 )
 from bot.views.format import code
-from handlers.context import Intent, actor_of, intent_of, request_kind
+from handlers.context import Intent, actor_of, intent_of, request_kind, request_log_context
 from handlers.replies import FollowUps, answer_privately
 from storage.errors import JobNotTrackedError
 
@@ -134,7 +134,8 @@ class ErrorBoundary:
         explanation = explain(error, intent=intent, command=command)
         kind = str(context.get("request_kind") or request_kind(body))
         SLACK_REQUESTS.labels(kind, explanation.outcome).inc()
-        _log(error, explanation, kind=kind, intent=intent)
+        with request_log_context(body, context):
+            _log(error, explanation, kind=kind, intent=intent)
         if isinstance(error, BoltUnhandledRequestError) and kind not in ("command", "click", "form"):
             return None  # not a person's request (an event we don't subscribe to): keep Bolt's 404
         actor = actor_of(body)
@@ -154,9 +155,11 @@ class ErrorBoundary:
 
     @asynccontextmanager
     async def after_ack(self, body: dict[str, Any], context: AsyncBoltContext) -> AsyncIterator[None]:
-        """Run a listener's work after its ack: any error is explained to the person by this boundary."""
+        """Run a listener's work after its ack: any error is explained to the person by this boundary.
+        Lines logged meanwhile carry the request id, channel, user and job id."""
         try:
-            yield
+            with request_log_context(body, context):
+                yield
         except Exception as error:
             await self(error, body, context, None)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from bot.metrics import REGISTRY
 from bot.standin.payloads import slash_command_form
 from bot.standin.sender import SentRequest
 from tests.support.runtime import CREATE_ARGS, BotRig, StartBot, button_labels, texts_of
@@ -151,6 +153,34 @@ async def test_an_error_right_after_the_ack_is_answered_once(
     assert not [
         r for r in caplog.records if r.name.startswith("tuneops.bolt") and r.levelno >= logging.WARNING
     ]
+
+
+async def test_an_unreachable_api_is_explained_in_plain_words(start_bot: StartBot) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    bot = await start_bot(OPENAI_BASE_URL=dead)
+    answer = await bot.answer_text(await bot.slack.sender.slash("status ftjob-abc"), timeout=30)
+    assert "couldn't reach the fine-tuning API" in answer
+    assert "try again" in answer.lower()
+
+
+def _count(kind: str, outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value("tuneops_slack_requests_total", {"kind": kind, "outcome": outcome}) or 0.0
+    )
+
+
+async def test_requests_are_counted_by_kind_and_outcome(bot: BotRig) -> None:
+    before = {
+        key: _count(*key) for key in [("command", "ok"), ("command", "bad_input"), ("command", "refused")]
+    }
+    await bot.answer(await bot.slack.sender.slash("help"))
+    await bot.answer(await bot.slack.sender.slash("frobnicate"))
+    await bot.answer(await bot.slack.sender.slash("pause ftjob-untracked"))
+    assert _count("command", "ok") == before[("command", "ok")] + 1
+    assert _count("command", "bad_input") == before[("command", "bad_input")] + 1
+    assert _count("command", "refused") == before[("command", "refused")] + 1
 
 
 async def test_an_unknown_button_is_answered_not_ignored(bot: BotRig) -> None:

@@ -78,9 +78,9 @@ class BotRig:
         assert sent.status == 200, sent
         return await self.slack.wait_for(posted, timeout)
 
-    async def answer_text(self, sent: SentRequest) -> str:
+    async def answer_text(self, sent: SentRequest, timeout: float = 10.0) -> str:  # noqa: ASYNC109
         """Everything the private answer to `sent` says, fallback text and blocks."""
-        post = await self.answer(sent)
+        post = await self.answer(sent, timeout)
         return texts_of([post.body])
 
     async def audit(self, job_id: str, count: int, timeout: float = 10.0) -> list[AuditEntry]:  # noqa: ASYNC109
