@@ -23,6 +23,8 @@ from storage.sqlite import open_store
 
 log = logging.getLogger(__name__)
 
+HTTP_SHUTDOWN_GRACE_SECONDS = 2.0
+
 # Adds routes to the web Application before it starts serving (e.g. /healthz and /metrics).
 WebExtension = Callable[[web.Application, "Runtime"], None]
 
@@ -93,7 +95,10 @@ class Runtime:
         return runtime
 
     async def _serve(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False)
+        # Slack requests only need their ack: in-flight ones get a short grace at shutdown, not aiohttp's 60 s.
+        self._runner = web.AppRunner(
+            self.web_app, access_log=None, handle_signals=False, shutdown_timeout=HTTP_SHUTDOWN_GRACE_SECONDS
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -116,14 +121,15 @@ class Runtime:
         return self.url + SLACK_EVENTS_PATH
 
     async def stop(self, timeout: float = 10) -> None:  # noqa: ASYNC109 (a bound per stage, not one deadline)
-        """Stop taking requests, let answers in flight finish (within `timeout`), stop the background
-        work, close the clients and the store. Safe to call twice."""
+        """Stop taking requests (in-flight ones get HTTP_SHUTDOWN_GRACE_SECONDS), let the work behind acks
+        already given finish (a quarter of `timeout`), stop the background work (half of it), close the
+        clients and the store. Safe to call twice."""
         if self._stopped:
             return
         self._stopped = True
         if self._runner is not None:
             await self._runner.cleanup()
-        await self.followups.drain(timeout=timeout / 2)
+        await self.followups.drain(timeout=timeout / 4)
         if self.background is not None and self._background_started:
             try:
                 await self.background.stop(timeout=timeout / 2)
