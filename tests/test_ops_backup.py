@@ -26,6 +26,7 @@ async def test_online_backup_of_the_running_bot_holds_its_jobs(ops_bot: OpsBot, 
     )
     assert sent.status == 200
     await slack.wait_for(lambda: slack.messages("C_OPS"))
+    await slack.wait_for(lambda: slack.ephemerals("U_ALICE"))  # the private "Started …": audit written by now
 
     copy_path = tmp_path / "backup.db"
     await asyncio.to_thread(_online_backup, ops_bot.runtime.services.settings.db_path, copy_path)
