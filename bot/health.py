@@ -115,11 +115,7 @@ async def _metrics(request: web.Request) -> web.Response:
     except Exception:
         # Serve the rest of the figures anyway; the stale gauges are better than no scrape.
         log.warning("metrics: could not read the outbox figures", exc_info=True)
-    body = generate_latest(REGISTRY)
-    response = web.Response(body=body)
-    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-    response.charset = "utf-8"
-    return response
+    return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def add_ops_routes(web_app: web.Application, health: HealthCheck) -> None:
