@@ -85,6 +85,7 @@ class Watcher:
         job_backoff_cap: float = 1800.0,
         events_page_size: int = 100,
         events_max_pages: int = 5,
+        events_per_cycle: int = 100,
         tick: float | None = None,
     ) -> None:
         interval = services.settings.poll_interval
@@ -101,6 +102,8 @@ class Watcher:
         self._job_backoff = JobBackoff(base=max(1.0, interval), cap=max(job_backoff_cap, interval))
         self._events_page_size = events_page_size
         self._events_max_pages = events_max_pages
+        self._events_per_cycle = events_per_cycle
+        self._events_read_at: dict[str, float] = {}
         self._tick = tick if tick is not None else min(1.0, max(0.05, interval / 10))
         # When this process first saw each job running: "quiet since" never reaches back past it, so a
         # job that waited in a queue for hours is not called stuck the moment it starts.
@@ -178,13 +181,16 @@ class Watcher:
         listed: dict[str, FineTuningJob] = {}
         if len(due) >= self._list_threshold:
             listed = await self._read_by_list(due, result)
+        progress_due = self._progress_due(due, listed)
         trouble: list[ApiTrouble] = []
 
         async def one(tracked: TrackedJob) -> None:
             if trouble:
                 return  # the API is failing: leave the rest due, the backoff decides when to come back
             try:
-                await self._refresh_one(tracked, listed.get(tracked.job_id), result)
+                await self._refresh_one(
+                    tracked, listed.get(tracked.job_id), result, progress_due=tracked.job_id in progress_due
+                )
             except ApiTrouble as exc:
                 trouble.append(exc)
 
@@ -213,8 +219,25 @@ class Watcher:
             after = page.last_id
         return found
 
+    def _progress_due(self, due: Sequence[TrackedJob], listed: dict[str, FineTuningJob]) -> set[str]:
+        """The training jobs whose metrics events are read this cycle: at most `events_per_cycle`, those
+        read longest ago first (a job that just finished is always read, whatever the budget).
+
+        A card is redrawn at most every few seconds and Slack allows about 50 card edits a minute for the
+        whole workspace, so reading every running job's events every cycle would buy nothing past that:
+        with 1,000 running jobs each one's progress is still read every few minutes.
+        """
+        training = []
+        for tracked in due:
+            job = listed.get(tracked.job_id)
+            status = job.status if job is not None else tracked.status
+            if _reads_events(status) and status_group(status) is not StatusGroup.TERMINAL:
+                training.append(tracked.job_id)
+        training.sort(key=lambda job_id: self._events_read_at.get(job_id, 0.0))
+        return set(training[: self._events_per_cycle])
+
     async def _refresh_one(
-        self, tracked: TrackedJob, listed: FineTuningJob | None, result: CycleResult
+        self, tracked: TrackedJob, listed: FineTuningJob | None, result: CycleResult, *, progress_due: bool
     ) -> None:
         now = self._services.clock()
         job = listed
@@ -227,26 +250,16 @@ class Watcher:
                 await self._job_failed(tracked, exc, now)
                 return
         self._job_backoff.succeed(tracked.job_id)
-        events: list[JobEvent] = []
-        if self._wants_events(tracked, job):
+        events: list[JobEvent] | None = None
+        trouble: ApiTrouble | None = None
+        if _reads_events(job.status) and (progress_due or job.is_terminal):
             try:
-                events = await self._call(
-                    self._services.api.events_since(
-                        tracked.job_id,
-                        tracked.last_event_id,
-                        page_size=self._events_page_size,
-                        max_pages=self._events_max_pages,
-                    )
-                )
-                result.event_reads += 1
-            except ApiTrouble:
+                events = await self._read_events(tracked, result, now)
+            except ApiTrouble as exc:
                 if job.is_terminal:
-                    raise  # read the end (final events) together, next cycle
-                result.event_reads += 1
-            except FineTuneError as exc:
-                result.event_reads += 1
-                log.info("could not read events of %s: %s", tracked.job_id, exc)
-        progress = progress_from(job, events)
+                    raise  # read the end (final events) together with the final status, next cycle
+                trouble = exc  # record the status now; the backoff starts after
+        progress = progress_from(job, events or [])
         if job.is_terminal and job.status == "succeeded" and progress.train_loss is None:
             progress = await self._final_losses(job, progress)
         observation = Observation(
@@ -263,15 +276,32 @@ class Watcher:
         result.recorded += 1
         if change is not None:
             result.changes += 1
-        await self._maybe_stuck(tracked, job, bool(events), changed=change is not None, now=now)
+        if job.is_terminal:
+            self._events_read_at.pop(tracked.job_id, None)
+        if events is not None:  # "stuck" is judged only on a fresh read of the events
+            await self._maybe_stuck(tracked, job, bool(events), changed=change is not None, now=now)
+        if trouble is not None:
+            raise trouble
 
-    def _wants_events(self, tracked: TrackedJob, job: FineTuningJob) -> bool:
-        group = status_group(job.status)
-        if group is StatusGroup.TERMINAL:
-            return True  # the final read: last metrics before the job is never polled again
-        if group is StatusGroup.PARKED:
-            return False
-        return job.status not in WAITING_STATUSES
+    async def _read_events(
+        self, tracked: TrackedJob, result: CycleResult, now: float
+    ) -> list[JobEvent] | None:
+        """New events since the last one seen, oldest first; None when they could not be read."""
+        result.event_reads += 1
+        try:
+            events = await self._call(
+                self._services.api.events_since(
+                    tracked.job_id,
+                    tracked.last_event_id,
+                    page_size=self._events_page_size,
+                    max_pages=self._events_max_pages,
+                )
+            )
+        except FineTuneError as exc:
+            log.info("could not read events of %s: %s", tracked.job_id, exc)
+            return None
+        self._events_read_at[tracked.job_id] = now
+        return events
 
     async def _final_losses(self, job: FineTuningJob, progress: Progress) -> Progress:
         if not job.result_files:
@@ -313,6 +343,14 @@ class Watcher:
                 if _is_api_wide(exc):
                     raise ApiTrouble(exc) from exc
                 raise
+
+
+def _reads_events(status: str) -> bool:
+    """Training and finishing jobs have metrics events worth reading; waiting and paused ones do not."""
+    group = status_group(status)
+    if group is StatusGroup.TERMINAL:
+        return True  # the final read: the last metrics before the job is never polled again
+    return group is not StatusGroup.PARKED and status not in WAITING_STATUSES
 
 
 def _created_at(job: TrackedJob) -> float:
