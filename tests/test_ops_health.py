@@ -57,7 +57,7 @@ async def test_metrics_count_real_traffic(ops_bot: OpsBot) -> None:
         ],
         30,
     )
-    after = ""
+    after = before
 
     def grew(name: str, **labels: str) -> float:
         return metric_value(after, name, **labels) - metric_value(before, name, **labels)
@@ -65,8 +65,8 @@ async def test_metrics_count_real_traffic(ops_bot: OpsBot) -> None:
     # The notifier counts a delivery once Slack's answer is back, a moment after Slack shows the message.
     async with asyncio.timeout(10):
         while not (
-            grew("tuneops_deliveries_total", kind="reply", outcome="sent", reason="broadcast")
-            and grew("tuneops_deliveries_total", kind="card", outcome="sent", reason="edited")
+            grew("tuneops_deliveries_total", kind="reply", outcome="sent", reason="broadcast") > 0
+            and grew("tuneops_deliveries_total", kind="card", outcome="sent", reason="edited") > 0
         ):
             await asyncio.sleep(0.05)
             after = await ops_bot.metrics()

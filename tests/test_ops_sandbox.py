@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 
-from tests.support.ops import free_port, start_sandbox_process
+from tests.support.ops import free_port, outside_env, start_sandbox_process
 
 
 async def test_sandbox_starts_answers_and_stops_cleanly(tmp_path: Path) -> None:
@@ -44,3 +45,28 @@ async def test_sandbox_keeps_a_database_it_was_given(tmp_path: Path) -> None:
     )
     assert await sandbox.terminate() == 0, "\n".join(sandbox.output)
     assert await asyncio.to_thread(db_path.exists)
+
+
+async def test_a_taken_port_is_explained(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "sandbox",
+            "--port",
+            str(port),
+            "--no-browser",
+            cwd=tmp_path,
+            env=outside_env(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        async with asyncio.timeout(60):
+            output, _ = await process.communicate()
+    assert process.returncode == 1
+    assert f"Is port {port} taken? Try --port with another number." in output.decode()
+    assert "Traceback" not in output.decode()
