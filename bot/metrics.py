@@ -25,10 +25,15 @@ POLL_CYCLE_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 POLL_LAG_SECONDS = Gauge(
-    "tuneops_poll_lag_seconds", "How overdue the most overdue job poll was in the last cycle", registry=REGISTRY
+    "tuneops_poll_lag_seconds",
+    "How overdue the most overdue job poll was in the last cycle",
+    registry=REGISTRY,
 )
 WATCHER_RESTARTS = Counter(
-    "tuneops_watcher_restarts_total", "Times a background task died and was restarted", ["task"], registry=REGISTRY
+    "tuneops_watcher_restarts_total",
+    "Times a background task died and was restarted",
+    ["task"],
+    registry=REGISTRY,
 )
 OUTBOX_DEPTH = Gauge("tuneops_outbox_pending", "Notifications waiting to be delivered", registry=REGISTRY)
 OUTBOX_OLDEST_AGE = Gauge(
