@@ -163,9 +163,16 @@ class JobService:
         store = self._services.store
         job = await store.get_job(job_id) if job_id else None
         watching = job is not None and await store.get_watch(job.job_id, actor.channel) is not None
-        return self._policy.decide(
+        decision = self._policy.decide(
             action=action, user=actor.user, channel=actor.channel, job=job, channel_watches=watching
         )
+        if job is None and job_id and not decision.allowed:
+            # The policy cannot name a job TuneOps does not track; say how to start following it.
+            hint = (
+                f"TuneOps doesn't follow {code(job_id)} yet: `{self.command} watch {job_id}` adopts it here."
+            )
+            return Decision.refuse(f"{decision.reason or 'Not allowed.'} {hint}")
+        return decision
 
     async def record_refusal(self, action: str, job_id: str | None, actor: Actor, reason: str | None) -> None:
         await self._audit(action, actor, job_id, allowed=False, reason=reason, result="refused")

@@ -53,7 +53,9 @@ async def test_even_the_creator_is_refused_from_a_channel_that_does_not_follow_t
 
 async def test_a_job_nobody_tracks_cannot_be_controlled_by_ordinary_users(bot: BotRig) -> None:
     sent = await bot.slack.sender.slash("pause ftjob-untracked", user="U_BOB")
-    assert "won't pause it from here" in await bot.answer_text(sent)
+    answer = await bot.answer_text(sent)
+    assert "won't pause it from here" in answer
+    assert "`/finetune watch ftjob-untracked` adopts it" in answer
     # No API call was made: the emulator never heard of the job, and no API error was quoted.
     stats = await bot.control.stats()
     assert "pauseFineTuningJob" not in stats.get("by_operation", {})
