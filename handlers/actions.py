@@ -24,7 +24,7 @@ from bot.views.message import fit
 from handlers.context import Intent
 from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, read_job_button, read_list_page
-from handlers.replies import FollowUps, answer_privately
+from handlers.replies import FollowUps, answer_privately, post_to_response_url
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -114,7 +114,7 @@ async def _replace(
 ) -> None:
     """Replace the private message the button sat on; a new private message if that is not possible."""
     if respond.response_url:
-        sent = await respond(text=message.text, blocks=message.blocks, replace_original=True)
-        if sent.status_code == 200:
+        body = {"text": message.text, "blocks": message.blocks, "replace_original": True}
+        if await post_to_response_url(respond.response_url, body, client=client):
             return
     await answer_privately(message, respond=None, client=client, channel=actor.channel, user=actor.user)

@@ -10,14 +10,34 @@ from typing import Any
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.views import SlackMessage
 
 log = logging.getLogger(__name__)
 
+RESPONSE_URL_TIMEOUT = 10
+
 
 def as_message(answer: SlackMessage | str) -> SlackMessage:
     return SlackMessage(text=answer, blocks=[]) if isinstance(answer, str) else answer
+
+
+async def post_to_response_url(url: str, body: dict[str, Any], *, client: AsyncWebClient | None) -> bool:
+    """POST a message to a response_url; True when Slack took it. Uses the bot's long-lived HTTP session
+    when there is one (Bolt's `respond()` opens and closes a session, and a TLS connection, per call)."""
+    webhook = AsyncWebhookClient(
+        url=url, session=client.session if client is not None else None, timeout=RESPONSE_URL_TIMEOUT
+    )
+    try:
+        sent = await webhook.send_dict(body)
+    except Exception as exc:  # network trouble: the caller falls back to the Web API
+        log.warning("response_url post failed (%s)", type(exc).__name__)
+        return False
+    if sent.status_code != 200:
+        log.warning("response_url answered HTTP %s", sent.status_code)
+        return False
+    return True
 
 
 async def answer_privately(
@@ -35,14 +55,9 @@ async def answer_privately(
     if message.blocks:
         kwargs["blocks"] = message.blocks
     if respond is not None and respond.response_url:
-        try:
-            sent = await respond(response_type="ephemeral", replace_original=False, **kwargs)
-        except Exception as exc:  # network trouble: fall back to the Web API below
-            log.warning("response_url post failed (%s); trying chat.postEphemeral", type(exc).__name__)
-        else:
-            if sent.status_code == 200:
-                return True
-            log.warning("response_url answered HTTP %s; trying chat.postEphemeral", sent.status_code)
+        body = {"response_type": "ephemeral", "replace_original": False, **kwargs}
+        if await post_to_response_url(respond.response_url, body, client=client):
+            return True
     if client is None or not channel or not user:
         log.warning("no way to answer user %s privately in channel %s", user, channel)
         return False
