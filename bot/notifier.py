@@ -25,6 +25,7 @@ whole workspace (`chat.update` is Tier 3).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -100,6 +101,8 @@ class Notifier:
         self._known_unsent: set[int] = set()
         # (job, channel) -> no card edit before this monotonic time (after a failed edit).
         self._card_retry_at: dict[tuple[str, str], float] = {}
+        # (job, channel) -> held while a card is (re)posted there.
+        self._card_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.last_loop_at: float | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------------
@@ -113,7 +116,7 @@ class Notifier:
                 token=base.token,
                 base_url=base.base_url,
                 session=self._session,
-                timeout=int(self._request_timeout),
+                timeout=max(1, int(self._request_timeout)),
                 retry_handlers=[],
                 logger=logging.getLogger("tuneops.notifier.slack"),
             )
@@ -195,10 +198,11 @@ class Notifier:
                 continue  # its lease ran out while it waited here: still ours
             self._queued_ids.add(item.id)
             self._queues.setdefault(item.channel, deque()).append(item)
-            worker = self._workers.get(item.channel)
-            if worker is None or worker.done():
-                self._workers[item.channel] = asyncio.create_task(
-                    self._drain_channel(item.channel), name=f"deliver:{item.channel}"
+        for channel, queue in self._queues.items():
+            worker = self._workers.get(channel)
+            if queue and (worker is None or worker.done()):
+                self._workers[channel] = asyncio.create_task(
+                    self._drain_channel(channel), name=f"deliver:{channel}"
                 )
 
     async def _drain_channel(self, channel: str) -> None:
@@ -213,11 +217,13 @@ class Notifier:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    # A storage hiccup or a bug on one row must not stop the channel: retry it later.
+                    # A storage hiccup or a bug on one row must not stop the channel: retry it later
+                    # (or, if even that fails, after its lease).
                     log.exception("delivering outbox row %s failed unexpectedly", item.id)
-                    await self._retry(
-                        item, SlackFailure(FailureKind.TRANSIENT, "internal", maybe_posted=True)
-                    )
+                    with contextlib.suppress(Exception):
+                        await self._retry(
+                            item, SlackFailure(FailureKind.TRANSIENT, "internal", maybe_posted=True)
+                        )
                 finally:
                     if queue and queue[0] is item:
                         queue.popleft()
@@ -254,7 +260,7 @@ class Notifier:
                     raise
                 # Someone deleted the card: a fresh card, and the reply goes into its (empty) thread.
                 log.info("the card of %s in %s is gone; posting a new one", item.job_id, item.channel)
-                card_ts = await self._post_card(job, item.channel)
+                card_ts = await self._post_card(job, item.channel, replacing=card_ts)
                 await self._check_and_post(item, job, card_ts, check_thread=False)
         except _Failed as failed:
             await self._handle_failure(item, failed.failure)
@@ -314,10 +320,9 @@ class Notifier:
         payload = item.payload
         job = _job_in(payload) or job_from_tracked(tracked)
         if item.kind == "stuck":
-            quiet_for = payload.get("quiet_for")
-            if not isinstance(quiet_for, int | float):
-                quiet_for = item.created_at - (tracked.last_event_at or tracked.updated_at)
-            return stuck_note(job, quiet_for=max(0.0, float(quiet_for))), False
+            last_event_at = payload.get("last_event_at")
+            since = last_event_at if isinstance(last_event_at, int | float) else tracked.created_at
+            return stuck_note(job, quiet_for=max(0.0, item.created_at - float(since))), False
         current = str(payload.get("current") or item.transition.partition(":")[2] or tracked.status)
         previous = str(payload.get("previous") or "")
         actor = payload.get("actor")
@@ -347,18 +352,26 @@ class Notifier:
                     job.job_id, watch.channel, ts=found, version=-1, now=self._services.clock()
                 )
                 return found
-        return await self._post_card(job, watch.channel)
+        return await self._post_card(job, watch.channel, replacing=None)
 
-    async def _post_card(self, job: TrackedJob, channel: str) -> str:
-        """Post the job's card in `channel` and remember it (its metadata lets a restart find it)."""
-        await self._pacer.wait(channel)
-        card = card_for(job, self._services.clock())
-        ts = await self._post({"channel": channel, "metadata": card_metadata(job.job_id), **card.as_kwargs()})
-        await self._store.set_card(
-            job.job_id, channel, ts=ts, version=job.version, now=self._services.clock()
-        )
-        DELIVERIES.labels("card", "sent", "posted").inc()
-        return ts
+    async def _post_card(self, job: TrackedJob, channel: str, *, replacing: str | None) -> str:
+        """Post the job's card in `channel` in place of `replacing` (None: there was none) and remember it;
+        its metadata lets a restart find it. The reply path and the card path can both find a card gone at
+        the same moment: one posts, the other takes the card it posted."""
+        async with self._card_locks.setdefault((job.job_id, channel), asyncio.Lock()):
+            watch = await self._store.get_watch(job.job_id, channel)
+            if watch is not None and watch.card_ts is not None and watch.card_ts != replacing:
+                return watch.card_ts
+            await self._pacer.wait(channel)
+            card = card_for(job, self._services.clock())
+            ts = await self._post(
+                {"channel": channel, "metadata": card_metadata(job.job_id), **card.as_kwargs()}
+            )
+            await self._store.set_card(
+                job.job_id, channel, ts=ts, version=job.version, now=self._services.clock()
+            )
+            DELIVERIES.labels("card", "sent", "posted" if replacing is None else "reposted").inc()
+            return ts
 
     async def _handle_failure(self, item: OutboxItem, failure: SlackFailure) -> None:
         now = self._services.clock()
@@ -439,6 +452,8 @@ class Notifier:
         if watch.card_ts is None:
             return False  # the first reply (or the handler) posts it
         await self._card_budget.take()
+        # The wait for the budget can be long in a busy workspace: draw the job as it is now.
+        job = await self._store.get_job(job.job_id) or job
         message = card_for(job, self._services.clock())
         try:
             async with self._requests:
@@ -465,7 +480,7 @@ class Notifier:
         if failure.kind is FailureKind.MESSAGE_GONE:
             # Someone deleted the card: post a fresh one; later replies go to its thread.
             try:
-                await self._post_card(job, watch.channel)
+                await self._post_card(job, watch.channel, replacing=watch.card_ts)
             except _Failed as failed:
                 if failed.failure.kind is FailureKind.MESSAGE_GONE:
                     return False
