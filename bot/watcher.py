@@ -144,6 +144,9 @@ class Watcher:
         result = CycleResult()
         now = self._services.clock()
         if self._api_backoff.blocked(now):
+            # Waiting out an outage: the lag still shows how far behind the polls are falling.
+            most_overdue = await self._services.store.due_jobs(now=now, limit=1)
+            POLL_LAG_SECONDS.set(max((now - job.next_poll_at for job in most_overdue), default=0.0))
             result.skipped_for_backoff = True
             return result
         due = await self._services.store.due_jobs(now=now, limit=self._due_limit)
