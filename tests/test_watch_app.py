@@ -93,3 +93,27 @@ async def test_a_job_paused_and_resumed_by_button_says_who_did_it(app_rig: AppRi
 def _note_is(metadata: dict[str, object] | None, transition: str) -> bool:
     payload = (metadata or {}).get("event_payload")
     return isinstance(payload, dict) and payload.get("transition") == transition
+
+
+async def test_a_failure_is_told_in_the_owner_and_a_watching_channel_with_the_creator_and_the_error(
+    app_rig: AppRig,
+) -> None:
+    rig, control = app_rig, app_rig.bot.control
+    job_id, card = await rig.bot.create_job(user="U_CAROL", channel=CHANNEL, extra="suffix=doomed")
+    sent = await rig.slack.sender.slash(f"watch {job_id}", user="U_BOB", channel="C_OPS")
+    assert sent.status == 200
+    ops_card = (await rig.slack.wait_for(lambda: rig.slack.messages("C_OPS")))[0]
+
+    await control.advance(30)
+    for channel, ts in ((CHANNEL, card.ts), ("C_OPS", ops_card.ts)):
+        await rig.slack.wait_for(lambda c=channel, t=ts: rig.transitions(c, t) == ["1:running"])
+    await control.set_job(
+        job_id, status="failed", error={"code": "invalid_training_file", "message": "Line 7 is not JSON."}
+    )
+
+    for channel, ts in ((CHANNEL, card.ts), ("C_OPS", ops_card.ts)):
+        await rig.slack.wait_for(lambda c=channel, t=ts: rig.transitions(c, t) == ["1:running", "2:failed"])
+        failure = rig.notes(channel, ts)[-1]
+        assert failure.reply_broadcast
+        assert "<@U_CAROL>" in failure.text
+        assert "invalid_training_file" in failure.text and "Line 7 is not JSON." in failure.text
