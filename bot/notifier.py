@@ -273,7 +273,15 @@ class Notifier:
                 async with self._requests:
                     found = await find_reply(self.slack, item.channel, card_ts, item.job_id, item.transition)
             except Exception as exc:
-                raise _Failed(classify(exc)) from exc
+                failure = classify(exc)
+                if failure.kind is not FailureKind.REFUSED:
+                    raise _Failed(failure) from exc
+                # The thread cannot be read (a missing history scope, say): better a rare repeat than a
+                # notification that is never sent.
+                log.warning(
+                    "cannot look in the thread of %s in %s (%s)", item.job_id, item.channel, failure.error
+                )
+                found = None
             if found is not None:
                 await self._store.mark_sent(item.id, ts=found, now=self._services.clock())
                 self._known_unsent.discard(item.id)
@@ -346,7 +354,11 @@ class Notifier:
                         self.slack, watch.channel, job.job_id, oldest=watch.created_at - 60
                     )
             except Exception as exc:
-                raise _Failed(classify(exc)) from exc
+                failure = classify(exc)
+                if failure.kind is not FailureKind.REFUSED:
+                    raise _Failed(failure) from exc
+                log.warning("cannot read the history of %s (%s)", watch.channel, failure.error)
+                found = None
             if found is not None:
                 await self._store.set_card(
                     job.job_id, watch.channel, ts=found, version=-1, now=self._services.clock()
@@ -393,6 +405,7 @@ class Notifier:
         now = self._services.clock()
         if now - item.created_at >= self._give_up_after:
             await self._store.mark_given_up(item.id, error=failure.error, now=now)
+            self._known_unsent.discard(item.id)
             DELIVERIES.labels("reply", "given_up", failure.kind.value).inc()
             log.error("giving up row %s (%s %s): %s", item.id, item.job_id, item.transition, failure.error)
             return
