@@ -14,8 +14,10 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit import Actor
 from bot.commands import ListJobs
-from bot.jobs import ActionOutcome, Actor, JobService, ListCursor, control_action, sentence
+from bot.job_lists import ListCursor
+from bot.jobs import ActionOutcome, JobService, control_action, sentence
 from bot.metrics import SLACK_REQUESTS
 from bot.services import Services
 from bot.views import SlackMessage

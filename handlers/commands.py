@@ -10,6 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit import Actor
 from bot.commands import (
     Command,
     CreateJob,
@@ -23,7 +24,7 @@ from bot.commands import (
     Unwatch,
     Watch,
 )
-from bot.jobs import Actor, JobService, sentence
+from bot.jobs import JobService, sentence
 from bot.metrics import SLACK_REQUESTS
 from bot.services import Services
 from bot.views import SlackMessage

@@ -16,7 +16,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.jobs import Actor, JobService
+from bot.audit import Actor
+from bot.jobs import JobService
 from bot.logs import log_context
 from bot.views.create_form import channel_of
 from handlers.replies import FollowUps

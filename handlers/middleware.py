@@ -13,8 +13,9 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.audit import Actor
 from bot.commands import action_name, command_job_id, parse_command
-from bot.jobs import Actor, JobService
+from bot.jobs import JobService
 from bot.views.actions import BUTTON_VERBS
 from handlers.context import Intent, intent_of
 from handlers.errors import PermissionRefused

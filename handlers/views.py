@@ -9,7 +9,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.jobs import Actor, JobService
+from bot.audit import Actor
+from bot.jobs import JobService
 from bot.metrics import SLACK_REQUESTS
 from bot.services import Services
 from bot.views.actions import CREATE_CALLBACK_ID

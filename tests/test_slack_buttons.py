@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.finetune.spec import JobSpec
-from bot.jobs import ListCursor
+from bot.job_lists import ListCursor
 from bot.views.lists import PAGE_SIZE
 from storage.records import NewJob, Origin, OutboxItem
 from tests.support.runtime import BASE_MODEL, BotRig, button_labels, texts_of

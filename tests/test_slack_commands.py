@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from bot.creator import CREATOR_METADATA_KEY
 from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.finetune.spec import JobSpec
-from bot.jobs import CREATOR_METADATA_KEY
 from storage.records import Origin
 from tests.support.runtime import BASE_MODEL, BotRig, StartBot, button_labels, texts_of
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.creator import CREATOR_METADATA_KEY
 from bot.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
-from bot.jobs import CREATOR_METADATA_KEY
 from bot.standin.models import OpenView
 from storage.records import Origin
 from tests.support.runtime import BASE_MODEL, BotRig, texts_of
