@@ -48,10 +48,8 @@ def with_final_losses(progress: Progress, results: ResultsTable) -> Progress:
         valid = results.latest("full_valid_loss")
     if valid is None:
         valid = results.latest("valid_loss")
-    last = results.last() or {}
-    step = progress.step
-    if step is None and isinstance(last.get("step"), int):
-        step = int(str(last["step"]))
+    last_step = (results.last() or {}).get("step")
+    step = progress.step if progress.step is not None or not isinstance(last_step, int) else last_step
     return Progress(
         step=step,
         total_steps=progress.total_steps,
