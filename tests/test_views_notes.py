@@ -151,3 +151,20 @@ def test_stuck_note_says_how_long_it_has_been_quiet() -> None:
     note = stuck_note(job("running"), quiet_for=47 * 60)
     assert_valid_message(note)
     assert "ftjob-note1" in note.text and "47 min" in note.text and "stuck" in note.text
+
+
+def test_resume_answered_with_queued_names_who_resumed_and_the_next_run_reads_as_resumed() -> None:
+    queued = status_note(
+        job("queued"), previous="paused", current="queued", creator="U1", actor="U2", progress=Progress()
+    )
+    assert "Resumed by <@U2> — waiting for capacity" in queued.text
+    running = status_note(
+        job("running"),
+        previous="queued",
+        current="running",
+        creator="U1",
+        actor=None,
+        progress=Progress(step=40, total_steps=100),
+    )
+    assert "resumed" in running.text
+    assert "started training" not in running.text

@@ -82,11 +82,14 @@ def _headline(
     by = mention(actor)
     if by and current in _ACTOR_VERBS:
         return f"{status_emoji(current)} {_ACTOR_VERBS[current]} by {by}"
+    if by and previous in ("paused", "pausing") and current in _MEANINGS:
+        # The API answers a resume with "queued": say who resumed it, and what happens next.
+        return f"{status_emoji(current)} Resumed by {by} — {_MEANINGS[current]}"
     if current == "running":
         step = ""
         if progress.total_steps:
             step = f" (step {number(progress.step or 0)}/{number(progress.total_steps)})"
-        if previous in ("paused", "resuming", "pausing"):
+        if previous in ("paused", "resuming", "pausing") or (progress.step or 0) > 0:
             return f"{emoji_and_words} again — training resumed{step}"
         return f"{emoji_and_words} — started training{step}"
     if current == "succeeded":
