@@ -1,11 +1,21 @@
-"""`GET /healthz` and `GET /metrics` on the running bot (emulator + Slack stand-in, background on)."""
+"""`GET /healthz` and `GET /metrics`: on the running bot (emulator + Slack stand-in, background on), and the
+Socket Mode part against a fake Socket Mode Slack."""
 
 from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.emulator.state import DEMO_TRAINING_FILE
-from tests.support.ops import OpsBot, metric_value
+from bot.health import HealthCheck, add_ops_routes
+from bot.socket_watchdog import SocketWatchdog
+from storage.sqlite import SqliteStore
+from tests.support.ops import OPS_BOT_TOKEN, FakeSocketModeSlack, OpsBot, metric_value
 
 CREATE = f"create model=gpt-4o-mini-2024-07-18 training_file={DEMO_TRAINING_FILE} suffix=ops"
 
@@ -88,3 +98,48 @@ async def test_metrics_count_real_traffic(ops_bot: OpsBot) -> None:
         "tuneops_poll_lag_seconds",
     ):
         assert f"\n{gauge} " in after
+
+
+async def test_unhealthy_while_the_socket_mode_connection_is_down(
+    store: SqliteStore, fake_socket_slack: FakeSocketModeSlack
+) -> None:
+    """Socket Mode: `/healthz` follows the WebSocket, down when Slack is gone, up again after the watchdog."""
+    app = AsyncApp(client=AsyncWebClient(token=OPS_BOT_TOKEN, base_url=fake_socket_slack.base_url))
+    watchdog = SocketWatchdog(
+        lambda: AsyncSocketModeHandler(app, "xapp-1-health", ping_interval=60), interval=3600, max_failures=1
+    )
+    web_app = web.Application()
+    add_ops_routes(web_app, HealthCheck(store, socket=watchdog))
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/healthz"
+
+    async def healthz(http: aiohttp.ClientSession) -> tuple[int, dict[str, object]]:
+        async with http.get(url) as response:
+            return response.status, await response.json()
+
+    assert await watchdog.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            assert await healthz(http) == (
+                200,
+                {"status": "ok", "database": True, "watcher": None, "socket_mode": True},
+            )
+            fake_socket_slack.drop_all()
+            async with asyncio.timeout(10):
+                answer = await healthz(http)
+                while answer[0] == 200:
+                    await asyncio.sleep(0.02)
+                    answer = await healthz(http)
+            assert answer == (
+                503,
+                {"status": "unhealthy", "database": True, "watcher": None, "socket_mode": False},
+            )
+
+            assert await watchdog.check()  # one check is enough here (max_failures=1): reconnected
+            assert (await healthz(http))[0] == 200
+    finally:
+        await watchdog.stop()
+        await runner.cleanup()
