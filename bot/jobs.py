@@ -18,6 +18,7 @@ from bot.creator import creator_from_metadata, with_creator
 from bot.finetune.models import FineTuningJob
 from bot.finetune.spec import JobSpec
 from bot.job_lists import JobLists, ListCursor
+from bot.keyed_locks import KeyedLocks
 from bot.permissions import RULES, Decision, Policy, Who
 from bot.poll_policy import PollPolicy
 from bot.services import Services
@@ -67,6 +68,9 @@ class JobService:
         self._audit = AuditLog(services.store, services.clock)
         self._cards = ChannelCards(services)
         self._lists = JobLists(services)
+        # What the API says about a job is recorded, and its card redrawn, one operation at a time: a
+        # double-click, or a Refresh racing a Cancel, must not record an older answer over a newer one.
+        self._per_job = KeyedLocks()
 
     @property
     def policy(self) -> Policy:
@@ -130,7 +134,7 @@ class JobService:
 
     async def watch(self, job_id: str, actor: Actor) -> SlackMessage:
         """Follow a job in this channel: track it (this channel then owns it) or add a watch; post its card."""
-        async with self._audit.around("watch", actor, job_id) as note:
+        async with self._audit.around("watch", actor, job_id) as note, self._per_job.hold(job_id):
             job = await self._services.api.retrieve_job(job_id)
             store = self._services.store
             tracked = await store.get_job(job.id)
@@ -178,7 +182,7 @@ class JobService:
 
     async def status(self, job_id: str, actor: Actor) -> SlackMessage:
         """The job's card as the API sees it now (recorded, when tracked)."""
-        async with self._audit.around("status", actor, job_id) as note:
+        async with self._audit.around("status", actor, job_id) as note, self._per_job.hold(job_id):
             job = await self._services.api.retrieve_job(job_id)
             tracked = await self._observe(job)
             note.result = job.status
@@ -220,7 +224,7 @@ class JobService:
             "resume": self._services.api.resume_job,
             "cancel": self._services.api.cancel_job,
         }
-        async with self._audit.around(action, actor, job_id) as note:
+        async with self._audit.around(action, actor, job_id) as note, self._per_job.hold(job_id):
             before = await self._services.store.get_job(job_id)
             job = await calls[action](job_id)
             tracked = await self._observe(
@@ -239,7 +243,7 @@ class JobService:
     async def refresh(
         self, job_id: str, actor: Actor, *, card_ts: str | None = None, update_card: bool = True
     ) -> ActionOutcome:
-        async with self._audit.around("refresh", actor, job_id) as note:
+        async with self._audit.around("refresh", actor, job_id) as note, self._per_job.hold(job_id):
             job = await self._services.api.retrieve_job(job_id)
             tracked = await self._observe(job)
             card = self._card(job, tracked)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.finetune.spec import JobSpec
 from bot.job_lists import ListCursor
@@ -160,3 +164,48 @@ async def test_a_stale_next_page_button_is_explained(bot: BotRig) -> None:
     sent = await bot.slack.sender.click(listing, "jobs_next_page")
     assert "out of date" in await bot.answer_text(sent)
     assert ListCursor.decode("{not json") is None
+
+
+@pytest.mark.parametrize("state", ["validating_files", "queued", "running", "paused"])
+async def test_cancel_works_from_every_state_that_offers_it(bot: BotRig, state: str) -> None:
+    job_id, card = await bot.create_job()
+    await bot.control.set_job(job_id, status=state, step=3)
+    await bot.slack.sender.click(card, "job_refresh")
+    await bot.slack.wait_for(lambda: card.edited)
+    assert state.split("_")[0].capitalize() in texts_of([card])
+    assert "Cancel" in button_labels(card)
+    await bot.slack.sender.click(card, "job_cancel")
+    await bot.slack.wait_for(lambda: button_labels(card) == ["Refresh"])
+    assert await bot.job_status_in_emulator(job_id) == "cancelled"
+
+
+async def test_refresh_on_a_finished_job_shows_its_result(bot: BotRig) -> None:
+    job_id, card = await bot.create_job()
+    await bot.control.advance(24 * 3600)  # the emulated job runs to the end
+    await bot.slack.sender.click(card, "job_refresh")
+    await bot.slack.wait_for(lambda: "Succeeded" in texts_of([card]))
+    job = await bot.services.api.retrieve_job(job_id)
+    assert job.fine_tuned_model and job.fine_tuned_model in texts_of([card])
+    assert button_labels(card) == ["Refresh"]
+    # Refresh stays available, and changes nothing more.
+    await bot.slack.sender.click(card, "job_refresh")
+    await bot.slack.wait_for(lambda: len(card.versions) == 2)
+    assert button_labels(card) == ["Refresh"]
+
+
+async def test_clicks_racing_on_one_card_leave_it_showing_the_last_answer(bot: BotRig) -> None:
+    job_id, card = await bot.running_job()
+    # A Refresh and a Cancel a moment apart (a double click, two people): they are done one after the
+    # other, so the card and the record end with what the API said last.
+    await asyncio.gather(
+        bot.slack.sender.click(card, "job_refresh"),
+        bot.slack.sender.click(card, "job_cancel", user="U_ALICE"),
+        bot.slack.sender.click(card, "job_refresh", user="U_BOB"),
+    )
+    entries = await bot.audit(job_id, 4)
+    assert sorted(a.action for a in entries[1:]) == ["cancel", "refresh", "refresh"]
+    tracked = await bot.store.get_job(job_id)
+    assert tracked is not None and tracked.status == "cancelled"
+    assert "Cancelled" in texts_of([card]) and button_labels(card) == ["Refresh"]
+    statuses = [note.payload["current"] for note in await _deliver_outbox(bot)]
+    assert statuses[-1] == "cancelled" and statuses.count("cancelled") == 1
