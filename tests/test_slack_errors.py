@@ -1,0 +1,96 @@
+"""What the error boundary tells the person for each kind of failure (the running app's paths are in
+test_slack_requests.py; here every typed error, including those the parser normally catches first)."""
+
+from __future__ import annotations
+
+import re
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.commands import CommandError
+from bot.finetune.errors import APITimeoutError, ConflictError, InvalidJobSpecError, UnexpectedResponseError
+from handlers.context import Intent
+from handlers.errors import PermissionRefused, explain
+from tests.support.runtime import texts_of
+
+
+def _said(error: Exception, intent: Intent | None = None) -> tuple[str, str, str | None]:
+    explanation = explain(error, intent=intent, command="/finetune")
+    message = explanation.message
+    return (
+        texts_of([{"text": message.text, "blocks": message.blocks}]),
+        explanation.outcome,
+        explanation.reference,
+    )
+
+
+def test_bad_command_text_with_usage() -> None:
+    text, outcome, _ = _said(CommandError("I don't know `stats`. Did you mean `status`?", usage=True))
+    assert outcome == "bad_input"
+    assert "Did you mean `status`?" in text and "How to use `/finetune`" in text
+
+
+def test_every_problem_of_a_job_request() -> None:
+    error = InvalidJobSpecError(
+        [("suffix", "on Azure must be 1–40 characters"), ("seed", "must be a whole number")]
+    )
+    text, outcome, _ = _said(error, Intent("create"))
+    assert outcome == "bad_input"
+    assert "2 things to fix" in text and "`suffix` on Azure" in text and "`seed` must be" in text
+
+
+def test_the_apis_own_words_and_code() -> None:
+    error = ConflictError(
+        "Job ftjob-1 is paused and cannot be paused.", status_code=409, code="invalid_job_state"
+    )
+    text, outcome, _ = _said(error, Intent("pause", "ftjob-1"))
+    assert outcome == "api_error"
+    assert "refused to pause `ftjob-1`" in text
+    assert "Job ftjob-1 is paused and cannot be paused. (invalid_job_state)" in text
+
+
+def test_an_api_error_without_a_code_names_the_http_status() -> None:
+    text, _, _ = _said(ConflictError("Busy.", status_code=409), Intent("cancel", "ftjob-1"))
+    assert "Busy. (HTTP 409)" in text
+
+
+def test_an_unreachable_or_slow_api() -> None:
+    text, outcome, _ = _said(APITimeoutError(), Intent("status", "ftjob-1"))
+    assert outcome == "api_unreachable"
+    assert "couldn't reach the fine-tuning API" in text and "did not answer in time" in text
+
+
+def test_an_unreadable_api_answer() -> None:
+    text, outcome, _ = _said(UnexpectedResponseError("the fine-tuning API sent an unreadable FineTuningJob"))
+    assert outcome == "api_error" and "unreadable FineTuningJob" in text
+
+
+def test_a_refusal() -> None:
+    text, outcome, _ = _said(
+        PermissionRefused("Only <@U1>, who started `ftjob-1`, or an admin can pause it.")
+    )
+    assert outcome == "refused" and text.startswith("🔒 Only <@U1>")
+
+
+def test_slack_refusing_a_call() -> None:
+    response = AsyncSlackResponse(
+        client=AsyncWebClient(),
+        http_verb="POST",
+        api_url="https://slack.com/api/views.open",
+        req_args={},
+        data={"ok": False, "error": "expired_trigger_id"},
+        headers={},
+        status_code=200,
+    )
+    text, outcome, _ = _said(SlackApiError("views.open failed", response))
+    assert outcome == "slack_error" and "expired_trigger_id" in text
+
+
+def test_a_surprise_gets_a_reference_and_no_details() -> None:
+    text, outcome, reference = _said(KeyError("secret internals"))
+    assert outcome == "unexpected"
+    assert reference is not None and re.fullmatch(r"E-[0-9A-F]{6}", reference)
+    assert reference in text and "secret internals" not in text
+    assert _said(KeyError("again"))[2] != reference
