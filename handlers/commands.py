@@ -73,8 +73,8 @@ async def handle_command(
 async def run_command(command: Command, actor: Actor, jobs: JobService) -> SlackMessage:
     """What the person sees for a parsed command (errors are raised for the boundary)."""
     match command:
-        case Help():
-            return help_message(jobs.command)
+        case Help(topic=topic):
+            return help_message(jobs.command, topic)
         case CreateJob(spec=spec):
             return await jobs.create(spec, actor, origin=Origin.COMMAND)
         case ListJobs():

@@ -22,7 +22,7 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
         "`mine` only the ones you started",
         "list active mine",
     ),
-    ("status <job-id>", "post the job's card here", "status ftjob-abc123"),
+    ("status <job-id>", "show you the job's current card (only you see it)", "status ftjob-abc123"),
     ("pause <job-id>", "pause a running job (its creator or an admin)", "pause ftjob-abc123"),
     ("resume <job-id>", "resume a paused job (its creator or an admin)", "resume ftjob-abc123"),
     ("cancel <job-id>", "stop a job for good (its creator or an admin)", "cancel ftjob-abc123"),
