@@ -83,7 +83,11 @@ async def run(jobs: int, channels: int, changes: int, latency_ms: float) -> dict
                 await store.record_observation(
                     job_id,
                     Observation(
-                        status=status, progress=Progress(), snapshot=snapshot, details={"job": snapshot}
+                        status=status,
+                        progress=Progress(),
+                        snapshot=snapshot,
+                        details={"job": snapshot},
+                        read_at=time.time(),
                     ),
                     now=time.time(),
                     next_poll_at=now + 30,

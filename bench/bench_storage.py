@@ -246,7 +246,7 @@ async def measure_writes(
         job = active[n % len(active)]
         await store.record_observation(
             job,
-            Observation(f"bench_{n}", Progress(step=n), {"status": f"bench_{n}"}),
+            Observation(f"bench_{n}", Progress(step=n), {"status": f"bench_{n}"}, read_at=NOW),
             now=NOW,
             next_poll_at=NOW + 30,
         )
@@ -257,7 +257,7 @@ async def measure_writes(
         assert current is not None
         await store.record_observation(
             job,
-            Observation(current.status, Progress(step=10_000 + n), current.snapshot),
+            Observation(current.status, Progress(step=10_000 + n), current.snapshot, read_at=NOW),
             now=NOW,
             next_poll_at=NOW + 30,
         )
@@ -293,7 +293,8 @@ async def measure_writes(
 def query_plans(path: Path) -> list[str]:
     """How SQLite answers the hot queries: each should use its index, never scan a big table."""
     plans = {
-        "due_jobs": "SELECT * FROM jobs j WHERE j.terminal = 0 AND j.next_poll_at <= 1 ORDER BY j.next_poll_at LIMIT 50",
+        "due_jobs": "SELECT * FROM jobs j WHERE j.terminal = 0 AND j.next_poll_at <= 1"
+        " AND EXISTS (SELECT 1 FROM watches w WHERE w.job_id = j.job_id) ORDER BY j.next_poll_at LIMIT 50",
         "channel_jobs": "SELECT * FROM watches w JOIN jobs j ON j.job_id = w.job_id WHERE w.channel = 'C1'"
         " ORDER BY w.created_at DESC, w.job_id DESC LIMIT 20",
         "audit_for_job": "SELECT * FROM audit_log WHERE job_id = 'x' ORDER BY at DESC, id DESC LIMIT 50",

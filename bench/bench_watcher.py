@@ -97,6 +97,7 @@ async def _naive_cycle(services: Services, ids: list[str]) -> None:
 
     async def one(job_id: str) -> None:
         async with gate:
+            read_at = services.clock()
             job = await services.api.retrieve_job(job_id)
             tracked = await services.store.get_job(job_id)
             events = await services.api.events_since(job_id, tracked.last_event_id if tracked else None)
@@ -108,6 +109,7 @@ async def _naive_cycle(services: Services, ids: list[str]) -> None:
                 progress=progress_from(job, events),
                 snapshot=job.model_dump(mode="json"),
                 last_event_id=events[-1].id if events else None,
+                read_at=read_at,
             ),
             now=now,
             next_poll_at=now + INTERVAL,

@@ -3,6 +3,9 @@
 Handlers parse and answer; this module does the work. Each operation returns what the person is shown
 privately (a `SlackMessage`), and writes one audit entry with its result — including when the API or
 Slack fails, in which case the error is re-raised for the error boundary to explain.
+
+Every API answer is recorded with the time its request was sent (`read_at`, taken just before the call):
+the watcher reads the same jobs on its own schedule, and storage keeps whichever read was sent last.
 """
 
 from __future__ import annotations
@@ -119,9 +122,10 @@ class JobService:
     async def create(self, spec: JobSpec, actor: Actor, *, origin: Origin) -> SlackMessage:
         """Start the job, track it as owned by this channel and post its card there."""
         async with self._audit.around("create", actor) as note:
+            read_at = self._now()
             job = await self._services.api.create_job(with_creator(spec, actor.user))
             note.job_id = job.id
-            tracked = await self._track(job, owner=actor.channel, creator=actor.user, origin=origin)
+            tracked = await self._track(job, read_at, owner=actor.channel, creator=actor.user, origin=origin)
             card = card_for(tracked, self._now())
             problem = await self._cards.post(tracked, actor.channel, card)
             note.result = f"created ({job.status})" + (f"; card not posted: {problem}" if problem else "")
@@ -135,18 +139,23 @@ class JobService:
     async def watch(self, job_id: str, actor: Actor) -> SlackMessage:
         """Follow a job in this channel: track it (this channel then owns it) or add a watch; post its card."""
         async with self._audit.around("watch", actor, job_id) as note, self._per_job.hold(job_id):
+            read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             store = self._services.store
             tracked = await store.get_job(job.id)
             if tracked is None:
                 tracked = await self._track(
-                    job, owner=actor.channel, creator=creator_from_metadata(job), origin=Origin.WATCH
+                    job,
+                    read_at,
+                    owner=actor.channel,
+                    creator=creator_from_metadata(job),
+                    origin=Origin.WATCH,
                 )
                 card = card_for(tracked, self._now())
                 problem = await self._cards.post(tracked, actor.channel, card)
                 note.result = "now tracked" + (f"; card not posted: {problem}" if problem else "")
             else:
-                tracked = await self._observe(job, tracked) or tracked
+                tracked = await self._observe(job, read_at, tracked) or tracked
                 card = card_for(tracked, self._now())
                 existing = await store.get_watch(job.id, actor.channel)
                 card_ts = existing.card_ts if existing is not None else None
@@ -183,8 +192,9 @@ class JobService:
     async def status(self, job_id: str, actor: Actor) -> SlackMessage:
         """The job's card as the API sees it now (recorded, when tracked)."""
         async with self._audit.around("status", actor, job_id) as note, self._per_job.hold(job_id):
+            read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
-            tracked = await self._observe(job)
+            tracked = await self._observe(job, read_at)
             note.result = job.status
             return self._card(job, tracked)
 
@@ -226,9 +236,11 @@ class JobService:
         }
         async with self._audit.around(action, actor, job_id) as note, self._per_job.hold(job_id):
             before = await self._services.store.get_job(job_id)
+            read_at = self._now()
             job = await calls[action](job_id)
             tracked = await self._observe(
                 job,
+                read_at,
                 before,
                 details={"actor": actor.user, "action": action},
                 next_poll_at=self._now() + min(ACTION_FOLLOW_UP_SECONDS, self._polls.interval),
@@ -244,8 +256,9 @@ class JobService:
         self, job_id: str, actor: Actor, *, card_ts: str | None = None, update_card: bool = True
     ) -> ActionOutcome:
         async with self._audit.around("refresh", actor, job_id) as note, self._per_job.hold(job_id):
+            read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
-            tracked = await self._observe(job)
+            tracked = await self._observe(job, read_at)
             card = self._card(job, tracked)
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = job.status
@@ -257,12 +270,15 @@ class JobService:
     async def _observe(
         self,
         job: FineTuningJob,
+        read_at: float,
         tracked: TrackedJob | None = None,
         *,
         details: dict[str, object] | None = None,
         next_poll_at: float | None = None,
     ) -> TrackedJob | None:
-        """Record what the API just said about a tracked job; wake the notifier on a status change."""
+        """Record what the API said about a tracked job in answer to a request sent at `read_at`; wake the
+        notifier on a status change. Returns the job as stored: when a poll sent later was recorded first,
+        this answer is dropped as older, and the job shows what that poll saw."""
         store = self._services.store
         tracked = tracked or await store.get_job(job.id)
         if tracked is None:
@@ -271,7 +287,11 @@ class JobService:
         if next_poll_at is None:
             next_poll_at = min(tracked.next_poll_at, self._polls.next_poll_at(job.status, now))
         observation = Observation(
-            status=job.status, progress=Progress(), snapshot=_snapshot(job), details=details or {}
+            status=job.status,
+            progress=Progress(),
+            snapshot=_snapshot(job),
+            details=details or {},
+            read_at=read_at,
         )
         if await store.record_observation(job.id, observation, now=now, next_poll_at=next_poll_at):
             self._services.outbox_ready.set()
@@ -284,7 +304,7 @@ class JobService:
         return render_card(job, Progress(), creator=creator_from_metadata(job), now=now)
 
     async def _track(
-        self, job: FineTuningJob, *, owner: str, creator: str | None, origin: Origin
+        self, job: FineTuningJob, read_at: float, *, owner: str, creator: str | None, origin: Origin
     ) -> TrackedJob:
         """Track a job the API just described. Its first poll waits its normal turn: the card about to be
         posted shows what the API just said, and a status change recorded before the card is remembered
@@ -302,6 +322,7 @@ class JobService:
                 model=job.model,
                 suffix=job.suffix,
                 snapshot=_snapshot(job),
+                read_at=read_at,
             ),
             now=now,
         )

@@ -8,6 +8,12 @@ never talks to Slack, so nothing it meets — rate limits, outages, odd answers 
 Reading cheaply: the list endpoint returns up to `page_size` jobs per request, newest first. When several
 jobs are due, pages are read until every due job was seen, the page bound is reached, or the page has gone
 past (older than) every job still missing; jobs the pages did not reach are read one by one.
+
+Every observation carries when the request that read the job was sent (`read_at`, taken just before it
+goes out): a person's Pause answered while a poll was under way is newer than the poll, and storage drops
+the poll's older read instead of recording it over the Pause.
+
+Once an hour the watcher also prunes the notifications of long-finished jobs (`prune_delivered`).
 """
 
 from __future__ import annotations
@@ -56,6 +62,14 @@ def _is_api_wide(error: FineTuneError) -> bool:
     return isinstance(error, APIConnectionError)
 
 
+@dataclass(frozen=True)
+class JobRead:
+    """A job as the API answered, and when the request that read it was sent."""
+
+    job: FineTuningJob
+    read_at: float
+
+
 @dataclass
 class CycleResult:
     due: int = 0
@@ -87,6 +101,8 @@ class Watcher:
         events_max_pages: int = 5,
         events_per_cycle: int = 100,
         tick: float | None = None,
+        prune_every: float = 3600.0,
+        retention: float = 30 * 86400.0,
     ) -> None:
         interval = services.settings.poll_interval
         self._services = services
@@ -110,6 +126,10 @@ class Watcher:
         self._running_since: dict[str, float] = {}
         self.last_cycle_at: float | None = None
         self._wake = asyncio.Event()
+        # Housekeeping: notifications of jobs finished longer than `retention` ago are deleted.
+        self._prune_every = prune_every
+        self._retention = retention
+        self._next_prune_at = float("-inf")
 
     # ---- the loop -------------------------------------------------------------------------------------
 
@@ -121,6 +141,7 @@ class Watcher:
         while not stopping.is_set():
             result = await self.run_cycle()
             self.last_cycle_at = self._services.clock()
+            await self.prune_if_due(self.last_cycle_at)
             if result.more_due and not result.skipped_for_backoff:
                 await asyncio.sleep(0)
                 continue
@@ -137,6 +158,17 @@ class Watcher:
             stop_wait.cancel()
             wake_wait.cancel()
         self._wake.clear()
+
+    async def prune_if_due(self, now: float) -> int | None:
+        """Delete old delivered notifications of finished jobs, at most once every `prune_every` seconds;
+        how many went, or None when it was not time yet."""
+        if now < self._next_prune_at:
+            return None
+        self._next_prune_at = now + self._prune_every
+        removed = await self._services.store.prune_delivered(before=now - self._retention, now=now)
+        if removed:
+            log.info("pruned %d delivered notifications of jobs finished long ago", removed)
+        return removed
 
     # ---- one cycle ------------------------------------------------------------------------------------
 
@@ -181,7 +213,7 @@ class Watcher:
             log.debug("fine-tuning API still failing (%s); next try in %.0fs", cause, wait)
 
     async def _refresh(self, due: Sequence[TrackedJob], result: CycleResult) -> None:
-        listed: dict[str, FineTuningJob] = {}
+        listed: dict[str, JobRead] = {}
         if len(due) >= self._list_threshold:
             listed = await self._read_by_list(due, result)
         progress_due = self._progress_due(due, listed)
@@ -201,16 +233,18 @@ class Watcher:
         if trouble:
             raise trouble[0]
 
-    async def _read_by_list(self, due: Sequence[TrackedJob], result: CycleResult) -> dict[str, FineTuningJob]:
+    async def _read_by_list(self, due: Sequence[TrackedJob], result: CycleResult) -> dict[str, JobRead]:
         created = {job.job_id: _created_at(job) for job in due}
-        found: dict[str, FineTuningJob] = {}
+        found: dict[str, JobRead] = {}
         after: str | None = None
         while result.list_pages < self._max_list_pages:
-            page = await self._call(self._services.api.list_jobs(after=after, limit=self._page_size))
+            page, read_at = await self._call_stamped(
+                self._services.api.list_jobs(after=after, limit=self._page_size)
+            )
             result.list_pages += 1
             for job in page.data:
                 if job.id in created:
-                    found[job.id] = job
+                    found[job.id] = JobRead(job, read_at)
             missing = [created[job_id] for job_id in created if job_id not in found]
             if not missing or not page.has_more or not page.last_id or not page.data:
                 break
@@ -222,7 +256,7 @@ class Watcher:
             after = page.last_id
         return found
 
-    def _progress_due(self, due: Sequence[TrackedJob], listed: dict[str, FineTuningJob]) -> set[str]:
+    def _progress_due(self, due: Sequence[TrackedJob], listed: dict[str, JobRead]) -> set[str]:
         """The training jobs whose metrics events are read this cycle: at most `events_per_cycle`, those
         read longest ago first (a job that just finished is always read, whatever the budget).
 
@@ -232,26 +266,27 @@ class Watcher:
         """
         training = []
         for tracked in due:
-            job = listed.get(tracked.job_id)
-            status = job.status if job is not None else tracked.status
+            read = listed.get(tracked.job_id)
+            status = read.job.status if read is not None else tracked.status
             if _reads_events(status) and status_group(status) is not StatusGroup.TERMINAL:
                 training.append(tracked.job_id)
         training.sort(key=lambda job_id: self._events_read_at.get(job_id, 0.0))
         return set(training[: self._events_per_cycle])
 
     async def _refresh_one(
-        self, tracked: TrackedJob, listed: FineTuningJob | None, result: CycleResult, *, progress_due: bool
+        self, tracked: TrackedJob, listed: JobRead | None, result: CycleResult, *, progress_due: bool
     ) -> None:
         now = self._services.clock()
-        job = listed
-        if job is None:
+        read = listed
+        if read is None:
             try:
-                job = await self._call(self._services.api.retrieve_job(tracked.job_id))
+                read = JobRead(*await self._call_stamped(self._services.api.retrieve_job(tracked.job_id)))
                 result.single_reads += 1
             except FineTuneError as exc:
                 result.single_reads += 1
                 await self._job_failed(tracked, exc, now)
                 return
+        job = read.job
         self._job_backoff.succeed(tracked.job_id)
         events: list[JobEvent] | None = None
         trouble: ApiTrouble | None = None
@@ -265,6 +300,9 @@ class Watcher:
         progress = progress_from(job, events or [])
         if job.is_terminal and job.status == "succeeded" and progress.train_loss is None:
             progress = await self._final_losses(job, progress)
+        # Storage is told the time of recording, not of the start: it sees the clock went back when a
+        # recorded read looks sent after "now", so "now" must not predate a read recorded meanwhile.
+        now = self._services.clock()
         observation = Observation(
             status=job.status,
             progress=progress,
@@ -272,6 +310,8 @@ class Watcher:
             last_event_id=events[-1].id if events else None,
             last_event_at=now if events else None,
             details=_note_details(job),
+            # The status read's send time, not the events': the status is what must not go back in time.
+            read_at=read.read_at,
         )
         change = await self._services.store.record_observation(
             tracked.job_id, observation, now=now, next_poll_at=self._policy.next_poll_at(job.status, now)
@@ -282,7 +322,7 @@ class Watcher:
         if job.is_terminal:
             self._events_read_at.pop(tracked.job_id, None)
         if events is not None:  # "stuck" is judged only on a fresh read of the events
-            await self._maybe_stuck(tracked, job, bool(events), changed=change is not None, now=now)
+            await self._maybe_stuck(tracked, read, bool(events), changed=change is not None, now=now)
         if trouble is not None:
             raise trouble
 
@@ -317,9 +357,9 @@ class Watcher:
         return with_final_losses(progress, results)
 
     async def _maybe_stuck(
-        self, tracked: TrackedJob, job: FineTuningJob, new_events: bool, *, changed: bool, now: float
+        self, tracked: TrackedJob, read: JobRead, new_events: bool, *, changed: bool, now: float
     ) -> None:
-        if job.status != "running":
+        if read.job.status != "running":
             self._running_since.pop(tracked.job_id, None)
             return
         since = self._running_since.setdefault(tracked.job_id, now)
@@ -327,7 +367,7 @@ class Watcher:
             return
         quiet_since = max(since, tracked.last_event_at or 0.0)
         if now - quiet_since >= self.stuck_after and await self._services.store.note_stuck(
-            tracked.job_id, now=now
+            tracked.job_id, now=now, read_at=read.read_at
         ):
             log.info("%s looks stuck: no new event for %.0fs", tracked.job_id, now - quiet_since)
             self._services.outbox_ready.set()
@@ -339,9 +379,14 @@ class Watcher:
         await self._services.store.schedule_poll(tracked.job_id, next_poll_at=now + wait)
 
     async def _call(self, request: Awaitable[T]) -> T:
+        return (await self._call_stamped(request))[0]
+
+    async def _call_stamped(self, request: Awaitable[T]) -> tuple[T, float]:
+        """The answer, and the clock just before the request went out (after waiting for a free slot)."""
         async with self._requests:
+            sent_at = self._services.clock()
             try:
-                return await request
+                return await request, sent_at
             except FineTuneError as exc:
                 if _is_api_wide(exc):
                     raise ApiTrouble(exc) from exc

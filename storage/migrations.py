@@ -135,7 +135,14 @@ _INITIAL_SCHEMA = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL_SCHEMA,)
+_READ_ORDER = Migration(
+    2,
+    "when the job read last applied was sent, so an older read recorded late is dropped",
+    # NULL for the jobs already tracked: their next observation is applied whatever its age.
+    ("ALTER TABLE jobs ADD COLUMN read_at REAL",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL_SCHEMA, _READ_ORDER)
 
 _VERSION_TABLE = """
     CREATE TABLE IF NOT EXISTS schema_version (

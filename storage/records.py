@@ -50,6 +50,9 @@ class NewJob:
     model: str = ""
     suffix: str | None = None
     snapshot: dict[str, object] = field(default_factory=dict)  # the API's job object as last read
+    # When the request that returned `snapshot` was sent (see `Observation.read_at`); None: not known, so
+    # the first observation recorded is taken whatever its age.
+    read_at: float | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,14 @@ class CardToRefresh:
 
 @dataclass(frozen=True)
 class Observation:
-    """What one poll (or an action's API answer) saw of a job."""
+    """What one poll (or an action's API answer) saw of a job.
+
+    `read_at` is when the request that read the job was SENT (the caller's clock, taken before the call).
+    Storage applies reads in that order: a read that started before the one already recorded is older
+    news however late it arrives, and is dropped. It has no default on purpose: defaulting to the
+    recording time would make a forgotten read look like the newest one, which is the very race it
+    prevents (a slow poll's "running" recorded over a Pause click's "paused").
+    """
 
     status: str
     progress: Progress  # fields left None keep their stored value
@@ -104,6 +114,7 @@ class Observation:
     last_event_id: str | None = None  # newest event read, when events were read
     last_event_at: float | None = None  # when that newest event was first seen
     details: dict[str, object] = field(default_factory=dict)  # for the notes: actor, error, model…
+    read_at: float = field(kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import aiosqlite
 
 from storage.errors import JobNotTrackedError
 from storage.migrations import apply_migrations
+from storage.read_order import is_older_read, is_superseded
 from storage.records import (
     AuditEntry,
     CardToRefresh,
@@ -176,8 +177,8 @@ class SqliteStore:
                     db,
                     """
                     INSERT INTO jobs (job_id, provider, owner_channel, creator, origin, status, terminal,
-                                      model, suffix, next_poll_at, snapshot, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      model, suffix, next_poll_at, snapshot, read_at, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (job_id) DO NOTHING
                     """,
                     (
@@ -192,6 +193,7 @@ class SqliteStore:
                         job.suffix,
                         now,
                         snapshot,
+                        job.read_at,
                         now,
                         now,
                     ),
@@ -317,6 +319,7 @@ class SqliteStore:
             f"""
             SELECT {_JOB_COLUMNS} FROM jobs j
             WHERE j.terminal = 0 AND j.next_poll_at <= ?
+              AND EXISTS (SELECT 1 FROM watches w WHERE w.job_id = j.job_id)
             ORDER BY j.next_poll_at
             LIMIT ?
             """,
@@ -329,10 +332,18 @@ class SqliteStore:
     ) -> StatusChange | None:
         snapshot = encode_json(observation.snapshot)
         async with self._write() as db:
-            row = await _one(db, f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE j.job_id = ?", (job_id,))
+            row = await _one(
+                db, f"SELECT {_JOB_COLUMNS}, j.read_at AS read_at FROM jobs j WHERE j.job_id = ?", (job_id,)
+            )
             if row is None:
                 raise JobNotTrackedError(job_id)
             job = job_from_row(row)
+            applied_read_at = _read_at(row)
+            if is_superseded(observation, job.status, applied_read_at, now=now):
+                return None
+            # A finished job's older read is still applied (see is_superseded): the stamp never goes back.
+            older = is_older_read(observation.read_at, applied_read_at, now=now)
+            read_at = applied_read_at if older else observation.read_at
             progress = merge_progress(job.progress, observation.progress)
             event_id, event_at = job.last_event_id, job.last_event_at
             if observation.last_event_id is not None and observation.last_event_id != job.last_event_id:
@@ -347,7 +358,7 @@ class SqliteStore:
                 UPDATE jobs
                 SET status = ?, terminal = ?, status_seq = ?, step = ?, total_steps = ?, train_loss = ?,
                     valid_loss = ?, estimated_finish = ?, last_event_id = ?, last_event_at = ?,
-                    snapshot = ?, version = version + ?, next_poll_at = ?, updated_at = ?
+                    snapshot = ?, version = version + ?, next_poll_at = ?, read_at = ?, updated_at = ?
                 WHERE job_id = ?
                 """,
                 (
@@ -364,6 +375,7 @@ class SqliteStore:
                     snapshot,
                     int(shown_changed),
                     next_poll_at,
+                    read_at,
                     now,
                     job_id,
                 ),
@@ -390,11 +402,11 @@ class SqliteStore:
         async with self._write() as db:
             await db.execute("UPDATE jobs SET next_poll_at = ? WHERE job_id = ?", (next_poll_at, job_id))
 
-    async def note_stuck(self, job_id: str, *, now: float) -> bool:
+    async def note_stuck(self, job_id: str, *, now: float, read_at: float | None = None) -> bool:
         async with self._write() as db:
             row = await _one(
                 db,
-                "SELECT status, status_seq, stuck_noted_seq, last_event_at FROM jobs WHERE job_id = ?",
+                "SELECT status, status_seq, stuck_noted_seq, last_event_at, read_at FROM jobs WHERE job_id = ?",
                 (job_id,),
             )
             if row is None:
@@ -402,6 +414,8 @@ class SqliteStore:
             seq = int(row["status_seq"])
             if row["stuck_noted_seq"] == seq:
                 return False
+            if read_at is not None and is_older_read(read_at, _read_at(row), now=now):
+                return False  # judged on a read older than one recorded since: it may not be running at all
             # The card shows the "looks stuck" mark too: bump the version so it is redrawn.
             await db.execute(
                 "UPDATE jobs SET stuck_noted_seq = ?, version = version + 1 WHERE job_id = ?", (seq, job_id)
@@ -498,6 +512,20 @@ class SqliteStore:
             given_up=int(row["given_up"]),
         )
 
+    async def prune_delivered(self, *, before: float, now: float) -> int:
+        async with self._write() as db:
+            removed = await _run(
+                db,
+                """
+                DELETE FROM outbox
+                WHERE state IN ('sent', 'given_up') AND coalesce(sent_at, given_up_at, created_at) < ?
+                  AND job_id IN (SELECT job_id FROM jobs WHERE terminal = 1)
+                """,
+                (before,),
+            )
+            await db.execute("DELETE FROM seen_deliveries WHERE expires_at <= ?", (now,))
+        return removed
+
     # audit and delivery de-duplication --------------------------------------------------------------
     async def record_audit(self, entry: AuditEntry) -> None:
         async with self._write() as db:
@@ -541,6 +569,11 @@ class SqliteStore:
                 self._next_delivery_prune = now + _PRUNE_DELIVERIES_EVERY
                 await db.execute("DELETE FROM seen_deliveries WHERE expires_at <= ?", (now,))
         return first
+
+
+def _read_at(row: sqlite3.Row) -> float | None:
+    value = row["read_at"]
+    return None if value is None else float(value)
 
 
 async def _mark_cards_stale(db: aiosqlite.Connection, job_id: str) -> None:

@@ -81,26 +81,36 @@ class Store(Protocol):
 
     # the watcher ------------------------------------------------------------------------------------
     async def due_jobs(self, *, now: float, limit: int) -> list[TrackedJob]:
-        """Non-terminal jobs whose next poll time has come, most overdue first."""
+        """Non-terminal jobs some channel watches whose next poll time has come, most overdue first.
+
+        A job no channel follows any more (every watch removed) is not polled; a new watch brings it back.
+        """
 
     async def record_observation(
         self, job_id: str, observation: Observation, *, now: float, next_poll_at: float
     ) -> StatusChange | None:
         """Store what a poll (or an action's API answer) saw, in one transaction.
 
+        Reads are applied in the order their requests were sent (`observation.read_at`): a read sent
+        before the one already recorded changes nothing and returns None (it is older news, however late
+        it arrives) — unless it saw the job finished with the status already recorded, which is still
+        true: then it is applied, status and stamp unchanged (the watcher's final read: last metrics).
+
         On a status change: bump the status sequence and enqueue one outbox row per reachable watching
         channel (transition "<seq>:<status>", payload `observation.details` plus previous, current, seq).
         Progress or snapshot changes bump the job version only (so cards are redrawn). Progress fields
         left None keep their stored value; the event id/time change only when a new event id is seen.
-        Returns the change, or None when the status is the one already recorded.
+        Returns the change, or None when the status is the one already recorded (or the read was older).
         Raises `storage.errors.JobNotTrackedError` when the job is not tracked.
         """
 
     async def schedule_poll(self, job_id: str, *, next_poll_at: float) -> None: ...
 
-    async def note_stuck(self, job_id: str, *, now: float) -> bool:
+    async def note_stuck(self, job_id: str, *, now: float, read_at: float | None = None) -> bool:
         """Enqueue one "looks stuck" note per status sequence; False if already noted.
 
+        `read_at`: when the read that found the job quiet was sent; nothing is noted when a newer read
+        was recorded since (it may be paused or finished by now).
         Also bumps the job version (the card shows the mark). Raises `JobNotTrackedError` when untracked.
         """
 
@@ -130,6 +140,13 @@ class Store(Protocol):
         """The reason a channel was marked unreachable, or None."""
 
     async def outbox_stats(self, *, now: float) -> OutboxStats: ...
+
+    async def prune_delivered(self, *, before: float, now: float) -> int:
+        """Housekeeping: delete the notifications of finished jobs sent or given up before `before`, and
+        the delivery keys expired by `now`; return how many notifications were deleted.
+
+        Pending rows, and every row of a job still running, are kept.
+        """
 
     # audit and delivery de-duplication --------------------------------------------------------------
     async def record_audit(self, entry: AuditEntry) -> None: ...

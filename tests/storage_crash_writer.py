@@ -55,6 +55,7 @@ async def run(db: str, *, seed: int, prefix: str, jobs: int, iterations: int | N
         while iterations is None or done < iterations:
             done += 1
             job_id = rng.choice(job_ids)
+            read_at = time.time()  # as if the job were read from the API now
             job = await store.get_job(job_id)
             assert job is not None
             status = rng.choice([s for s in STATUSES if s != job.status])
@@ -63,6 +64,7 @@ async def run(db: str, *, seed: int, prefix: str, jobs: int, iterations: int | N
                 progress=Progress(step=done, total_steps=10_000),
                 snapshot={"id": job_id, "status": status},
                 details={"writer": prefix},
+                read_at=read_at,
             )
             now = time.time()
             change = await store.record_observation(job_id, observation, now=now, next_poll_at=now + 30)

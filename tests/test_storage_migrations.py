@@ -89,21 +89,24 @@ async def test_processes_starting_at_once_apply_each_migration_once(store_path: 
 async def test_a_failing_migration_leaves_nothing_behind_and_a_fixed_one_applies(store_path: Path) -> None:
     store = await SqliteStore.open(store_path)
     await store.close()
-    broken = Migration(2, "half a migration", ("CREATE TABLE extra (x TEXT)", "SELECT * FROM no_such_table"))
-    fixed = Migration(2, "extra table", ("CREATE TABLE extra (x TEXT)",))
+    next_version = len(MIGRATIONS) + 1
+    broken = Migration(
+        next_version, "half a migration", ("CREATE TABLE extra (x TEXT)", "SELECT * FROM no_such_table")
+    )
+    fixed = Migration(next_version, "extra table", ("CREATE TABLE extra (x TEXT)",))
 
     async with aiosqlite.connect(store_path, isolation_level=None) as db:
         with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
             await apply_migrations(db, (*MIGRATIONS, broken))
         assert not db.in_transaction
-        assert await apply_migrations(db, MIGRATIONS) == 1
-        assert await apply_migrations(db, (*MIGRATIONS, fixed)) == 2
+        assert await apply_migrations(db, MIGRATIONS) == len(MIGRATIONS)
+        assert await apply_migrations(db, (*MIGRATIONS, fixed)) == next_version
 
     names = {name for (name,) in _raw(store_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "extra" in names
     assert _raw(store_path, "SELECT version, name FROM schema_version ORDER BY version") == [
-        (1, MIGRATIONS[0].name),
-        (2, "extra table"),
+        *((m.version, m.name) for m in MIGRATIONS),
+        (next_version, "extra table"),
     ]
 
 

@@ -110,7 +110,10 @@ async def test_progress_merges_with_what_is_stored_and_bumps_only_the_version(st
 async def test_a_new_snapshot_alone_bumps_the_version(store: SqliteStore) -> None:
     await store.track_job(new_job(status="running", snapshot={"status": "running"}), now=0.0)
     observation = Observation(
-        status="running", progress=Progress(), snapshot={"status": "running", "trained_tokens": 12}
+        status="running",
+        progress=Progress(),
+        snapshot={"status": "running", "trained_tokens": 12},
+        read_at=1.0,
     )
     await store.record_observation("ftjob-1", observation, now=1.0, next_poll_at=2.0)
     job = await store.get_job("ftjob-1")
@@ -128,7 +131,12 @@ async def test_the_newest_event_keeps_the_time_it_was_first_seen(store: SqliteSt
 
     def event(event_id: str | None, at: float | None) -> Observation:
         return Observation(
-            status="running", progress=Progress(), snapshot={}, last_event_id=event_id, last_event_at=at
+            status="running",
+            progress=Progress(),
+            snapshot={},
+            last_event_id=event_id,
+            last_event_at=at,
+            read_at=0.0,
         )
 
     await store.record_observation("ftjob-1", event("ev-1", 10.0), now=10.0, next_poll_at=40.0)
@@ -160,7 +168,12 @@ async def test_looks_stuck_is_noted_once_per_status(store: SqliteStore) -> None:
     await store.record_observation(
         "ftjob-1",
         Observation(
-            status="running", progress=Progress(), snapshot={}, last_event_id="ev-1", last_event_at=5.0
+            status="running",
+            progress=Progress(),
+            snapshot={},
+            last_event_id="ev-1",
+            last_event_at=5.0,
+            read_at=0.0,
         ),
         now=5.0,
         next_poll_at=35.0,

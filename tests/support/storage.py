@@ -52,13 +52,20 @@ def new_job(
     )
 
 
-def seen(status: str, *, details: dict[str, object] | None = None, **progress: Any) -> Observation:
-    """What a poll saw: `status`, the progress fields given (others None: keep stored), a matching snapshot."""
+def seen(
+    status: str, *, details: dict[str, object] | None = None, read_at: float = 0.0, **progress: Any
+) -> Observation:
+    """What a poll saw: `status`, the progress fields given (others None: keep stored), a matching snapshot.
+
+    `read_at` is when the read was sent; left at 0 every read counts as sent at the same instant, so they
+    are applied in the order they are recorded.
+    """
     return Observation(
         status=status,
         progress=Progress(**progress),
         snapshot={"status": status, **{key: value for key, value in progress.items() if value is not None}},
         details=details or {},
+        read_at=read_at,
     )
 
 
