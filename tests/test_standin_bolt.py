@@ -1,6 +1,7 @@
-"""The sender against a real (tiny) Bolt AsyncApp served over HTTP, wired to the stand-in's Web API: slash
-commands, button clicks and modal submissions make the full round trip, and Bolt itself checks the
-signatures (forged and stale ones get 401)."""
+"""The sender against a real (tiny) Bolt AsyncApp wired to the stand-in's Web API: slash commands, button
+clicks and modal submissions make the full round trip, both over signed HTTP and over Socket Mode (every
+test taking the `bot` fixture runs once per transport), and over HTTP Bolt itself checks the signatures
+(forged and stale ones get 401)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.standin import MissingRequiredInput, SlackStandIn, sign
+from bot.standin.sender import TRANSPORTS, Transport
 
 CARD_BLOCKS: list[dict[str, Any]] = [
     {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": "*ftjob-1* is running"}},
@@ -183,18 +186,46 @@ def tiny_app(slack: SlackStandIn) -> AsyncApp:
     return app
 
 
-@pytest.fixture
-async def bot(slack: SlackStandIn) -> AsyncIterator[str]:
+async def serve_over_http(slack: SlackStandIn) -> web.AppRunner:
     """The tiny Bolt app served over real HTTP on port 0; the stand-in sends to it."""
     runner = web.AppRunner(tiny_app(slack).web_app(path="/slack/events"))
     await runner.setup()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     await web.SockSite(runner, sock).start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events"
-    slack.set_bot_url(url)
-    yield url
+    slack.set_bot_url(f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events")
+    return runner
+
+
+@pytest.fixture
+async def http_bot(slack: SlackStandIn) -> AsyncIterator[str]:
+    runner = await serve_over_http(slack)
+    assert slack.bot_url is not None
+    yield slack.bot_url
     await runner.cleanup()
+
+
+@pytest.fixture(params=TRANSPORTS)
+async def bot(request: pytest.FixtureRequest, slack: SlackStandIn) -> AsyncIterator[Transport]:
+    """The tiny Bolt app, reached over HTTP or over Socket Mode (connected to the stand-in with its app
+    token); the sender uses the same transport."""
+    transport: Transport = request.param
+    if transport == "http":
+        runner = await serve_over_http(slack)
+        yield transport
+        await runner.cleanup()
+        return
+    handler = AsyncSocketModeHandler(tiny_app(slack), slack.app_token)
+    await handler.connect_async()
+    await slack.wait_for_socket_connections(1)
+    slack.sender.transport = "socket"
+    yield transport
+    await handler.close_async()
+
+
+def web_api_calls(slack: SlackStandIn) -> list[str]:
+    """The Web API methods called, without Socket Mode's own `apps.connections.open`."""
+    return [c.method for c in slack.calls if c.method != "apps.connections.open"]
 
 
 # ---- signatures ------------------------------------------------------------------------------------------
@@ -212,7 +243,7 @@ def test_signatures_verify_with_slack_sdk() -> None:
     )
 
 
-async def test_forged_signature_is_rejected_by_bolt(slack: SlackStandIn, bot: str) -> None:
+async def test_forged_signature_is_rejected_by_bolt(slack: SlackStandIn, http_bot: str) -> None:
     forged = await slack.sender.slash("help", signature="v0=" + "0" * 64)
     assert forged.status == 401
     raw = await slack.sender.signed_post(
@@ -223,7 +254,7 @@ async def test_forged_signature_is_rejected_by_bolt(slack: SlackStandIn, bot: st
     assert slack.calls_to("chat.postMessage") == []
 
 
-async def test_stale_timestamp_is_rejected_by_bolt(slack: SlackStandIn, bot: str) -> None:
+async def test_stale_timestamp_is_rejected_by_bolt(slack: SlackStandIn, http_bot: str) -> None:
     stale = int(time.time()) - 600
     sent = await slack.sender.slash("help", timestamp=stale)  # correctly signed, but 10 minutes old
     assert sent.status == 401
@@ -235,7 +266,7 @@ async def test_stale_timestamp_is_rejected_by_bolt(slack: SlackStandIn, bot: str
 # ---- slash commands ----------------------------------------------------------------------------------------
 
 
-async def test_slash_command_payload_is_what_slack_sends(slack: SlackStandIn, bot: str) -> None:
+async def test_slash_command_payload_is_what_slack_sends(slack: SlackStandIn, bot: Transport) -> None:
     sent = await slack.sender.slash("status ftjob-1", user="U_BOB", channel="C_GENERAL")
     assert sent.status == 200
     payload = sent.payload
@@ -250,7 +281,7 @@ async def test_slash_command_payload_is_what_slack_sends(slack: SlackStandIn, bo
         assert payload[key]
 
 
-async def test_respond_goes_to_the_response_url(slack: SlackStandIn, bot: str) -> None:
+async def test_respond_goes_to_the_response_url(slack: SlackStandIn, bot: Transport) -> None:
     sent = await slack.sender.slash("hello there")
     assert sent.status == 200
     reply = await slack.wait_for(lambda: slack.ephemerals("U_ALICE"))
@@ -258,12 +289,15 @@ async def test_respond_goes_to_the_response_url(slack: SlackStandIn, bot: str) -
     assert reply[0].source == "response_url"
     assert slack.responses[0].response_url_id == sent.response_url_id
     # Bolt called auth.test once, on its first request.
-    assert [c.method for c in slack.calls] == ["auth.test"]
+    assert web_api_calls(slack) == ["auth.test"]
 
 
-async def test_ack_text_is_shown_to_the_person_and_the_card_posted(slack: SlackStandIn, bot: str) -> None:
+async def test_ack_text_is_shown_to_the_person_and_the_card_posted(
+    slack: SlackStandIn, bot: Transport
+) -> None:
     sent = await slack.sender.slash("card")
-    assert sent.body == "Posting the card…"  # Bolt answers a bare ack(text) as text/plain
+    # Bolt answers a bare ack(text) as text/plain over HTTP, and as the ack's {"text": ...} over a socket.
+    assert sent.body == ("Posting the card…" if bot == "http" else {"text": "Posting the card…"})
     assert [e.text for e in slack.ephemerals("U_ALICE")] == ["Posting the card…"]
     assert slack.ephemerals("U_ALICE")[0].source == "ack"
     [card] = await slack.wait_for(lambda: slack.messages("C_ML"))
@@ -271,7 +305,7 @@ async def test_ack_text_is_shown_to_the_person_and_the_card_posted(slack: SlackS
     assert card.blocks == CARD_BLOCKS
 
 
-async def test_in_channel_ack_shows_the_command_and_the_answer(slack: SlackStandIn, bot: str) -> None:
+async def test_in_channel_ack_shows_the_command_and_the_answer(slack: SlackStandIn, bot: Transport) -> None:
     await slack.sender.slash("announce", user="U_CAROL")
     command, answer = slack.messages("C_ML")
     assert (command.text, command.user) == ("/finetune announce", "U_CAROL")
@@ -281,7 +315,7 @@ async def test_in_channel_ack_shows_the_command_and_the_answer(slack: SlackStand
 # ---- buttons -----------------------------------------------------------------------------------------------
 
 
-async def test_button_click_round_trip_updates_the_card(slack: SlackStandIn, bot: str) -> None:
+async def test_button_click_round_trip_updates_the_card(slack: SlackStandIn, bot: Transport) -> None:
     await slack.sender.slash("card")
     [card] = await slack.wait_for(lambda: slack.messages("C_ML"))
     sent = await slack.sender.click(card, "job_pause", user="U_BOB")
@@ -310,7 +344,9 @@ async def test_button_click_round_trip_updates_the_card(slack: SlackStandIn, bot
     assert slack.calls_to("chat.update")[0].args["ts"] == card.ts
 
 
-async def test_confirmed_cancel_replaces_the_original_through_respond(slack: SlackStandIn, bot: str) -> None:
+async def test_confirmed_cancel_replaces_the_original_through_respond(
+    slack: SlackStandIn, bot: Transport
+) -> None:
     await slack.sender.slash("card")
     [card] = await slack.wait_for(lambda: slack.messages("C_ML"))
     await slack.sender.click(card, "job_cancel")
@@ -319,7 +355,7 @@ async def test_confirmed_cancel_replaces_the_original_through_respond(slack: Sla
     assert [m.text for m in slack.messages("C_ML")] == ["cancelled"]
 
 
-async def test_click_uses_an_overridden_value(slack: SlackStandIn, bot: str) -> None:
+async def test_click_uses_an_overridden_value(slack: SlackStandIn, bot: Transport) -> None:
     await slack.sender.slash("card")
     [card] = await slack.wait_for(lambda: slack.messages("C_ML"))
     await slack.sender.click(card, "job_pause", value="ftjob-9")
@@ -327,22 +363,26 @@ async def test_click_uses_an_overridden_value(slack: SlackStandIn, bot: str) -> 
     assert card.text.startswith("ftjob-9 paused")
 
 
-async def test_unhandled_click_is_reported_like_slack(slack: SlackStandIn, bot: str) -> None:
+async def test_unhandled_click_is_reported_like_slack(slack: SlackStandIn, bot: Transport) -> None:
     await slack.sender.slash("card")
     [card] = await slack.wait_for(lambda: slack.messages("C_ML"))
+    slack.sender.timeout = 1.0  # over a socket an unhandled request is never acked: Slack gives up
     sent = await slack.sender.click(card, "unhandled")
-    assert sent.status == 404  # Bolt: no listener acked
+    if bot == "http":
+        assert sent.status == 404  # Bolt: no listener acked
+    else:
+        assert (sent.status, sent.error) == (0, "operation_timeout")
     assert "did not answer" in slack.ephemerals("U_ALICE")[-1].text
 
 
-async def test_clicking_an_unknown_action_is_a_test_error(slack: SlackStandIn, bot: str) -> None:
+async def test_clicking_an_unknown_action_is_a_test_error(slack: SlackStandIn, bot: Transport) -> None:
     await slack.sender.slash("card")
     [card] = await slack.wait_for(lambda: slack.messages("C_ML"))
     with pytest.raises(LookupError, match="job_pause"):
         await slack.sender.click(card, "job_resume")
 
 
-async def test_click_on_an_ephemeral_message(slack: SlackStandIn, bot: str) -> None:
+async def test_click_on_an_ephemeral_message(slack: SlackStandIn, bot: Transport) -> None:
     note = slack.workspace.post_ephemeral(
         "C_ML", "U_ALICE", text="card", blocks=CARD_BLOCKS, source="chat.postEphemeral"
     )
@@ -379,7 +419,7 @@ async def open_form(slack: SlackStandIn) -> Any:
     return view
 
 
-async def test_view_submission_round_trip(slack: SlackStandIn, bot: str) -> None:
+async def test_view_submission_round_trip(slack: SlackStandIn, bot: Transport) -> None:
     view = await open_form(slack)
     sent = await slack.sender.submit_view(view, {"model": {"value": "gpt-4.1"}, "epochs": {"value": "4"}})
     assert sent.status == 200
@@ -394,13 +434,13 @@ async def test_view_submission_round_trip(slack: SlackStandIn, bot: str) -> None
     assert message.text == "<@U_CAROL> started gpt-4.1 for 4 epochs"
 
 
-async def test_inputs_left_alone_keep_their_initial_value(slack: SlackStandIn, bot: str) -> None:
+async def test_inputs_left_alone_keep_their_initial_value(slack: SlackStandIn, bot: Transport) -> None:
     view = await open_form(slack)
     sent = await slack.sender.submit_view(view, {"model": "gpt-4o-mini"})  # short form: block -> value
     assert sent.payload["view"]["state"]["values"]["epochs"]["value"]["value"] == "3"
 
 
-async def test_errors_are_shown_next_to_the_field(slack: SlackStandIn, bot: str) -> None:
+async def test_errors_are_shown_next_to_the_field(slack: SlackStandIn, bot: Transport) -> None:
     view = await open_form(slack)
     sent = await slack.sender.submit_view(view, {"model": "gpt-4o-mini", "epochs": "lots"})
     assert sent.body == {"response_action": "errors", "errors": {"epochs": "Epochs must be a whole number"}}
@@ -410,7 +450,7 @@ async def test_errors_are_shown_next_to_the_field(slack: SlackStandIn, bot: str)
     assert slack.calls_to("chat.postMessage") == []
 
 
-async def test_response_action_update_replaces_the_modal(slack: SlackStandIn, bot: str) -> None:
+async def test_response_action_update_replaces_the_modal(slack: SlackStandIn, bot: Transport) -> None:
     view = await open_form(slack)
     await slack.sender.submit_view(view, {"model": "gpt-4o-mini", "epochs": "0"})
     current = slack.open_view("U_CAROL")
@@ -418,7 +458,7 @@ async def test_response_action_update_replaces_the_modal(slack: SlackStandIn, bo
     assert current.view["title"]["text"] == "Really zero?"
 
 
-async def test_required_inputs_are_checked_like_slack_does(slack: SlackStandIn, bot: str) -> None:
+async def test_required_inputs_are_checked_like_slack_does(slack: SlackStandIn, bot: Transport) -> None:
     view = await open_form(slack)
     with pytest.raises(MissingRequiredInput) as caught:
         await slack.sender.submit_view(view, {})
@@ -429,7 +469,7 @@ async def test_required_inputs_are_checked_like_slack_does(slack: SlackStandIn, 
         await slack.sender.submit_view(view, {"modle": "gpt-4.1"})
 
 
-async def test_button_inside_a_modal_updates_it(slack: SlackStandIn, bot: str) -> None:
+async def test_button_inside_a_modal_updates_it(slack: SlackStandIn, bot: Transport) -> None:
     view = await open_form(slack)
     sent = await slack.sender.click_in_view(view, "add_validation")
     assert sent.status == 200
@@ -440,7 +480,7 @@ async def test_button_inside_a_modal_updates_it(slack: SlackStandIn, bot: str) -
 
 
 async def test_closing_a_modal_tells_the_app_only_when_asked(
-    slack: SlackStandIn, bot: str, slack_client: AsyncWebClient
+    slack: SlackStandIn, bot: Transport, slack_client: AsyncWebClient
 ) -> None:
     await slack_client.views_open(trigger_id=slack.workspace.issue_trigger("U_BOB"), view=FORM)
     quiet = slack.open_view("U_BOB")
@@ -462,7 +502,7 @@ async def test_closing_a_modal_tells_the_app_only_when_asked(
     assert message.text == "<@U_BOB> closed the form"
 
 
-async def test_ack_with_invalid_blocks_is_refused_like_slack(slack: SlackStandIn, bot: str) -> None:
+async def test_ack_with_invalid_blocks_is_refused_like_slack(slack: SlackStandIn, bot: Transport) -> None:
     sent = await slack.sender.slash("too long")
     assert sent.status == 200
     [post] = slack.responses

@@ -39,12 +39,55 @@ async def test_missing_token_is_not_authed_and_other_tokens_invalid(slack: Slack
     assert [call.error for call in slack.calls] == ["not_authed", "invalid_auth"]
 
 
+async def test_only_the_configured_bot_token_is_accepted(slack: SlackStandIn) -> None:
+    """Like Slack: a well-formed bot token of another app (or a revoked one) is `invalid_auth`."""
+    other_bot = AsyncWebClient(token="xoxb-1234-5678-someone-elses", base_url=slack.api_url)
+    for call in (other_bot.auth_test(), other_bot.chat_postMessage(channel="C_ML", text="x")):
+        assert (await api_error(call)).response["error"] == "invalid_auth"
+    assert slack.messages("C_ML") == []
+    # The app-level token is not a bot token: Slack names the wrong kind of token.
+    app_token = AsyncWebClient(token=slack.app_token, base_url=slack.api_url)
+    assert (await api_error(app_token.auth_test())).response["error"] == "not_allowed_token_type"
+
+    right = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    assert (await right.auth_test())["ok"] is True
+    assert [call.error for call in slack.calls] == [
+        "invalid_auth",
+        "invalid_auth",
+        "not_allowed_token_type",
+        None,
+    ]
+
+
+async def test_a_bot_token_of_the_stand_in_s_own_choosing() -> None:
+    async with SlackStandIn(bot_token="xoxb-42-custom") as slack:
+        default = AsyncWebClient(token="xoxb-standin", base_url=slack.api_url)
+        assert (await api_error(default.auth_test())).response["error"] == "invalid_auth"
+        custom = AsyncWebClient(token="xoxb-42-custom", base_url=slack.api_url)
+        assert (await custom.chat_postMessage(channel="C_ML", text="hi"))["ok"] is True
+
+
+async def test_scopes_are_named_in_the_answer_headers(slack: SlackStandIn) -> None:
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    answer = await client.auth_test()
+    assert answer.headers["x-oauth-scopes"] == (
+        "commands,chat:write,chat:write.public,channels:history,groups:history"
+    )
+    slack.bot_scopes = ("commands",)
+    assert (await client.auth_test()).headers["x-oauth-scopes"] == "commands"
+
+
 async def test_token_in_form_body_is_accepted_and_never_recorded(slack: SlackStandIn) -> None:
     client = AsyncWebClient(base_url=slack.api_url)
     answer = await client.api_call(
-        "chat.postMessage", data={"token": "xoxb-form", "channel": "C_ML", "text": "hi"}
+        "chat.postMessage", data={"token": slack.bot_token, "channel": "C_ML", "text": "hi"}
     )
     assert answer["ok"] is True
+    assert "token" not in slack.calls[-1].args
+    refused = await api_error(
+        client.api_call("chat.postMessage", data={"token": "xoxb-form", "channel": "C_ML", "text": "hi"})
+    )
+    assert refused.response["error"] == "invalid_auth"
     assert "token" not in slack.calls[-1].args
 
 

@@ -1,7 +1,12 @@
 """Plays Slack's part towards the bot: builds the request Slack would send for a slash command, a button
-click or a modal submission, signs it with the signing secret, POSTs it to the bot's `/slack/events`, and
-then does with the bot's acknowledgement what Slack does (shows a command's ack text, closes or updates a
-modal, shows `dispatch_failed` when the bot did not answer).
+click or a modal submission, delivers it, and then does with the bot's acknowledgement what Slack does
+(shows a command's ack text, closes or updates a modal, shows `dispatch_failed` when the bot did not answer).
+
+Two transports, as Slack has, and the same methods for both:
+- `"http"`: the request is signed with the signing secret and POSTed to the bot's `/slack/events`; the
+  acknowledgement is the HTTP answer;
+- `"socket"`: the payload goes as a Socket Mode envelope over the connection the app opened
+  (`slash_commands` or `interactive`), and the acknowledgement is the ack's `payload`.
 
 Every request gets a fresh trigger_id and response_url issued by the stand-in, so whatever the bot does
 with them (views.open, respond()) lands in the stand-in's records.
@@ -20,7 +25,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -38,12 +43,15 @@ from bot.standin.payloads import (
     view_state,
 )
 from bot.standin.responses import receive_response
+from bot.standin.socket_mode import EnvelopeType
 from bot.standin.workspace import ResponseTarget, Workspace
 
 if TYPE_CHECKING:
     from bot.standin.server import SlackStandIn
 
 FORM = "application/x-www-form-urlencoded"
+Transport = Literal["http", "socket"]
+TRANSPORTS: tuple[Transport, ...] = ("http", "socket")
 # Slack gives up on an app after 3 s; the sender waits longer so slow test machines do not flake, and
 # reports the time taken in `SentRequest.elapsed` instead.
 DEFAULT_TIMEOUT = 10.0
@@ -59,8 +67,8 @@ def sign(signing_secret: str, timestamp: int | str, body: bytes) -> str:
 class SentRequest:
     """What happened to one request sent to the bot."""
 
-    status: int  # the bot's HTTP status; 0 when it could not be reached
-    body: Any  # the bot's answer: parsed JSON when it was JSON, else the text, None when empty
+    status: int  # the bot's HTTP status (200 for a Socket Mode ack); 0 when it could not be reached
+    body: Any  # the bot's answer: parsed JSON when it was JSON (an ack's payload), else the text, or None
     text: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     payload: JSON = field(default_factory=dict)  # what was sent (the form fields, or the interactive payload)
@@ -68,6 +76,8 @@ class SentRequest:
     trigger_id: str | None = None
     elapsed: float = 0.0
     error: str | None = None  # transport failure, as Slack would name it ("dispatch_failed")
+    transport: Transport = "http"
+    envelope_id: str | None = None  # Socket Mode only
 
     @property
     def acked(self) -> bool:
@@ -75,12 +85,16 @@ class SentRequest:
 
 
 class SlackSender:
-    """Sends signed Slack requests to the bot a `SlackStandIn` is wired to (see `SlackStandIn.set_bot_url`)."""
+    """Sends Slack requests to the bot a `SlackStandIn` is wired to: signed HTTP to `set_bot_url`'s address,
+    or, with `transport = "socket"`, over the app's Socket Mode connection to the stand-in."""
 
-    def __init__(self, standin: SlackStandIn, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, standin: SlackStandIn, *, timeout: float = DEFAULT_TIMEOUT, transport: Transport = "http"
+    ) -> None:
         self._standin = standin
-        self._timeout = timeout
+        self.timeout = timeout  # how long to wait for the bot's answer (Slack itself gives up after 3 s)
         self._client: httpx.AsyncClient | None = None
+        self.transport: Transport = transport
 
     @property
     def _workspace(self) -> Workspace:
@@ -119,10 +133,12 @@ class SlackSender:
         }
         request_headers.update(headers or {})
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            self._client = httpx.AsyncClient()
         started = time.perf_counter()
         try:
-            response = await self._client.post(url, content=body, headers=request_headers)
+            response = await self._client.post(
+                url, content=body, headers=request_headers, timeout=self.timeout
+            )
         except httpx.TimeoutException:
             return SentRequest(0, None, elapsed=time.perf_counter() - started, error="operation_timeout")
         except httpx.TransportError:
@@ -154,7 +170,10 @@ class SlackSender:
         timestamp: int | None = None,
         signature: str | None = None,
     ) -> SentRequest:
-        """Type `{command} {text}` in `channel` as `user`. The ack's text (if any) is shown like Slack does."""
+        """Type `{command} {text}` in `channel` as `user`. The ack's text (if any) is shown like Slack does.
+        `timestamp` and `signature` shape the HTTP request's signing (a stale or forged one)."""
+        if self.transport == "socket" and (timestamp is not None or signature is not None):
+            raise ValueError("timestamp and signature are for HTTP: Socket Mode requests are not signed")
         ws = self._workspace
         command_name = command or self._standin.command
         target: ResponseTarget = ws.register_response_url(channel, user)
@@ -168,8 +187,12 @@ class SlackSender:
             response_url=self._standin.response_url(target.id),
             trigger_id=trigger_id,
         )
-        sent = await self.signed_post(body, FORM, timestamp=timestamp, signature=signature)
-        sent.payload = dict(httpx.QueryParams(body.decode()))
+        fields = dict(httpx.QueryParams(body.decode()))
+        if self.transport == "socket":
+            sent = await self.send_envelope("slash_commands", fields, accepts_response_payload=True)
+        else:
+            sent = await self.signed_post(body, FORM, timestamp=timestamp, signature=signature)
+        sent.payload = fields
         sent.response_url_id, sent.trigger_id = target.id, trigger_id
         self._after_command(sent, target, command_name, text)
         return sent
@@ -376,9 +399,40 @@ class SlackSender:
     # ---- helpers ----------------------------------------------------------------------------------------
 
     async def _send_interactive(self, payload: JSON) -> SentRequest:
-        sent = await self.signed_post(interactive_form(payload), FORM)
+        if self.transport == "socket":
+            # Slack applies an ack's payload only where an HTTP answer would count: modal submissions.
+            sent = await self.send_envelope(
+                "interactive", payload, accepts_response_payload=payload["type"] == "view_submission"
+            )
+        else:
+            sent = await self.signed_post(interactive_form(payload), FORM)
         sent.payload = json.loads(json.dumps(payload))
         return sent
+
+    # ---- Socket Mode ------------------------------------------------------------------------------------
+
+    async def send_envelope(
+        self, envelope_type: EnvelopeType, payload: JSON, *, accepts_response_payload: bool
+    ) -> SentRequest:
+        """Push one envelope over the app's newest Socket Mode connection and wait for its ack. The ack's
+        payload becomes `body`, as an HTTP answer's body would; no connection, a connection that died or
+        no ack in time is status 0 with Slack's error name."""
+        delivery = await self._standin.socket.deliver(
+            envelope_type,
+            json.loads(json.dumps(payload)),
+            accepts_response_payload=accepts_response_payload,
+            wait=self.timeout,
+        )
+        answer = delivery.payload
+        return SentRequest(
+            status=200 if delivery.acked else 0,
+            body=answer,
+            text=json.dumps(answer) if answer is not None else "",
+            elapsed=delivery.elapsed,
+            error=delivery.error,
+            transport="socket",
+            envelope_id=str(delivery.envelope["envelope_id"]),
+        )
 
     def _slack_says(self, channel: str, user: str, text: str) -> None:
         """What Slack itself shows the person when the app failed them."""

@@ -1,11 +1,14 @@
 """`SlackStandIn`: a local Slack for tests and the sandbox, as one real aiohttp server.
 
 It serves
-- the Web API at `POST|GET /api/<method>` (point `AsyncWebClient(base_url=standin.api_url)` at it),
+- the Web API at `POST|GET /api/<method>` (point `AsyncWebClient(base_url=standin.api_url)` at it); only
+  its own bot token is accepted (and, for `apps.connections.open`, its own app-level token),
+- Socket Mode WebSockets at `/socket/<ticket>` (URLs handed out by `apps.connections.open`),
 - the response_url sink at `POST /response/<id>`,
 - a web page that looks like a Slack channel at `GET /` (with its `/ui/...` endpoints),
 - control endpoints at `/_standin/...` for the fault knobs,
-and sends the bot signed Slack requests through `standin.sender`.
+and sends the bot Slack requests through `standin.sender`: signed HTTP POSTs to the bot's `/slack/events`, or,
+with `socket_mode=True` (or `sender.transport = "socket"`), envelopes over the app's Socket Mode connection.
 
     async with SlackStandIn() as slack:
         slack.set_bot_url("http://127.0.0.1:3000/slack/events")
@@ -22,7 +25,7 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -41,11 +44,16 @@ from bot.standin.models import (
 )
 from bot.standin.responses import receive_response
 from bot.standin.sender import SlackSender
+from bot.standin.socket_mode import SocketConnection, SocketModePeer
 from bot.standin.webapi import ApiError, RefusedByPacing, WebApi
 from bot.standin.workspace import Workspace
 
 T = TypeVar("T")
 CHANNEL_STATES: tuple[ChannelState, ...] = ("ok", "archived", "not_in_channel", "not_found")
+# What manifest.yml asks for; Slack names a token's scopes in the `x-oauth-scopes` header of each answer.
+DEFAULT_BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
+# Methods called with the app-level token rather than the bot token.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 
 class SlackStandIn:
@@ -55,18 +63,28 @@ class SlackStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         bot_token: str = "xoxb-standin",
+        app_token: str = "xapp-1-A_STANDIN-1-standin",
         signing_secret: str = "standin-secret",
         command: str = "/finetune",
         team_id: str = "T_STANDIN",
         trigger_ttl: float | None = 3.0,
         max_recorded_calls: int = 100_000,
+        socket_mode: bool = False,
+        bot_scopes: Iterable[str] | None = DEFAULT_BOT_SCOPES,
     ) -> None:
-        """`trigger_ttl`: how long a trigger_id stays usable for views.open/push (Slack: 3 s); None turns
-        the expiry check off for slow machines. `max_recorded_calls` bounds `calls` for a long-running
-        sandbox (the oldest are forgotten first)."""
+        """`bot_token` is the only bot token the Web API accepts (any other: `invalid_auth`) and
+        `app_token` the only app-level token `apps.connections.open` accepts. `trigger_ttl`: how long a
+        trigger_id stays usable for views.open/push (Slack: 3 s); None turns the expiry check off for slow
+        machines. `max_recorded_calls` bounds `calls` for a long-running sandbox (the oldest are forgotten
+        first). `socket_mode`: the sender delivers requests over the app's Socket Mode connection instead
+        of signed HTTP. `bot_scopes`: what the `x-oauth-scopes` header says the bot token may do (None:
+        no header)."""
         self.host = host
         self.port = port
         self.bot_token = bot_token
+        self.app_token = app_token
+        self.socket_mode = socket_mode
+        self.bot_scopes: tuple[str, ...] | None = None if bot_scopes is None else tuple(bot_scopes)
         self.signing_secret = signing_secret
         self.command = command
         self.team_id = team_id
@@ -77,6 +95,8 @@ class SlackStandIn:
         self.webapi = WebApi(
             self.workspace, self.faults, base_url=lambda: self.url, trigger_ttl=lambda: self.trigger_ttl
         )
+        self.socket = SocketModePeer(app_id=self.workspace.app_id, ws_base=lambda: self.ws_url)
+        self.webapi.methods["apps.connections.open"] = self.socket.connections_open
         self.bot_url: str | None = None
         self._calls: list[RecordedCall] = []
         self._responses: list[ResponsePost] = []
@@ -92,6 +112,7 @@ class SlackStandIn:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{id}", self._response_url)
+        app.router.add_get("/socket/{ticket}", self.socket.handle)
         ui.add_routes(app, self)
         control.add_routes(app, self)
         return app
@@ -104,9 +125,10 @@ class SlackStandIn:
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         self._stopping = False
-        runner = web.AppRunner(self.build_app(), access_log=None)
+        self.socket.start()
+        runner = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
+        await web.SockSite(runner, sock).start()
         self._runner = runner
 
     async def stop(self) -> None:
@@ -114,6 +136,7 @@ class SlackStandIn:
         self.workspace.updates.wake_all()  # let the page's long-polls return
         if self._sender is not None:
             await self._sender.aclose()
+        await self.socket.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -145,6 +168,11 @@ class SlackStandIn:
         """The Web API base URL for `AsyncWebClient(base_url=...)` / `SLACK_API_URL` (ends with `/api/`)."""
         return self.url + "/api/"
 
+    @property
+    def ws_url(self) -> str:
+        """The base of the Socket Mode URLs, e.g. `ws://127.0.0.1:43123`."""
+        return "ws" + self.url.removeprefix("http")
+
     def response_url(self, response_url_id: str) -> str:
         return f"{self.url}/response/{response_url_id}"
 
@@ -155,7 +183,7 @@ class SlackStandIn:
     @property
     def sender(self) -> SlackSender:
         if self._sender is None:
-            self._sender = SlackSender(self)
+            self._sender = SlackSender(self, transport="socket" if self.socket_mode else "http")
         return self._sender
 
     # ---- what was recorded ------------------------------------------------------------------------------
@@ -242,6 +270,45 @@ class SlackStandIn:
         pacing = self.faults.pacing
         pacing.rate, pacing.burst, pacing.enforce = rate, burst, enforce
 
+    # ---- Socket Mode ----------------------------------------------------------------------------------------
+
+    @property
+    def socket_connections(self) -> list[SocketConnection]:
+        """Every Socket Mode connection the app opened, oldest first (closed ones too)."""
+        return self.socket.connections
+
+    def live_socket_connections(self) -> list[SocketConnection]:
+        return self.socket.live()
+
+    def drop_socket_connections(self) -> int:
+        """Cut every Socket Mode connection without a close frame, as a dead network would."""
+        return self.socket.drop()
+
+    async def refresh_socket_connections(
+        self, *, reason: str = "refresh_requested", grace: float = 10.0
+    ) -> int:
+        """Send Slack's `disconnect` message on every live connection; close them after `grace` s."""
+        return await self.socket.refresh(reason=reason, grace=grace)
+
+    def refuse_socket_connections(self, error: str | None = "internal_error") -> None:
+        """Answer `apps.connections.open` with `error` until called with None."""
+        self.socket.refusing = error
+
+    async def wait_for_socket_connections(
+        self,
+        count: int = 1,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> SocketConnection:
+        """Wait until the app has opened `count` connections in all and one is live; returns the newest."""
+
+        def opened() -> SocketConnection | None:
+            live = self.socket.live()
+            return live[-1] if len(self.socket.connections) >= count and live else None
+
+        newest = await self.wait_for(opened, timeout)
+        assert newest is not None  # wait_for returns only a truthy value
+        return newest
+
     # ---- waiting ------------------------------------------------------------------------------------------
 
     async def wait_for(
@@ -289,7 +356,8 @@ class SlackStandIn:
         self._calls.append(call)
         if len(self._calls) > self.max_recorded_calls:
             del self._calls[: len(self._calls) - self.max_recorded_calls]
-        status, headers = 200, {}
+        status = 200
+        headers: dict[str, str] = {}
         try:
             args = await _request_args(request)
         except ValueError as error:
@@ -303,13 +371,14 @@ class SlackStandIn:
             if delay > 0:
                 await asyncio.sleep(delay)
             rule = self.faults.take_failure(method)
+            refused = self._auth_error(method, token)
             if rule is not None:
                 status, body, headers = rule.status, rule.body(), rule.headers()
-            elif token is None:
-                body = {"ok": False, "error": "not_authed"}
-            elif not token.startswith("xoxb-"):
-                body = {"ok": False, "error": "invalid_auth"}
+            elif refused is not None:
+                body = {"ok": False, "error": refused}
             else:
+                if method not in APP_TOKEN_METHODS and self.bot_scopes is not None:
+                    headers["x-oauth-scopes"] = ",".join(self.bot_scopes)
                 try:
                     body = self.webapi.call(method, args)
                 except ApiError as error:
@@ -318,6 +387,17 @@ class SlackStandIn:
                     status, body, headers = 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
         call.status, call.response, call.duration = status, body, time.perf_counter() - started
         return web.json_response(body, status=status, headers=headers)
+
+    def _auth_error(self, method: str, token: str | None) -> str | None:
+        """Slack's answer to the token: None when it may call `method`. Only this stand-in's own tokens are
+        accepted; an app-level token is only good for `apps.connections.open`, and only it is."""
+        if token is None:
+            return "not_authed"
+        wants_app_token = method in APP_TOKEN_METHODS
+        if token.startswith("xapp-") != wants_app_token:
+            return "not_allowed_token_type"
+        expected = self.app_token if wants_app_token else self.bot_token
+        return None if token == expected else "invalid_auth"
 
     async def _response_url(self, request: web.Request) -> web.Response:
         response_url_id = request.match_info["id"]
