@@ -16,13 +16,13 @@ from bot.emulator.server import EmulatorServer
 from bot.standin.server import SlackStandIn
 from tests.support.ops import (
     OPS_API_KEY,
+    OPS_APP_TOKEN,
     OPS_BOT_TOKEN,
     OPS_SIGNING_SECRET,
-    FakeSocketModeSlack,
     service_env,
 )
 
-SECRETS = (OPS_BOT_TOKEN, OPS_SIGNING_SECRET, OPS_API_KEY)
+SECRETS = (OPS_BOT_TOKEN, OPS_APP_TOKEN, OPS_SIGNING_SECRET, OPS_API_KEY)
 
 
 def _closed_port_url(path: str) -> str:
@@ -88,13 +88,10 @@ async def test_an_unreadable_value_is_reported_and_nothing_else_runs(clean_env: 
 
 
 async def test_a_refused_slack_token_says_how_to_fix_it(
-    clean_env: pytest.MonkeyPatch, wired: dict[str, str], fake_socket_slack: FakeSocketModeSlack
+    clean_env: pytest.MonkeyPatch, wired: dict[str, str], ops_slack: SlackStandIn
 ) -> None:
-    refusing = {
-        **wired,
-        "SLACK_API_URL": fake_socket_slack.base_url,
-        "SLACK_BOT_TOKEN": "xoxb-wrong-token-123",
-    }
+    """A bot token that looks right but is not the workspace's: the stand-in refuses it as Slack would."""
+    refusing = {**wired, "SLACK_BOT_TOKEN": "xoxb-wrong-token-123"}
     code, text = await _check(clean_env, refusing)
     assert code == 1
     line = _line(text, "Slack")
@@ -103,18 +100,24 @@ async def test_a_refused_slack_token_says_how_to_fix_it(
     assert "fix: copy the Bot User OAuth Token" in text
     assert "xoxb-wrong-token-123" not in text
     assert "✓ fine-tuning API" in text
+    assert [c.error for c in ops_slack.calls_to("auth.test")] == ["invalid_auth"]
 
 
 async def test_missing_bot_scopes_are_named(
-    clean_env: pytest.MonkeyPatch, wired: dict[str, str], fake_socket_slack: FakeSocketModeSlack
+    clean_env: pytest.MonkeyPatch, wired: dict[str, str], ops_slack: SlackStandIn
 ) -> None:
-    slack = {**wired, "SLACK_API_URL": fake_socket_slack.base_url}
-    fake_socket_slack.scopes = "commands,chat:write,chat:write.public,channels:history,groups:history"
-    code, text = await _check(clean_env, slack)
+    ops_slack.bot_scopes = (
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "channels:history",
+        "groups:history",
+    )
+    code, text = await _check(clean_env, wired)
     assert code == 0, text
 
-    fake_socket_slack.scopes = "commands,chat:write"
-    code, text = await _check(clean_env, slack)
+    ops_slack.bot_scopes = ("commands", "chat:write")
+    code, text = await _check(clean_env, wired)
     assert code == 1
     assert "lacks the scopes channels:history, groups:history" in _line(text, "Slack")
     assert "manifest.yml" in text
@@ -182,19 +185,19 @@ async def test_database_problems(
 
 
 async def test_socket_mode_app_token(
-    clean_env: pytest.MonkeyPatch, wired: dict[str, str], fake_socket_slack: FakeSocketModeSlack
+    clean_env: pytest.MonkeyPatch, wired: dict[str, str], ops_slack: SlackStandIn
 ) -> None:
-    socket_env = {**wired, "SLACK_API_URL": fake_socket_slack.base_url, "SLACK_APP_TOKEN": "xapp-1-A1-secret"}
-    code, text = await _check(clean_env, socket_env)
+    code, text = await _check(clean_env, {**wired, "SLACK_APP_TOKEN": OPS_APP_TOKEN})
     assert code == 0, text
     assert "Socket Mode" in _line(text, "Slack connection")
 
-    fake_socket_slack.refuse_open = True
-    code, text = await _check(clean_env, socket_env)
+    code, text = await _check(clean_env, {**wired, "SLACK_APP_TOKEN": "xapp-1-A1-secret"})
     assert code == 1
     assert "invalid_auth" in _line(text, "Slack connection")
     assert "connections:write" in text
     assert "xapp-1-A1-secret" not in text
+    assert "✓ Slack:" in text  # the bot token still works
+    assert [c.error for c in ops_slack.calls_to("apps.connections.open")] == [None, "invalid_auth"]
 
 
 async def test_the_command_line_reads_dotenv_and_exits_non_zero_on_failure(

@@ -1,5 +1,5 @@
 """`GET /healthz` and `GET /metrics`: on the running bot (emulator + Slack stand-in, background on), and the
-Socket Mode part against a fake Socket Mode Slack."""
+Socket Mode part against the stand-in's Socket Mode side."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.health import HealthCheck, add_ops_routes
 from bot.socket_watchdog import SocketWatchdog
+from bot.standin import SlackStandIn
 from storage.sqlite import SqliteStore
-from tests.support.ops import OPS_BOT_TOKEN, FakeSocketModeSlack, OpsBot, metric_value
+from tests.support.ops import OpsBot, metric_value
 
 CREATE = f"create model=gpt-4o-mini-2024-07-18 training_file={DEMO_TRAINING_FILE} suffix=ops"
 
@@ -101,12 +102,14 @@ async def test_metrics_count_real_traffic(ops_bot: OpsBot) -> None:
 
 
 async def test_unhealthy_while_the_socket_mode_connection_is_down(
-    store: SqliteStore, fake_socket_slack: FakeSocketModeSlack
+    store: SqliteStore, socket_slack: SlackStandIn
 ) -> None:
     """Socket Mode: `/healthz` follows the WebSocket, down when Slack is gone, up again after the watchdog."""
-    app = AsyncApp(client=AsyncWebClient(token=OPS_BOT_TOKEN, base_url=fake_socket_slack.base_url))
+    app = AsyncApp(client=AsyncWebClient(token=socket_slack.bot_token, base_url=socket_slack.api_url))
     watchdog = SocketWatchdog(
-        lambda: AsyncSocketModeHandler(app, "xapp-1-health", ping_interval=60), interval=3600, max_failures=1
+        lambda: AsyncSocketModeHandler(app, socket_slack.app_token, ping_interval=60),
+        interval=3600,
+        max_failures=1,
     )
     web_app = web.Application()
     add_ops_routes(web_app, HealthCheck(store, socket=watchdog))
@@ -127,7 +130,7 @@ async def test_unhealthy_while_the_socket_mode_connection_is_down(
                 200,
                 {"status": "ok", "database": True, "watcher": None, "socket_mode": True},
             )
-            fake_socket_slack.drop_all()
+            socket_slack.drop_socket_connections()
             async with asyncio.timeout(10):
                 answer = await healthz(http)
                 while answer[0] == 200:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -16,50 +14,17 @@ from bot.standin.server import SlackStandIn
 from storage.sqlite import open_store
 from tests.support.ops import (
     OPS_API_KEY,
+    OPS_APP_TOKEN,
     OPS_BOT_TOKEN,
     OPS_SIGNING_SECRET,
-    FakeSocketModeSlack,
     free_port,
-    outside_env,
     service_env,
+    sigterm,
+    start_service,
+    wait_healthy,
 )
 
 CREATE = f"create model=gpt-4o-mini-2024-07-18 training_file={DEMO_TRAINING_FILE} suffix=sigterm"
-
-
-async def _start_service(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=cwd,
-        env=outside_env(**env),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-
-
-async def _wait_healthy(url: str, process: asyncio.subprocess.Process) -> dict[str, object]:
-    async with aiohttp.ClientSession() as http, asyncio.timeout(60):
-        while True:
-            assert process.returncode is None, "the service exited early"
-            try:
-                async with http.get(url + "/healthz") as response:
-                    if response.status == 200:
-                        body: dict[str, object] = await response.json()
-                        return body
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-
-
-async def _sigterm(process: asyncio.subprocess.Process) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    async with asyncio.timeout(30):
-        output, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, output.decode()
 
 
 def _integrity_check(db_path: Path) -> str:
@@ -74,16 +39,16 @@ async def test_sigterm_in_http_mode_exits_zero_with_a_consistent_database(
     port = free_port()
     db_path = tmp_path / "tuneops.db"
     env = {**service_env(ops_slack, ops_emulator, db_path), "PORT": str(port), "LOG_FORMAT": "json"}
-    process = await _start_service(env, tmp_path)
+    process = await start_service(env, tmp_path)
     try:
-        health = await _wait_healthy(f"http://127.0.0.1:{port}", process)
+        health = await wait_healthy(f"http://127.0.0.1:{port}", process)
         assert health == {"status": "ok", "database": True, "watcher": True, "socket_mode": None}
         ops_slack.set_bot_url(f"http://127.0.0.1:{port}/slack/events")
         sent = await ops_slack.sender.slash(CREATE, user="U_ALICE", channel="C_OPS")
         assert sent.status == 200
         await ops_slack.wait_for(lambda: ops_slack.messages("C_OPS"), 20)
     finally:
-        code, output = await _sigterm(process)
+        code, output = await sigterm(process)
 
     assert code == 0, output
     assert '"shutting down"' in output
@@ -107,26 +72,28 @@ async def test_sigterm_in_http_mode_exits_zero_with_a_consistent_database(
 
 
 async def test_socket_mode_service_reports_its_socket_and_stops_on_sigterm(
-    fake_socket_slack: FakeSocketModeSlack, ops_emulator: EmulatorServer, tmp_path: Path
+    ops_slack: SlackStandIn, ops_emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     port = free_port()
     env = {
         "SLACK_BOT_TOKEN": OPS_BOT_TOKEN,
-        "SLACK_APP_TOKEN": "xapp-1-A1-ops-secret",
-        "SLACK_API_URL": fake_socket_slack.base_url,
+        "SLACK_APP_TOKEN": OPS_APP_TOKEN,
+        "SLACK_API_URL": ops_slack.api_url,
         "OPENAI_API_KEY": OPS_API_KEY,
         "OPENAI_BASE_URL": ops_emulator.openai_base_url,
         "TUNEOPS_DB": str(tmp_path / "tuneops.db"),
         "PORT": str(port),
     }
-    process = await _start_service(env, tmp_path)
+    process = await start_service(env, tmp_path)
     try:
-        await fake_socket_slack.wait_for_connections(1)
-        health = await _wait_healthy(f"http://127.0.0.1:{port}", process)
+        connection = await ops_slack.wait_for_socket_connections(1, 60)
+        health = await wait_healthy(f"http://127.0.0.1:{port}", process)
         assert health["socket_mode"] is True
     finally:
-        code, output = await _sigterm(process)
+        code, output = await sigterm(process)
     assert code == 0, output
     assert "connected to Slack in Socket Mode" in output
-    assert "xapp-1-A1-ops-secret" not in output
-    assert fake_socket_slack.connections[0].closed
+    assert OPS_APP_TOKEN not in output
+    # The service closed its connection on the way out (a close frame, not a dropped line).
+    await ops_slack.wait_for(lambda: connection.closed)
+    assert connection.close_reason == "app"

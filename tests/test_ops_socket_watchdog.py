@@ -1,4 +1,5 @@
-"""The Socket Mode watchdog against a local WebSocket server that behaves like Slack's."""
+"""The Socket Mode watchdog against the Slack stand-in's Socket Mode side: a dropped connection comes back,
+a healthy one is left alone, a refusing Slack is retried until it answers."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.metrics import REGISTRY
 from bot.socket_watchdog import SocketWatchdog
-from tests.support.ops import OPS_BOT_TOKEN, FakeSocketModeSlack
+from bot.standin import SentRequest, SlackStandIn
 
 
-def _app(fake: FakeSocketModeSlack) -> AsyncApp:
-    app = AsyncApp(client=AsyncWebClient(token=OPS_BOT_TOKEN, base_url=fake.base_url))
+def _app(slack: SlackStandIn) -> AsyncApp:
+    app = AsyncApp(client=AsyncWebClient(token=slack.bot_token, base_url=slack.api_url))
 
     @app.command("/finetune")
     async def answer(ack: AsyncAck) -> None:
@@ -24,34 +25,29 @@ def _app(fake: FakeSocketModeSlack) -> AsyncApp:
     return app
 
 
-def _watchdog(app: AsyncApp, **options: float) -> SocketWatchdog:
+def _watchdog(app: AsyncApp, slack: SlackStandIn, **options: float) -> SocketWatchdog:
     # A long SDK ping interval keeps the SDK's own recovery out of the way: what reconnects is the watchdog.
     return SocketWatchdog(
-        lambda: AsyncSocketModeHandler(app, "xapp-1-test", ping_interval=60),
+        lambda: AsyncSocketModeHandler(app, slack.app_token, ping_interval=60),
         interval=options.get("interval", 0.05),
         max_failures=int(options.get("max_failures", 3)),
         connect_timeout=options.get("connect_timeout", 5.0),
     )
 
 
-async def _command_round_trip(fake: FakeSocketModeSlack, envelope_id: str) -> dict[str, object]:
-    await fake.send_envelope(
-        {
-            "envelope_id": envelope_id,
-            "type": "slash_commands",
-            "accepts_response_payload": True,
-            "payload": {
-                "command": "/finetune",
-                "text": "help",
-                "user_id": "U1",
-                "channel_id": "C1",
-                "team_id": "T1",
-                "trigger_id": "1.2.3",
-                "response_url": fake.base_url + "response",
-            },
-        }
-    )
-    return await asyncio.wait_for(fake.acks.get(), 10)
+async def _command_round_trip(slack: SlackStandIn) -> SentRequest:
+    """`/finetune help` over the socket; the app's ack must come back on it."""
+    sent = await slack.sender.slash("help")
+    assert (sent.status, sent.body) == (200, {"text": "pong"}), sent
+    acks = [
+        m for c in slack.socket_connections for m in c.received if m.get("envelope_id") == sent.envelope_id
+    ]
+    assert acks == [{"envelope_id": sent.envelope_id, "payload": {"text": "pong"}}]
+    return sent
+
+
+def _opened(slack: SlackStandIn) -> int:
+    return len(slack.calls_to("apps.connections.open"))
 
 
 async def _until_connected(watchdog: SocketWatchdog, expected: bool) -> None:
@@ -67,76 +63,75 @@ def _reconnects(outcome: str) -> float:
 
 
 async def test_dropped_connection_is_re_established_and_commands_flow_again(
-    fake_socket_slack: FakeSocketModeSlack,
+    socket_slack: SlackStandIn,
 ) -> None:
-    app = _app(fake_socket_slack)
-    watchdog = _watchdog(app)
+    watchdog = _watchdog(_app(socket_slack), socket_slack)
     before = _reconnects("ok")
     assert await watchdog.start()
     try:
-        ack = await _command_round_trip(fake_socket_slack, "env-1")
-        assert ack == {"envelope_id": "env-1", "payload": {"text": "pong"}}
+        await _command_round_trip(socket_slack)
 
-        fake_socket_slack.drop_all()
-        await fake_socket_slack.wait_for_connections(2)
+        assert socket_slack.drop_socket_connections() == 1
+        await socket_slack.wait_for_socket_connections(2)
         # The new connection is only usable once the watchdog has swapped in its handler.
         await _until_connected(watchdog, True)
 
-        ack = await _command_round_trip(fake_socket_slack, "env-2")
-        assert ack == {"envelope_id": "env-2", "payload": {"text": "pong"}}
+        await _command_round_trip(socket_slack)
         assert watchdog.reconnects == 1
-        assert fake_socket_slack.opened == 2
+        assert _opened(socket_slack) == 2
+        assert [c.close_reason for c in socket_slack.socket_connections] == ["dropped", None]
         assert _reconnects("ok") == before + 1
     finally:
         await watchdog.stop()
 
 
-async def test_a_healthy_connection_is_left_alone(fake_socket_slack: FakeSocketModeSlack) -> None:
-    watchdog = _watchdog(_app(fake_socket_slack), interval=3600)
+async def test_a_healthy_connection_is_left_alone(socket_slack: SlackStandIn) -> None:
+    watchdog = _watchdog(_app(socket_slack), socket_slack, interval=3600)
     assert await watchdog.start()
     try:
         for _ in range(5):
             assert await watchdog.check()
-        assert fake_socket_slack.opened == 1
-        assert len(fake_socket_slack.connections) == 1
+        assert _opened(socket_slack) == 1
+        assert len(socket_slack.socket_connections) == 1
         assert watchdog.reconnects == 0
     finally:
         await watchdog.stop()
 
 
-async def test_keeps_trying_while_slack_refuses_then_recovers(fake_socket_slack: FakeSocketModeSlack) -> None:
-    watchdog = _watchdog(_app(fake_socket_slack), interval=3600, max_failures=2, connect_timeout=0.3)
+async def test_keeps_trying_while_slack_refuses_then_recovers(socket_slack: SlackStandIn) -> None:
+    watchdog = _watchdog(_app(socket_slack), socket_slack, interval=3600, max_failures=2, connect_timeout=0.3)
     assert await watchdog.start()
     try:
-        fake_socket_slack.refuse_open = True
-        fake_socket_slack.drop_all()
+        socket_slack.refuse_socket_connections("invalid_auth")
+        socket_slack.drop_socket_connections()
         await _until_connected(watchdog, False)
         failed_before = _reconnects("failed")
 
         assert not await watchdog.check()  # first "down": not yet
-        assert fake_socket_slack.opened == 1
+        assert _opened(socket_slack) == 1
         assert not await watchdog.check()  # second: reconnect, refused
         assert not await watchdog.check()  # still down: tries again
         assert _reconnects("failed") == failed_before + 2
         assert not await watchdog.is_connected()
+        assert _opened(socket_slack) >= 3
+        assert {c.error for c in socket_slack.calls_to("apps.connections.open")[1:]} == {"invalid_auth"}
 
-        fake_socket_slack.refuse_open = False
+        socket_slack.refuse_socket_connections(None)
         assert await watchdog.check()
         assert await watchdog.is_connected()
-        await _command_round_trip(fake_socket_slack, "env-3")
+        await _command_round_trip(socket_slack)
     finally:
         await watchdog.stop()
 
 
-async def test_first_connection_failure_is_not_fatal(fake_socket_slack: FakeSocketModeSlack) -> None:
-    fake_socket_slack.refuse_open = True
-    watchdog = _watchdog(_app(fake_socket_slack), interval=0.05, max_failures=1, connect_timeout=0.3)
+async def test_first_connection_failure_is_not_fatal(socket_slack: SlackStandIn) -> None:
+    socket_slack.refuse_socket_connections("invalid_auth")
+    watchdog = _watchdog(_app(socket_slack), socket_slack, interval=0.05, max_failures=1, connect_timeout=0.3)
     assert not await watchdog.start()
     try:
-        fake_socket_slack.refuse_open = False
-        await fake_socket_slack.wait_for_connections(1)
+        socket_slack.refuse_socket_connections(None)
+        await socket_slack.wait_for_socket_connections(1)
         await _until_connected(watchdog, True)
-        ack = await _command_round_trip(fake_socket_slack, "env-4")
-        assert ack["envelope_id"] == "env-4"
+        await _command_round_trip(socket_slack)
     finally:
         await watchdog.stop()

@@ -1,12 +1,13 @@
-"""Fixtures for the operations tests: a fake Slack Socket Mode server, subprocess helpers."""
+"""Fixtures for the operations tests: the Slack stand-in and the emulator wired for `tuneops run`/`check`,
+and helpers that run `tuneops run` or `tuneops sandbox` as a process."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import WSMsgType, web
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.emulator.control import EmulatorControl
@@ -24,110 +24,27 @@ from bot.runtime import Runtime
 from bot.standin.server import SlackStandIn
 
 OPS_BOT_TOKEN = "xoxb-ops-0000-secretbottoken"
+OPS_APP_TOKEN = "xapp-1-A_OPS-0000-secretapptoken"
 OPS_SIGNING_SECRET = "ops-signing-secret-0123456789"
 OPS_API_KEY = "sk-ops-emulator-key-0123456789"
 
 
-class FakeSocketModeSlack:
-    """The parts of Slack a Socket Mode app talks to: `auth.test`, `apps.connections.open`, the WebSocket.
-
-    Each WebSocket gets Slack's `hello` message; the test can push envelopes, read the app's acks and drop
-    every connection abruptly (no close frame, as a network failure would).
-    """
-
-    def __init__(self) -> None:
-        self.connections: list[web.WebSocketResponse] = []
-        self._transports: list[asyncio.BaseTransport] = []
-        self.opened = 0  # apps.connections.open calls
-        self.acks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.refuse_open = False
-        self.bot_token = OPS_BOT_TOKEN
-        self.scopes: str | None = None  # what auth.test says the token may do (x-oauth-scopes), if anything
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
-        self.connected = asyncio.Condition()
-
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_post("/api/auth.test", self._auth_test)
-        app.router.add_post("/api/apps.connections.open", self._connections_open)
-        app.router.add_get("/link", self._websocket)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}/api/"
-        self._ws_url = f"ws://127.0.0.1:{port}/link"
-        return self.base_url
-
-    async def stop(self) -> None:
-        for ws in self.connections:
-            await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _auth_test(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
-            return web.json_response({"ok": False, "error": "invalid_auth"})
-        return web.json_response(
-            {
-                "ok": True,
-                "user_id": "UBOT",
-                "bot_id": "BBOT",
-                "team_id": "T1",
-                "team": "Test",
-                "user": "tuneops",
-            },
-            headers={"x-oauth-scopes": self.scopes} if self.scopes is not None else None,
-        )
-
-    async def _connections_open(self, request: web.Request) -> web.Response:
-        self.opened += 1
-        if self.refuse_open:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
-        return web.json_response({"ok": True, "url": self._ws_url})
-
-    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        self.connections.append(ws)
-        if request.transport is not None:
-            self._transports.append(request.transport)
-        await ws.send_str(json.dumps({"type": "hello", "num_connections": len(self.connections)}))
-        async with self.connected:
-            self.connected.notify_all()
-        async for message in ws:
-            if message.type == WSMsgType.TEXT:
-                await self.acks.put(json.loads(message.data))
-        return ws
-
-    async def wait_for_connections(self, count: int) -> None:
-        async with asyncio.timeout(10), self.connected:
-            await self.connected.wait_for(lambda: len(self.connections) >= count)
-
-    def drop_all(self) -> None:
-        """Cut every connection without a close frame, as a dead network would."""
-        for transport in self._transports:
-            transport.abort()  # type: ignore[attr-defined]
-        self._transports.clear()
-
-    async def send_envelope(self, envelope: dict[str, Any]) -> None:
-        await self.connections[-1].send_str(json.dumps(envelope))
-
-
-@pytest.fixture
-async def fake_socket_slack() -> AsyncIterator[FakeSocketModeSlack]:
-    fake = FakeSocketModeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
 @pytest.fixture
 async def ops_slack() -> AsyncIterator[SlackStandIn]:
-    """The Slack stand-in (fake Web API + channel page) on an ephemeral port."""
-    async with SlackStandIn(bot_token=OPS_BOT_TOKEN, signing_secret=OPS_SIGNING_SECRET) as slack:
+    """The Slack stand-in (fake Web API, Socket Mode peer, channel page) on an ephemeral port, accepting
+    the ops tokens."""
+    async with SlackStandIn(
+        bot_token=OPS_BOT_TOKEN, app_token=OPS_APP_TOKEN, signing_secret=OPS_SIGNING_SECRET
+    ) as slack:
+        yield slack
+
+
+@pytest.fixture
+async def socket_slack() -> AsyncIterator[SlackStandIn]:
+    """The stand-in as above, its sender delivering over the app's Socket Mode connection."""
+    async with SlackStandIn(
+        bot_token=OPS_BOT_TOKEN, app_token=OPS_APP_TOKEN, signing_secret=OPS_SIGNING_SECRET, socket_mode=True
+    ) as slack:
         yield slack
 
 
@@ -229,6 +146,44 @@ async def ops_bot(
             yield OpsBot(runtime=runtime, slack=slack, emulator=emulator, control=emulator_control, http=http)
     finally:
         await runtime.stop(timeout=5)
+
+
+async def start_service(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    """`python -m bot run` with only `env`'s settings (none from the outside), output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=cwd,
+        env=outside_env(**env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> dict[str, object]:
+    """Poll `url/healthz` until it answers 200; returns its body."""
+    async with aiohttp.ClientSession() as http, asyncio.timeout(60):
+        while True:
+            assert process.returncode is None, "the service exited early"
+            try:
+                async with http.get(url + "/healthz") as response:
+                    if response.status == 200:
+                        body: dict[str, object] = await response.json()
+                        return body
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+async def sigterm(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    """SIGTERM, then the exit code and everything the process printed."""
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(30):
+        output, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, output.decode()
 
 
 def free_port() -> int:
