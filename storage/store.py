@@ -95,6 +95,8 @@ class Store(Protocol):
         before the one already recorded changes nothing and returns None (it is older news, however late
         it arrives) — unless it saw the job finished with the status already recorded, which is still
         true: then it is applied, status and stamp unchanged (the watcher's final read: last metrics).
+        `now` is the time of recording, taken after the read: a stored stamp later than `now` means the
+        clock went back, and is not trusted (the read is applied and its stamp replaces it).
 
         On a status change: bump the status sequence and enqueue one outbox row per reachable watching
         channel (transition "<seq>:<status>", payload `observation.details` plus previous, current, seq).
