@@ -43,6 +43,8 @@ class Settings(BaseSettings):
 
     db_path: str = Field(default="tuneops.db", alias="TUNEOPS_DB")
     poll_interval: float = Field(default=30.0, alias="TUNEOPS_POLL_INTERVAL", gt=0)
+    # Seconds between the Socket Mode watchdog's checks; three failed checks in a row replace the connection.
+    socket_check_interval: float = Field(default=10.0, alias="TUNEOPS_SOCKET_CHECK_INTERVAL", gt=0)
     admins: str = Field(default="", alias="TUNEOPS_ADMINS")
     command: str = Field(default="/finetune", alias="TUNEOPS_COMMAND")
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")

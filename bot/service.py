@@ -58,7 +58,8 @@ async def run_service() -> int:
             app_token = settings.slack_app_token.get_secret_value()
             # The watchdog owns the Socket Mode handler: it replaces it when the connection stays down.
             socket_mode = SocketWatchdog(
-                lambda: AsyncSocketModeHandler(runtime.bolt_app, app_token=app_token)
+                lambda: AsyncSocketModeHandler(runtime.bolt_app, app_token=app_token),
+                interval=settings.socket_check_interval,
             )
             health_of(runtime.web_app).socket = socket_mode
             if await socket_mode.start():
