@@ -9,10 +9,8 @@ printed can hold a secret: every line goes through the log redactor and no token
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -33,8 +31,7 @@ from bot.finetune.errors import (
 from bot.finetune.providers import provider_from_settings
 from bot.finetune.retry import NO_RETRY
 from bot.logs import redact, register_secrets
-from storage.errors import SchemaTooNewError
-from storage.sqlite import open_store
+from storage.inspect import inspect_database
 
 TIMEOUT_SECONDS = 10.0
 
@@ -176,40 +173,43 @@ async def check_api(settings: Settings) -> CheckResult:
 
 
 async def check_database(settings: Settings) -> CheckResult:
-    path = settings.db_path
+    """Read-only: a check creates nothing and migrates nothing (`tuneops run` and `migrate` do that)."""
     name = "database"
-    if not await asyncio.to_thread(_directory_exists, path):
+    state = await inspect_database(settings.db_path)
+    path = state.path
+    if not state.exists:
+        if state.creatable:
+            return CheckResult(name, True, f"{path} does not exist yet; `tuneops run` will create it")
         return CheckResult(
             name,
             False,
-            f"{path}: its directory does not exist",
-            "create the directory or point TUNEOPS_DB elsewhere",
+            f"{path} does not exist and cannot be created here",
+            "point TUNEOPS_DB at a file in a directory this user can write to",
         )
-    try:
-        store = await open_store(path, busy_timeout=TIMEOUT_SECONDS)
-    except SchemaTooNewError as exc:
-        return CheckResult(
-            name, False, f"{path}: {exc}", "run the newer TuneOps that migrated it, or restore a backup"
-        )
-    except (sqlite3.Error, OSError) as exc:
+    if state.problem is not None or state.version is None:
         return CheckResult(
             name,
             False,
-            f"{path}: cannot open it ({exc})",
-            "make sure the file and its directory are writable by this user and the file is an SQLite database",
+            f"{path}: cannot read it ({state.problem})",
+            "make sure the file is readable by this user and is an SQLite database",
         )
-    try:
-        version = await store.migrate()
-        answers = await store.ping()
-    finally:
-        await store.close()
-    if not answers:
-        return CheckResult(name, False, f"{path}: opened but does not answer", "check the disk and the file")
-    return CheckResult(name, True, f"{path} answers (schema version {version})")
-
-
-def _directory_exists(path: str) -> bool:
-    return Path(path).expanduser().resolve().parent.is_dir()
+    if state.too_new:
+        return CheckResult(
+            name,
+            False,
+            f"{path} has schema version {state.version}, newer than this TuneOps ({state.latest})",
+            "run the newer TuneOps that migrated it, or restore a backup",
+        )
+    if not state.creatable:
+        return CheckResult(name, False, f"{path} is read-only for this user", "make the file writable")
+    if state.needs_migration:
+        return CheckResult(
+            name,
+            True,
+            f"{path} answers (schema version {state.version}; `tuneops run` or `tuneops migrate` "
+            f"will bring it to {state.latest})",
+        )
+    return CheckResult(name, True, f"{path} answers (schema version {state.version})")
 
 
 def _print(out: TextIO, result: CheckResult) -> None:

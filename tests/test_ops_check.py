@@ -14,6 +14,8 @@ import pytest
 from bot.check import run_check
 from bot.emulator.server import EmulatorServer
 from bot.standin.server import SlackStandIn
+from storage.migrations import MIGRATIONS
+from storage.sqlite import open_store
 from tests.support.ops import (
     OPS_API_KEY,
     OPS_APP_TOKEN,
@@ -63,9 +65,10 @@ async def test_all_checks_pass_against_the_stand_in_and_emulator(
     assert "all 5 checks passed" in text
     assert "auth.test ok" in _line(text, "Slack")
     assert "lists jobs" in _line(text, "fine-tuning API")
-    assert "schema version" in _line(text, "database")
+    assert "`tuneops run` will create it" in _line(text, "database")
     assert ops_slack.calls_to("auth.test")
-    assert await asyncio.to_thread(os.path.exists, wired["TUNEOPS_DB"])
+    # A check changes nothing: the database is left for `tuneops run` to create.
+    assert not await asyncio.to_thread(os.path.exists, wired["TUNEOPS_DB"])
 
 
 async def test_missing_configuration_lists_every_problem_with_a_fix(clean_env: pytest.MonkeyPatch) -> None:
@@ -173,14 +176,20 @@ async def test_database_problems(
     clean_env: pytest.MonkeyPatch, wired: dict[str, str], tmp_path: Path
 ) -> None:
     code, text = await _check(clean_env, {**wired, "TUNEOPS_DB": str(tmp_path / "missing" / "tuneops.db")})
+    assert code == 0, text  # `tuneops run` makes missing directories
+    assert not (tmp_path / "missing").exists()
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    code, text = await _check(clean_env, {**wired, "TUNEOPS_DB": str(a_file / "tuneops.db")})
     assert code == 1
-    assert "directory does not exist" in _line(text, "database")
+    assert "cannot be created here" in _line(text, "database")
 
     not_a_database = tmp_path / "notes.db"
     not_a_database.write_text("these are not the tables you are looking for\n" * 100)
     code, text = await _check(clean_env, {**wired, "TUNEOPS_DB": str(not_a_database)})
     assert code == 1
-    assert "cannot open it" in _line(text, "database")
+    assert "cannot read it" in _line(text, "database")
     assert "fix: make sure the file" in text
 
 
@@ -226,3 +235,18 @@ async def test_the_command_line_reads_dotenv_and_exits_non_zero_on_failure(
     assert "✗ fine-tuning API" in output
     for secret in (*SECRETS, "sk-refused-by-the-emulator"):
         assert secret not in output
+
+
+async def test_an_existing_database_is_reported_with_its_schema_and_left_unchanged(
+    clean_env: pytest.MonkeyPatch, wired: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "tuneops.db"
+    store = await open_store(path)
+    await store.close()
+    before = await asyncio.to_thread(path.read_bytes)
+
+    code, text = await _check(clean_env, {**wired, "TUNEOPS_DB": str(path)})
+
+    assert code == 0, text
+    assert f"schema version {MIGRATIONS[-1].version}" in _line(text, "database")
+    assert await asyncio.to_thread(path.read_bytes) == before
