@@ -25,6 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--db", default=None, help="SQLite file (default: a fresh file in a temp directory)")
     sandbox.add_argument("--no-browser", action="store_true", help="do not try to open a browser")
+    sandbox.add_argument(
+        "--emulator",
+        action="store_true",
+        help="use the emulator even when an OpenAI or Azure key is configured (by default a key means the real API)",
+    )
 
     emulator = commands.add_parser("emulator", help="the fine-tuning API emulator alone")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -66,7 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.sandbox import run_sandbox
 
             return asyncio.run(
-                run_sandbox(port=args.port, speed=args.speed, db=args.db, open_browser=not args.no_browser)
+                run_sandbox(
+                    port=args.port,
+                    speed=args.speed,
+                    db=args.db,
+                    open_browser=not args.no_browser,
+                    use_real_api=False if args.emulator else None,
+                )
             )
     except KeyboardInterrupt:
         return 130

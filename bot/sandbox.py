@@ -210,13 +210,19 @@ def _can_open_a_browser() -> bool:
 
 
 async def run_sandbox(
-    *, port: int, speed: float, db: str | None, open_browser: bool, out: TextIO | None = None
+    *,
+    port: int,
+    speed: float,
+    db: str | None,
+    open_browser: bool,
+    use_real_api: bool | None = None,
+    out: TextIO | None = None,
 ) -> int:
     """Run the sandbox until Ctrl-C or SIGTERM; 0 after a clean stop, 2 on a configuration problem."""
     out = out if out is not None else sys.stdout
     setup_logging(fmt=os.environ.get("LOG_FORMAT", "text"), level=os.environ.get("LOG_LEVEL", "WARNING"))
     try:
-        sandbox = await start_sandbox(port=port, speed=speed, db=db)
+        sandbox = await start_sandbox(port=port, speed=speed, db=db, use_real_api=use_real_api)
     except ConfigError as exc:
         print("The sandbox cannot read the configuration in the environment or .env:", file=sys.stderr)
         for problem in exc.problems:

@@ -70,3 +70,19 @@ async def test_a_taken_port_is_explained(tmp_path: Path) -> None:
     assert process.returncode == 1
     assert f"Is port {port} taken? Try --port with another number." in output.decode()
     assert "Traceback" not in output.decode()
+
+
+async def test_emulator_flag_keeps_a_configured_key_from_reaching_the_real_api(tmp_path: Path) -> None:
+    sandbox = await start_sandbox_process(
+        [sys.executable, "-m", "bot"],
+        port=free_port(),
+        cwd=tmp_path,
+        extra_args=["--emulator"],
+        env=outside_env(OPENAI_API_KEY="sk-a-real-looking-key"),
+    )
+    try:
+        banner = "\n".join(sandbox.output)
+        assert "the emulator at http://127.0.0.1:" in banner
+        assert "sk-a-real-looking-key" not in banner
+    finally:
+        assert await sandbox.terminate() == 0, "\n".join(sandbox.output)

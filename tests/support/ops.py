@@ -217,7 +217,12 @@ class SandboxProcess:
 
 
 async def start_sandbox_process(
-    command: list[str], *, port: int, cwd: Path, extra_args: list[str] | None = None
+    command: list[str],
+    *,
+    port: int,
+    cwd: Path,
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> SandboxProcess:
     """Start `tuneops sandbox` (`command` is how to run `tuneops`) and wait for its banner."""
     process = await asyncio.create_subprocess_exec(
@@ -228,7 +233,7 @@ async def start_sandbox_process(
         "--no-browser",
         *(extra_args or []),
         cwd=cwd,
-        env=outside_env(),
+        env=env if env is not None else outside_env(),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
