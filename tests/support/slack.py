@@ -1,8 +1,10 @@
 """Slack stand-in fixtures: `slack` is a started `SlackStandIn` (bot/standin) on 127.0.0.1, port 0.
 
-Wire the bot to it with `AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)` and the signing
-secret `slack.signing_secret`, tell it where the bot listens with `slack.set_bot_url(...)`, then drive the
-bot with `slack.sender` and look at `slack.calls`, `slack.messages(...)`, `slack.ephemerals(...)`, ...
+Wire the bot to it with `AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)` (any other token is
+refused with `invalid_auth`, as Slack would) and the signing secret `slack.signing_secret`, tell it where the
+bot listens with `slack.set_bot_url(...)` — or connect it in Socket Mode with `slack.app_token` and set
+`slack.sender.transport = "socket"` —, then drive the bot with `slack.sender` and look at `slack.calls`,
+`slack.messages(...)`, `slack.ephemerals(...)`, ...
 Use `await slack.wait_for(lambda: ...)` rather than sleeping.
 """
 
