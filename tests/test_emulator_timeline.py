@@ -48,7 +48,21 @@ def test_clock_scales_real_time_and_keeps_the_past_when_speed_changes() -> None:
     assert clock.now() == pytest.approx(30)
     with pytest.raises(ValueError, match="forward"):
         clock.advance(-1)
-    assert clock.unix_at(30) - clock.unix_at(0) == 30
+    # 20 emulated seconds at 10× took 2 real ones; the 10 after them ran at 1×.
+    assert clock.unix_time(30) - clock.unix_time(0) == pytest.approx(2 + 10)
+
+
+def test_timestamps_follow_the_real_calendar_and_never_change() -> None:
+    real = _FakeMonotonic()
+    clock = EmulatorClock(10.0, monotonic=real)
+    created = clock.unix_time(0)
+    real.now += 60  # a sandbox minute: ten emulated ones
+    assert clock.unix_time(clock.now()) - created == pytest.approx(60)
+    eta = clock.unix_time(clock.now() + 600)  # ten emulated minutes from now: one real minute
+    assert eta - created == pytest.approx(120)
+    clock.set_speed(1.0)
+    assert clock.unix_time(0) == created
+    assert clock.unix_time(600) - created == pytest.approx(60)
 
 
 @pytest.mark.parametrize(
