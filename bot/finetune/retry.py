@@ -27,7 +27,6 @@ from time import time
 import httpx
 
 DAILY_LIMIT_CODE = "daily_rate_limit_exceeded"
-STATE_CONFLICT_STATUSES = frozenset({400, 409})
 
 Sleep = Callable[[float], Awaitable[None]]
 
