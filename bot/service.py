@@ -46,12 +46,18 @@ async def run_service() -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 2
 
+    try:
+        runtime = await Runtime.start(settings, host="0.0.0.0", web_extensions=[ops_extension])
+    except OSError as exc:
+        print(f"TuneOps cannot start: {exc.strerror or exc}", file=sys.stderr)
+        print(f"  - is port {settings.port} taken? Set PORT to a free port.", file=sys.stderr)
+        print(f"  - is {settings.db_path} (TUNEOPS_DB) writable by this user?", file=sys.stderr)
+        return 1
+
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
-
-    runtime = await Runtime.start(settings, host="0.0.0.0", web_extensions=[ops_extension])
     socket_mode: SocketWatchdog | None = None
     try:
         if settings.slack_app_token is not None:
