@@ -18,7 +18,6 @@ from bot.audit import Actor
 from bot.commands import ListJobs
 from bot.job_lists import ListCursor
 from bot.jobs import ActionOutcome, JobService, control_action, sentence
-from bot.metrics import SLACK_REQUESTS
 from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.actions import ACTION_NEXT_PAGE, JOB_BUTTON_ACTIONS
@@ -26,7 +25,7 @@ from bot.views.message import fit
 from handlers.context import Intent
 from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, read_job_button, read_list_page
-from handlers.replies import FollowUps, answer_privately, post_to_response_url
+from handlers.replies import answer_privately, post_to_response_url
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -44,12 +43,9 @@ async def handle_job_button(
     respond: AsyncRespond,
     client: AsyncWebClient,
     context: AsyncBoltContext,
-    followups: FollowUps,
     boundary: ErrorBoundary,
 ) -> None:
-    await ack()
-    followups.adopt_current()
-    async with boundary.after_ack(body, context):
+    async with boundary.ack_then_work(ack, body, context):
         await _click(body, intent, actor, jobs, respond, client)
 
 
@@ -81,7 +77,6 @@ async def _click(
         )
         answer = fit(note.text, [*note.blocks, *outcome.card.blocks])
         await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
-    SLACK_REQUESTS.labels("click", "ok").inc()
 
 
 async def handle_next_page(
@@ -93,12 +88,9 @@ async def handle_next_page(
     client: AsyncWebClient,
     body: dict[str, Any],
     context: AsyncBoltContext,
-    followups: FollowUps,
     boundary: ErrorBoundary,
 ) -> None:
-    await ack()
-    followups.adopt_current()
-    async with boundary.after_ack(body, context):
+    async with boundary.ack_then_work(ack, body, context):
         cursor = ListCursor.decode(str(action.get("value") or ""))
         if cursor is None:
             answer = sentence(f"That list is out of date. `{jobs.command} list` shows it afresh.")
@@ -108,7 +100,6 @@ async def handle_next_page(
         else:
             page = await jobs.list_jobs(ListJobs(scope=cursor.scope, mine=cursor.mine), actor, cursor=cursor)
             await _replace(page, respond=respond, client=client, actor=actor)
-        SLACK_REQUESTS.labels("click", "ok").inc()
 
 
 async def _replace(

@@ -25,7 +25,6 @@ from bot.commands import (
     Watch,
 )
 from bot.jobs import JobService, sentence
-from bot.metrics import SLACK_REQUESTS
 from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.create_form import create_modal
@@ -33,7 +32,7 @@ from bot.views.help import help_message
 from bot.views.message import fit
 from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, parse_slash_command
-from handlers.replies import FollowUps, answer_privately
+from handlers.replies import answer_privately
 from storage.records import Origin
 
 
@@ -50,12 +49,9 @@ async def handle_command(
     respond: AsyncRespond,
     client: AsyncWebClient,
     context: AsyncBoltContext,
-    followups: FollowUps,
     boundary: ErrorBoundary,
 ) -> None:
-    await ack()
-    followups.adopt_current()
-    async with boundary.after_ack(body, context):
+    async with boundary.ack_then_work(ack, body, context):
         if isinstance(parsed_command, OpenCreateForm):
             # trigger_id expires 3 s after the command was typed: open the form before anything slow.
             await client.views_open(
@@ -67,7 +63,6 @@ async def handle_command(
             await answer_privately(
                 answer, respond=respond, client=client, channel=actor.channel, user=actor.user
             )
-        SLACK_REQUESTS.labels("command", "ok").inc()
 
 
 async def run_command(command: Command, actor: Actor, jobs: JobService) -> SlackMessage:

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -21,6 +21,9 @@ from bot.jobs import JobService
 from bot.logs import log_context
 from bot.views.create_form import channel_of
 from handlers.replies import FollowUps
+
+if TYPE_CHECKING:  # handlers.errors imports this module: only the type checker needs the name
+    from handlers.errors import ErrorBoundary
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,7 @@ def request_log_context(body: dict[str, Any], context: AsyncBoltContext) -> Abst
     )
 
 
-def register(app: AsyncApp, *, jobs: JobService, followups: FollowUps, boundary: object) -> None:
-    """`boundary` is the app's `handlers.errors.ErrorBoundary` (typed loosely: errors imports this module)."""
+def register(app: AsyncApp, *, jobs: JobService, followups: FollowUps, boundary: ErrorBoundary) -> None:
 
     @app.middleware
     async def attach_services(

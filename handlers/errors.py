@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
@@ -152,6 +153,25 @@ class ErrorBoundary:
         # Before the ack: answer Slack now, and the person right after.
         self._followups.start(reply, name=f"error-answer-{explanation.outcome}")
         return BoltResponse(status=200, body="")
+
+    @asynccontextmanager
+    async def ack_then_work(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> AsyncIterator[None]:
+        """Ack the request at once (Slack gives 3 seconds from its arrival, so nothing slow may come before
+        this), then run the block as follow-up work: shutdown waits for it (`FollowUps.adopt_current`), an
+        error in it is explained to the person by this boundary (`after_ack`), and a block that finishes is
+        counted as an `ok` request of its kind.
+
+            async with boundary.ack_then_work(ack, body, context):
+                ...  # the API call and the answer
+        """
+        await ack()
+        self._followups.adopt_current()
+        async with self.after_ack(body, context):
+            yield
+            kind = str(context.get("request_kind") or request_kind(body))
+            SLACK_REQUESTS.labels(kind, "ok").inc()
 
     @asynccontextmanager
     async def after_ack(self, body: dict[str, Any], context: AsyncBoltContext) -> AsyncIterator[None]:

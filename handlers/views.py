@@ -17,7 +17,7 @@ from bot.views.actions import CREATE_CALLBACK_ID
 from bot.views.create_form import parse_create_form
 from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, read_create_form
-from handlers.replies import FollowUps, answer_privately
+from handlers.replies import answer_privately
 from storage.records import Origin
 
 
@@ -33,7 +33,6 @@ async def handle_create_form(
     body: dict[str, Any],
     client: AsyncWebClient,
     context: AsyncBoltContext,
-    followups: FollowUps,
     boundary: ErrorBoundary,
 ) -> None:
     values = (view.get("state") or {}).get("values") or {}
@@ -43,10 +42,7 @@ async def handle_create_form(
         await ack(response_action="errors", errors=errors or {"model": "Please check the form."})
         SLACK_REQUESTS.labels("form", "bad_input").inc()
         return
-    await ack()
-    followups.adopt_current()
-    async with boundary.after_ack(body, context):
+    async with boundary.ack_then_work(ack, body, context):
         answer = await jobs.create(spec, actor, origin=Origin.FORM)
         # A form has no response_url: the answer goes to the job's channel, visible to this person only.
         await answer_privately(answer, respond=None, client=client, channel=actor.channel, user=actor.user)
-        SLACK_REQUESTS.labels("form", "ok").inc()
