@@ -14,8 +14,7 @@ from bot.services import Services
 from bot.slack_failures import UNREACHABLE_ERRORS
 from bot.thread_lookup import card_metadata
 from bot.views import SlackMessage
-from bot.views.format import code
-from bot.views.message import fit
+from bot.views.replies import card_not_posted
 from storage.records import TrackedJob
 
 log = logging.getLogger(__name__)
@@ -66,21 +65,14 @@ class ChannelCards:
 
     def not_posted(self, job_id: str, problem: str, card: SlackMessage, *, started: bool) -> SlackMessage:
         """Why the card is not in the channel and how to fix it, followed by the card itself."""
-        command = self._services.settings.command
-        first = f"Started {code(job_id)}, but I" if started else "I"
-        if problem in UNREACHABLE_ERRORS:
-            text = (
-                f"⚠️ {first} can't post in this channel (Slack says `{problem}`). Invite me with "
-                f"`/invite @TuneOps`, then run `{command} watch {job_id}` here to get its card and updates. "
-                "Its card for now:"
-            )
-        else:
-            text = (
-                f"⚠️ {first} couldn't post the card in this channel (Slack says `{problem}`). "
-                f"`{command} watch {job_id}` tries again. Its card for now:"
-            )
-        intro = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-        return fit(text, [intro, *card.blocks])
+        return card_not_posted(
+            job_id,
+            card,
+            problem=problem,
+            unreachable=problem in UNREACHABLE_ERRORS,
+            started=started,
+            command=self._services.settings.command,
+        )
 
     async def _send(self, job_id: str, channel: str, card: SlackMessage) -> tuple[str | None, str | None]:
         """(ts, None) when posted; (None, Slack's error) when not."""

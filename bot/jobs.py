@@ -29,8 +29,16 @@ from bot.views import SlackMessage
 from bot.views.card import card_for, render_card
 from bot.views.checkpoints import checkpoints_message
 from bot.views.events import events_message
-from bot.views.format import code, status_words
-from bot.views.message import fit
+from bot.views.format import code
+from bot.views.replies import (
+    already_following,
+    control_summary,
+    now_following,
+    refresh_summary,
+    started,
+    stopped_following,
+    was_not_following,
+)
 from storage.records import NewJob, Observation, Origin, Progress, TrackedJob
 
 ControlAction = Literal["pause", "resume", "cancel"]
@@ -56,11 +64,6 @@ class ActionOutcome:
     card: SlackMessage
     card_updated: bool  # the card message in the channel was edited in place
     summary: str
-
-
-def sentence(text: str) -> SlackMessage:
-    """One mrkdwn section saying `text`."""
-    return fit(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
 
 
 class JobService:
@@ -131,10 +134,7 @@ class JobService:
             note.result = f"created ({job.status})" + (f"; card not posted: {problem}" if problem else "")
             if problem:
                 return self._cards.not_posted(job.id, problem, card, started=True)
-            return sentence(
-                f"✅ Started {code(job.id)} ({status_words(job.status)}). Its card is in this channel and "
-                "every status change will be posted in its thread."
-            )
+            return started(job.id, job.status)
 
     async def watch(self, job_id: str, actor: Actor) -> SlackMessage:
         """Follow a job in this channel: track it (this channel then owns it) or add a watch; post its card."""
@@ -161,31 +161,23 @@ class JobService:
                 card_ts = existing.card_ts if existing is not None else None
                 if card_ts is not None and await self._cards.update(tracked, actor.channel, card, ts=card_ts):
                     note.result = "already watching; card refreshed"
-                    return sentence(
-                        f"This channel already follows {code(job.id)}; I brought its card up to date."
-                    )
+                    return already_following(job.id)
                 problem = await self._cards.post_and_follow(tracked, actor, card)
                 note.result = ("card re-posted" if existing else "watching") + (
                     f"; card not posted: {problem}" if problem else ""
                 )
             if problem:
                 return self._cards.not_posted(job.id, problem, card, started=False)
-            return sentence(
-                f"👀 This channel now follows {code(job.id)}: its card is here and every status change will "
-                "be posted in its thread."
-            )
+            return now_following(job.id)
 
     async def unwatch(self, job_id: str, actor: Actor) -> SlackMessage:
         async with self._audit.around("unwatch", actor, job_id) as note:
             removed = await self._services.store.remove_watch(job_id, actor.channel)
             if not removed:
                 note.result = "was not watching"
-                return sentence(f"This channel wasn't following {code(job_id)}; nothing changed.")
+                return was_not_following(job_id)
             note.result = "stopped watching"
-            return sentence(
-                f"🔕 This channel no longer follows {code(job_id)}: no more updates about it here. "
-                f"`{self.command} watch {job_id}` brings them back."
-            )
+            return stopped_following(job_id, command=self.command)
 
     # ---- reading ----------------------------------------------------------------------------------------
 
@@ -248,8 +240,7 @@ class JobService:
             card = self._card(job, tracked)
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = f"{before.status if before else 'untracked'} → {job.status}"
-            verb = {"pause": "Pause", "resume": "Resume", "cancel": "Cancel"}[action]
-            summary = f"{verb} requested for {code(job.id)}: it is now {status_words(job.status).lower()}."
+            summary = control_summary(action, job.id, job.status)
             return ActionOutcome(job=job, card=card, card_updated=updated, summary=summary)
 
     async def refresh(
@@ -262,7 +253,7 @@ class JobService:
             card = self._card(job, tracked)
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = job.status
-            summary = f"{code(job.id)} is {status_words(job.status).lower()}."
+            summary = refresh_summary(job.id, job.status)
             return ActionOutcome(job=job, card=card, card_updated=updated, summary=summary)
 
     # ---- helpers --------------------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.audit import Actor
 from bot.commands import ListJobs
 from bot.job_lists import ListCursor
-from bot.jobs import ActionOutcome, JobService, control_action, sentence
+from bot.jobs import ActionOutcome, JobService, control_action
 from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.actions import ACTION_NEXT_PAGE, JOB_BUTTON_ACTIONS
-from bot.views.message import fit
+from bot.views.replies import click_answer_card_not_edited, stale_list
 from handlers.context import Intent
 from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, read_job_button, read_list_page
@@ -72,10 +72,7 @@ async def _click(
     if on_ephemeral:
         await _replace(outcome.card, respond=respond, client=client, actor=actor)
     elif not outcome.card_updated:
-        note = sentence(
-            outcome.summary + " I couldn't edit the card in the channel; here it is as it is now."
-        )
-        answer = fit(note.text, [*note.blocks, *outcome.card.blocks])
+        answer = click_answer_card_not_edited(outcome.summary, outcome.card)
         await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
 
 
@@ -93,7 +90,7 @@ async def handle_next_page(
     async with boundary.ack_then_work(ack, body, context):
         cursor = ListCursor.decode(str(action.get("value") or ""))
         if cursor is None:
-            answer = sentence(f"That list is out of date. `{jobs.command} list` shows it afresh.")
+            answer = stale_list(jobs.command)
             await answer_privately(
                 answer, respond=respond, client=client, channel=actor.channel, user=actor.user
             )

@@ -24,12 +24,12 @@ from bot.commands import (
     Unwatch,
     Watch,
 )
-from bot.jobs import JobService, sentence
+from bot.jobs import JobService
 from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.create_form import create_modal
 from bot.views.help import help_message
-from bot.views.message import fit
+from bot.views.replies import control_answer, form_opens_alone
 from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, parse_slash_command
 from handlers.replies import answer_privately
@@ -76,9 +76,7 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return await jobs.list_jobs(command, actor)
         case JobAction(action=action, job_id=job_id):
             outcome = await jobs.act(action, job_id, actor)
-            if outcome.card_updated:
-                return sentence(outcome.summary + " Its card in this channel shows the new state.")
-            return fit(outcome.summary, [*sentence(outcome.summary).blocks, *outcome.card.blocks])
+            return control_answer(outcome.summary, outcome.card, card_updated=outcome.card_updated)
         case ShowStatus(job_id=job_id):
             return await jobs.status(job_id, actor)
         case ShowEvents(job_id=job_id, limit=limit):
@@ -90,4 +88,4 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
         case Unwatch(job_id=job_id):
             return await jobs.unwatch(job_id, actor)
         case OpenCreateForm():
-            return sentence(f"Type `{jobs.command} create` on its own to open the form.")
+            return form_opens_alone(jobs.command)

@@ -209,3 +209,15 @@ async def test_clicks_racing_on_one_card_leave_it_showing_the_last_answer(bot: B
     assert "Cancelled" in texts_of([card]) and button_labels(card) == ["Refresh"]
     statuses = [note.payload["current"] for note in await _deliver_outbox(bot)]
     assert statuses[-1] == "cancelled" and statuses.count("cancelled") == 1
+
+
+async def test_an_unknown_status_is_told_exactly_as_the_api_sent_it(bot: BotRig) -> None:
+    job_id, card = await bot.create_job()
+    await bot.control.set_job(job_id, status="Quarantined_NEW")
+    bot.slack.fail_next(1, status=400, method="chat.update")  # the card cannot be edited: the summary says it
+    await bot.slack.sender.click(card, "job_refresh")
+    answer = await bot.slack.wait_for(
+        lambda: [e for e in bot.slack.ephemerals("U_ALICE") if "couldn't edit the card" in e.text]
+    )
+    assert f"`{job_id}` is `Quarantined_NEW`." in answer[0].text
+    assert "quarantined_new" not in texts_of(answer)

@@ -83,6 +83,13 @@ def status_words(status: str) -> str:
     return STATUS_WORDS.get(status, status)
 
 
+def status_in_sentence(status: str) -> str:
+    """A status inside a sentence: "is now paused" for a known one; an unknown one exactly as the API sent
+    it, in code (`Quarantined_NEW` stays `Quarantined_NEW`)."""
+    words = STATUS_WORDS.get(status)
+    return words.lower() if words else code(status)
+
+
 def status_text(status: str) -> str:
     """Emoji plus words, mrkdwn: unknown statuses appear verbatim in code so nobody mistakes them."""
     words = STATUS_WORDS.get(status)
