@@ -26,11 +26,16 @@ from bot.commands import DEFAULT_COMMAND, CommandError
 from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneError, InvalidJobSpecError
 from bot.jobs import JobService
 from bot.metrics import SLACK_REQUESTS
+from bot.permissions import CONTROL_ACTIONS
 from bot.views import SlackMessage
 from bot.views.errors import (
     api_error_message,
+    api_unreachable_message,
+    check_state_hint,
     command_error_message,
     error_message,
+    maybe_done_message,
+    maybe_started_message,
     refusal_message,
     unexpected_error_message,
 )
@@ -41,7 +46,7 @@ from storage.errors import JobNotTrackedError
 
 log = logging.getLogger("tuneops.errors")
 
-# How the API error names what was being done: "The fine-tuning API refused to <verb> `ftjob-…`".
+# How the API error names what was being done: "The fine-tuning API refused/failed to <verb> `ftjob-…`".
 _API_VERBS = {
     "create": "start the job",
     "status": "show",
@@ -92,13 +97,9 @@ def _answer(error: BaseException, *, intent: Intent | None, command: str) -> tup
         lines.extend(f"• {code(field)} {message}" for field, message in error.problems)
         return error_message("\n".join(lines)), "bad_input"
     if isinstance(error, APIStatusError):
-        said = f"{error.message} ({error.code or f'HTTP {error.status_code}'})"
-        action = intent.action if intent else "do that"
-        verb = _API_VERBS.get(action, action)
-        return api_error_message(verb, intent.job_id if intent else None, said), "api_error"
+        return _api_status_answer(error, intent, command=command), "api_error"
     if isinstance(error, APIConnectionError):
-        text = "I couldn't reach the fine-tuning API, so nothing was done. Try again in a minute."
-        return error_message(text, detail=error.message), "api_unreachable"
+        return _no_answer(error, intent, command=command), "api_unreachable"
     if isinstance(error, FineTuneError):
         return error_message(
             "The fine-tuning API answered in a way I didn't understand.", detail=str(error)
@@ -112,6 +113,37 @@ def _answer(error: BaseException, *, intent: Intent | None, command: str) -> tup
     if isinstance(error, BoltUnhandledRequestError):
         return error_message("I don't know what to do with that request."), "unhandled"
     return error_message("Something went wrong."), "unexpected"
+
+
+def _api_status_answer(error: APIStatusError, intent: Intent | None, *, command: str) -> SlackMessage:
+    """The API said no (4xx: "refused") or failed (5xx, 429: "failed"), in its own words. A create that
+    failed with a 5xx may have started the job all the same; a 429 never did."""
+    said = f"{error.message} ({error.code or f'HTTP {error.status_code}'})"
+    action = intent.action if intent else "do that"
+    job_id = intent.job_id if intent else None
+    if error.status_code >= 500 and action == "create":
+        return maybe_started_message(said, command=command)
+    refused = error.status_code < 500 and error.status_code != 429
+    then = None
+    if not refused:
+        then = (
+            f"It may have happened anyway: {check_state_hint(job_id, command=command)}"
+            if action in CONTROL_ACTIONS and job_id and error.status_code >= 500
+            else "Try again in a minute."
+        )
+    verb = _API_VERBS.get(action, action)
+    return api_error_message(verb, job_id, said, refused=refused, then=then)
+
+
+def _no_answer(error: APIConnectionError, intent: Intent | None, *, command: str) -> SlackMessage:
+    """No answer from the API. When the request may have reached it, a create or a pause may have happened."""
+    action = intent.action if intent else None
+    job_id = intent.job_id if intent else None
+    if error.request_sent and action == "create":
+        return maybe_started_message(error.message, command=command)
+    if error.request_sent and action in CONTROL_ACTIONS and job_id:
+        return maybe_done_message(action, job_id, error.message, command=command)
+    return api_unreachable_message(error.message)
 
 
 class ErrorBoundary:

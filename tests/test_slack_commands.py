@@ -8,7 +8,7 @@ from bot.creator import CREATOR_METADATA_KEY
 from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.finetune.spec import JobSpec
 from storage.records import Origin
-from tests.support.runtime import BASE_MODEL, BotRig, StartBot, button_labels, texts_of
+from tests.support.runtime import BASE_MODEL, CREATE_ARGS, BotRig, StartBot, button_labels, texts_of
 
 
 async def test_help_and_empty_text_show_the_usage(bot: BotRig) -> None:
@@ -141,6 +141,26 @@ async def test_an_api_refusal_is_quoted_with_its_code(bot: BotRig) -> None:
     audit = (await bot.store.audit_for_job(job_id))[0]
     assert (audit.action, audit.allowed) == ("pause", True)
     assert audit.result is not None and audit.result.startswith("failed: invalid_job_state")
+
+
+async def test_a_create_the_api_failed_on_is_not_called_refused_and_may_have_started(bot: BotRig) -> None:
+    await bot.control.set_faults(status=500, count=1, method="POST", path_contains="/fine_tuning/jobs")
+    answer = await bot.answer_text(await bot.slack.sender.slash(f"create {CREATE_ARGS}"))
+    assert "refused" not in answer
+    assert (
+        "The fine-tuning API failed while starting the job; it may have started anyway — check "
+        "`/finetune list all mine` before trying again." in answer
+    )
+    assert "The server had an error" in answer  # the API's own words
+    # The client did not try again (a second create could start a second, billed job).
+    assert (await bot.control.stats())["by_operation"]["createFineTuningJob"] == {"500": 1}
+
+
+async def test_a_create_the_api_rate_limited_failed_and_started_nothing(bot: BotRig) -> None:
+    await bot.control.set_faults(status=429, count=1, method="POST", path_contains="/fine_tuning/jobs")
+    answer = await bot.answer_text(await bot.slack.sender.slash(f"create {CREATE_ARGS}"))
+    assert "The fine-tuning API failed to start the job:" in answer
+    assert "refused" not in answer and "may have started" not in answer
 
 
 async def test_events_and_checkpoints(bot: BotRig) -> None:

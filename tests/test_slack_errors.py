@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.commands import CommandError
-from bot.finetune.errors import APITimeoutError, ConflictError, InvalidJobSpecError, UnexpectedResponseError
+from bot.finetune.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConflictError,
+    InternalServerError,
+    InvalidJobSpecError,
+    RateLimitError,
+    UnexpectedResponseError,
+)
+from bot.finetune.http_errors import connection_error
 from handlers.context import Intent
 from handlers.errors import PermissionRefused, explain
 from tests.support.runtime import texts_of
@@ -94,3 +104,76 @@ def test_a_surprise_gets_a_reference_and_no_details() -> None:
     assert reference is not None and re.fullmatch(r"E-[0-9A-F]{6}", reference)
     assert reference in text and "secret internals" not in text
     assert _said(KeyError("again"))[2] != reference
+
+
+SERVER_ERROR = InternalServerError(
+    "The server had an error while processing your request. Sorry about that!", status_code=500
+)
+MAY_HAVE_STARTED = (
+    "failed while starting the job; it may have started anyway — check `/finetune list all mine` before "
+    "trying again"
+)
+
+
+def test_a_create_that_failed_on_the_server_may_have_started_the_job() -> None:
+    text, outcome, _ = _said(SERVER_ERROR, Intent("create"))
+    assert outcome == "api_error"
+    assert MAY_HAVE_STARTED in text and "refused" not in text
+    assert "The server had an error" in text
+
+
+def test_a_create_without_an_answer_may_have_started_the_job() -> None:
+    for lost in (APITimeoutError(), APIConnectionError("the connection failed", request_sent=True)):
+        text, outcome, _ = _said(lost, Intent("create"))
+        assert outcome == "api_unreachable"
+        assert MAY_HAVE_STARTED in text and "nothing was done" not in text
+
+
+def test_a_create_that_never_left_did_nothing() -> None:
+    text, _, _ = _said(APIConnectionError("could not reach it", request_sent=False), Intent("create"))
+    assert "couldn't reach the fine-tuning API, so nothing was done" in text
+    assert "may have started" not in text
+
+
+def test_the_client_says_whether_a_failed_request_may_have_arrived() -> None:
+    request = httpx.Request("POST", "https://api.example/v1/fine_tuning/jobs")
+    never_left = [
+        httpx.ConnectError("refused", request=request),
+        httpx.ConnectTimeout("slow", request=request),
+    ]
+    may_have_arrived = [
+        httpx.ReadTimeout("slow", request=request),
+        httpx.RemoteProtocolError("closed", request=request),
+    ]
+    assert [connection_error(exc, "api.example").request_sent for exc in never_left] == [False, False]
+    assert [connection_error(exc, "api.example").request_sent for exc in may_have_arrived] == [True, True]
+
+
+def test_server_errors_and_rate_limits_failed_only_4xx_refused() -> None:
+    limited = RateLimitError("Rate limit reached for requests.", status_code=429, code="rate_limit_exceeded")
+    text, _, _ = _said(limited, Intent("create"))
+    assert "The fine-tuning API failed to start the job:" in text
+    assert "may have started" not in text  # a 429 started nothing
+    assert "refused" not in text and "Try again in a minute." in text
+    text, _, _ = _said(SERVER_ERROR, Intent("status", "ftjob-1"))
+    assert "The fine-tuning API failed to show `ftjob-1`:" in text and "refused" not in text
+    text, _, _ = _said(SERVER_ERROR, Intent("pause", "ftjob-1"))
+    assert "failed to pause `ftjob-1`" in text
+    assert "may have happened anyway: `/finetune status ftjob-1` shows where it stands" in text
+
+
+def test_a_pause_without_an_answer_may_have_happened() -> None:
+    text, _, _ = _said(APITimeoutError(), Intent("pause", "ftjob-1"))
+    assert "didn't answer when I asked it to pause `ftjob-1`; it may have done it anyway" in text
+    assert "nothing was done" not in text
+
+
+def test_the_plain_text_fallback_reads_as_one_sentence() -> None:
+    explanation = explain(
+        ConflictError("Job ftjob-1 is paused.", status_code=409, code="invalid_job_state"),
+        intent=Intent("pause", "ftjob-1"),
+        command="/finetune",
+    )
+    assert explanation.message.text == (
+        "⚠️ The fine-tuning API refused to pause `ftjob-1`: Job ftjob-1 is paused. (invalid_job_state)"
+    )

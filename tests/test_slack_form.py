@@ -79,3 +79,17 @@ async def test_an_api_refusal_after_the_form_closed_reaches_the_person(bot: BotR
     assert note[0].channel == "C_ML"
     assert "file-missing" in texts_of(note)
     assert bot.slack.messages("C_ML") == []
+
+
+async def test_a_form_create_the_api_failed_on_says_the_job_may_have_started(bot: BotRig) -> None:
+    await bot.control.set_faults(status=503, count=1, method="POST", path_contains="/fine_tuning/jobs")
+    view = await _open_form(bot)
+    sent = await bot.slack.sender.submit_view(
+        view, {"model": BASE_MODEL, "training_file": DEMO_TRAINING_FILE}
+    )
+    assert sent.status == 200 and sent.body is None
+    note = await bot.slack.wait_for(
+        lambda: [e for e in bot.slack.ephemerals("U_ALICE") if "may have started anyway" in e.text]
+    )
+    assert "`/finetune list all mine` before trying again" in note[0].text
+    assert "refused" not in texts_of(note)

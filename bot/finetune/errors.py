@@ -19,16 +19,24 @@ class InvalidJobSpecError(FineTuneError):
 
 
 class APIConnectionError(FineTuneError):
-    """The server could not be reached (after the retries allowed)."""
+    """The server could not be reached, or its answer was lost (after the retries allowed).
 
-    def __init__(self, message: str = "could not reach the fine-tuning API") -> None:
+    `request_sent` is False only when the request certainly never left (the connection was never made):
+    otherwise the server may have received it and acted — a create may have started a job."""
+
+    def __init__(
+        self, message: str = "could not reach the fine-tuning API", *, request_sent: bool = True
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.request_sent = request_sent
 
 
 class APITimeoutError(APIConnectionError):
-    def __init__(self, message: str = "the fine-tuning API did not answer in time") -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str = "the fine-tuning API did not answer in time", *, request_sent: bool = True
+    ) -> None:
+        super().__init__(message, request_sent=request_sent)
 
 
 class APIStatusError(FineTuneError):

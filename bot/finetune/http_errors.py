@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from bot.finetune.errors import APIConnectionError, APIStatusError, APITimeoutError, error_class_for
 from bot.finetune.models import ErrorBody
+from bot.finetune.retry import never_sent
 
 REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id")
 
@@ -68,6 +69,16 @@ def status_error(response: httpx.Response) -> APIStatusError:
 
 def connection_error(exc: httpx.TransportError, host: str) -> APIConnectionError:
     """A transport failure in plain words; only the host is named, never the request's headers."""
+    sent = not never_sent(exc)
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"the fine-tuning API at {host} did not answer in time ({type(exc).__name__})")
-    return APIConnectionError(f"could not reach the fine-tuning API at {host} ({type(exc).__name__})")
+        return APITimeoutError(
+            f"the fine-tuning API at {host} did not answer in time ({type(exc).__name__})", request_sent=sent
+        )
+    if sent:
+        return APIConnectionError(
+            f"the connection to the fine-tuning API at {host} failed ({type(exc).__name__})",
+            request_sent=True,
+        )
+    return APIConnectionError(
+        f"could not reach the fine-tuning API at {host} ({type(exc).__name__})", request_sent=False
+    )

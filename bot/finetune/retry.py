@@ -44,9 +44,14 @@ class Replay(Enum):
 _UNSENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def never_sent(exc: Exception) -> bool:
+    """True when the request certainly did not reach the server (the connection was never made)."""
+    return isinstance(exc, _UNSENT_ERRORS)
+
+
 def retryable_exception(exc: Exception, replay: Replay) -> bool:
     if replay in (Replay.UNSENT_ONLY, Replay.REFUSED_ONLY):
-        return isinstance(exc, _UNSENT_ERRORS)
+        return never_sent(exc)
     return isinstance(exc, httpx.TransportError)
 
 
