@@ -142,7 +142,22 @@ _READ_ORDER = Migration(
     ("ALTER TABLE jobs ADD COLUMN read_at REAL",),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL_SCHEMA, _READ_ORDER)
+_FINAL_READ = Migration(
+    3,
+    "a finished job stays due for the watcher's final read when someone else recorded its end",
+    (
+        # 0 for the jobs already tracked: those finished before are not read again after the upgrade.
+        """
+        ALTER TABLE jobs ADD COLUMN final_read_due INTEGER NOT NULL DEFAULT 0
+            CHECK (final_read_due IN (0, 1))
+        """,
+        # The watcher's query: the jobs still worth polling, plus finished ones awaiting their final read.
+        "DROP INDEX jobs_due",
+        "CREATE INDEX jobs_due ON jobs (next_poll_at) WHERE terminal = 0 OR final_read_due = 1",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL_SCHEMA, _READ_ORDER, _FINAL_READ)
 
 _VERSION_TABLE = """
     CREATE TABLE IF NOT EXISTS schema_version (

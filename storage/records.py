@@ -115,6 +115,10 @@ class Observation:
     last_event_at: float | None = None  # when that newest event was first seen
     details: dict[str, object] = field(default_factory=dict)  # for the notes: actor, error, model…
     read_at: float = field(kw_only=True)
+    # The watcher's final read of a finished job: its last metrics events (and results file) were read
+    # with it. Once one is recorded the job is never polled again; a finished status recorded by any
+    # other read (a Refresh, a Cancel's answer) leaves the job due for it.
+    final_read: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)

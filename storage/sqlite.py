@@ -68,6 +68,15 @@ _AUDIT_COLUMNS = ", ".join(AUDIT_FIELDS)
 _NOT_UNREACHABLE = "channel NOT IN (SELECT channel FROM unreachable_channels)"
 _ERROR_TEXT_LIMIT = 2000
 _PRUNE_DELIVERIES_EVERY = 60.0  # seconds between sweeps of expired delivery keys
+# The watcher's query (parameters: now, limit). Its first condition is written exactly as the `jobs_due`
+# partial index's, so that index serves it: the finished jobs, most of the table in time, are never read.
+DUE_JOBS_QUERY = f"""
+    SELECT {_JOB_COLUMNS} FROM jobs j
+    WHERE (j.terminal = 0 OR j.final_read_due = 1) AND j.next_poll_at <= ?
+      AND EXISTS (SELECT 1 FROM watches w WHERE w.job_id = j.job_id)
+    ORDER BY j.next_poll_at
+    LIMIT ?
+"""
 
 
 async def _connect(path: Path, *, busy_timeout: float) -> aiosqlite.Connection:
@@ -177,8 +186,9 @@ class SqliteStore:
                     db,
                     """
                     INSERT INTO jobs (job_id, provider, owner_channel, creator, origin, status, terminal,
-                                      model, suffix, next_poll_at, snapshot, read_at, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      final_read_due, model, suffix, next_poll_at, snapshot, read_at,
+                                      created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (job_id) DO NOTHING
                     """,
                     (
@@ -189,6 +199,7 @@ class SqliteStore:
                         job.origin.value,
                         job.status,
                         int(is_terminal(job.status)),
+                        int(is_terminal(job.status)),  # finished already: one read for its last figures
                         job.model,
                         job.suffix,
                         now,
@@ -315,16 +326,7 @@ class SqliteStore:
 
     # the watcher ------------------------------------------------------------------------------------
     async def due_jobs(self, *, now: float, limit: int) -> list[TrackedJob]:
-        rows = await self._read(
-            f"""
-            SELECT {_JOB_COLUMNS} FROM jobs j
-            WHERE j.terminal = 0 AND j.next_poll_at <= ?
-              AND EXISTS (SELECT 1 FROM watches w WHERE w.job_id = j.job_id)
-            ORDER BY j.next_poll_at
-            LIMIT ?
-            """,
-            (now, max(0, limit)),
-        )
+        rows = await self._read(DUE_JOBS_QUERY, (now, max(0, limit)))
         return [job_from_row(row) for row in rows]
 
     async def record_observation(
@@ -333,7 +335,12 @@ class SqliteStore:
         snapshot = encode_json(observation.snapshot)
         async with self._write() as db:
             row = await _one(
-                db, f"SELECT {_JOB_COLUMNS}, j.read_at AS read_at FROM jobs j WHERE j.job_id = ?", (job_id,)
+                db,
+                f"""
+                SELECT {_JOB_COLUMNS}, j.read_at AS read_at, j.final_read_due AS final_read_due
+                FROM jobs j WHERE j.job_id = ?
+                """,
+                (job_id,),
             )
             if row is None:
                 raise JobNotTrackedError(job_id)
@@ -350,20 +357,25 @@ class SqliteStore:
                 event_id = observation.last_event_id
                 event_at = observation.last_event_at if observation.last_event_at is not None else now
             status_changed = observation.status != job.status
+            final_read_due = _final_read_due(job.status, bool(row["final_read_due"]), observation)
+            if final_read_due:
+                next_poll_at = min(next_poll_at, now)  # the final read comes at the watcher's next cycle
             # Anything a card shows: its status, its progress, or the job object it is drawn from.
             shown_changed = status_changed or progress != job.progress or snapshot != row["snapshot"]
             seq = job.status_seq + 1 if status_changed else job.status_seq
             await db.execute(
                 """
                 UPDATE jobs
-                SET status = ?, terminal = ?, status_seq = ?, step = ?, total_steps = ?, train_loss = ?,
-                    valid_loss = ?, estimated_finish = ?, last_event_id = ?, last_event_at = ?,
-                    snapshot = ?, version = version + ?, next_poll_at = ?, read_at = ?, updated_at = ?
+                SET status = ?, terminal = ?, final_read_due = ?, status_seq = ?, step = ?, total_steps = ?,
+                    train_loss = ?, valid_loss = ?, estimated_finish = ?, last_event_id = ?,
+                    last_event_at = ?, snapshot = ?, version = version + ?, next_poll_at = ?, read_at = ?,
+                    updated_at = ?
                 WHERE job_id = ?
                 """,
                 (
                     observation.status,
                     int(is_terminal(observation.status)),
+                    int(final_read_due),
                     seq,
                     progress.step,
                     progress.total_steps,
@@ -402,6 +414,13 @@ class SqliteStore:
         async with self._write() as db:
             await db.execute("UPDATE jobs SET next_poll_at = ? WHERE job_id = ?", (next_poll_at, job_id))
 
+    async def give_up_final_read(self, job_id: str) -> bool:
+        async with self._write() as db:
+            changed = await _run(
+                db, "UPDATE jobs SET final_read_due = 0 WHERE job_id = ? AND final_read_due = 1", (job_id,)
+            )
+        return changed == 1
+
     async def note_stuck(self, job_id: str, *, now: float, read_at: float | None = None) -> bool:
         async with self._write() as db:
             row = await _one(
@@ -426,7 +445,12 @@ class SqliteStore:
         return True
 
     # the notifier -----------------------------------------------------------------------------------
-    async def claim_due_outbox(self, *, now: float, limit: int, lease: float) -> list[OutboxItem]:
+    async def claim_due_outbox(
+        self, *, now: float, limit: int, lease: float, final_read_wait: float = 0.0
+    ) -> list[OutboxItem]:
+        holding = final_read_wait > 0
+        held = _WAITING_FOR_FINAL_READ if holding else ""
+        held_params: tuple[float, ...] = (now - final_read_wait,) if holding else ()
         async with self._write() as db:
             rows = await _rows(
                 db,
@@ -439,11 +463,12 @@ class SqliteStore:
                           SELECT 1 FROM outbox earlier
                           WHERE earlier.job_id = o.job_id AND earlier.channel = o.channel
                             AND earlier.state = 'pending' AND earlier.id < o.id)
+                      {held}
                     ORDER BY o.next_attempt_at, o.id
                     LIMIT ?)
                 RETURNING {_OUTBOX_COLUMNS}
                 """,
-                (now + lease, now, max(0, limit)),
+                (now + lease, now, *held_params, max(0, limit)),
             )
         return sorted((outbox_from_row(row) for row in rows), key=lambda item: item.id)
 
@@ -571,6 +596,25 @@ class SqliteStore:
         return first
 
 
+# A "succeeded" note enqueued after `?` waits while its job's final read (the final losses) is due.
+_WAITING_FOR_FINAL_READ = """
+    AND NOT EXISTS (
+        SELECT 1 FROM jobs j
+        WHERE j.job_id = o.job_id AND j.final_read_due = 1 AND j.status = 'succeeded'
+          AND o.transition = j.status_seq || ':succeeded' AND o.created_at > ?)
+"""
+
+
+def _final_read_due(stored_status: str, due: bool, observation: Observation) -> bool:
+    """Whether the job awaits the watcher's final read once `observation` is recorded."""
+    if not is_terminal(observation.status):
+        return False
+    if observation.final_read:
+        return False  # this is it
+    # Finished, seen by someone else first (a Refresh, a Cancel's answer): the final read is still to come.
+    return due or not is_terminal(stored_status)
+
+
 def _read_at(row: sqlite3.Row) -> float | None:
     value = row["read_at"]
     return None if value is None else float(value)
@@ -627,4 +671,4 @@ if TYPE_CHECKING:
         return store
 
 
-__all__ = ["SqliteStore", "open_store"]
+__all__ = ["DUE_JOBS_QUERY", "SqliteStore", "open_store"]

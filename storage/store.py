@@ -37,7 +37,8 @@ class Store(Protocol):
         """Start tracking `job` with its owner channel as the first watch; (job, created).
 
         Tracking a job already tracked changes nothing and returns the existing row with created=False.
-        A new job is due for its first poll at `now`; its owner channel loses any unreachable mark.
+        A new job is due for its first poll at `now`; its owner channel loses any unreachable mark. A job
+        tracked already finished is due once, for the watcher's final read (its last figures).
         """
 
     async def get_job(self, job_id: str) -> TrackedJob | None: ...
@@ -81,7 +82,8 @@ class Store(Protocol):
 
     # the watcher ------------------------------------------------------------------------------------
     async def due_jobs(self, *, now: float, limit: int) -> list[TrackedJob]:
-        """Non-terminal jobs some channel watches whose next poll time has come, most overdue first.
+        """Jobs some channel watches whose next poll time has come, most overdue first: the non-terminal
+        ones, and finished ones whose final read is still due (see `record_observation`).
 
         A job no channel follows any more (every watch removed) is not polled; a new watch brings it back.
         """
@@ -104,9 +106,17 @@ class Store(Protocol):
         left None keep their stored value; the event id/time change only when a new event id is seen.
         Returns the change, or None when the status is the one already recorded (or the read was older).
         Raises `storage.errors.JobNotTrackedError` when the job is not tracked.
+
+        The final read: a job recorded finished by any read but the watcher's final one
+        (`observation.final_read`) stays due, from `now`, whatever `next_poll_at` says, until such a read
+        is recorded (or `give_up_final_read`); a final read recorded ends its polling for good.
         """
 
     async def schedule_poll(self, job_id: str, *, next_poll_at: float) -> None: ...
+
+    async def give_up_final_read(self, job_id: str) -> bool:
+        """The API will not give back a finished job (deleted, say): its final read is not due any more,
+        and its success note stops waiting for it. False when no final read was due."""
 
     async def note_stuck(self, job_id: str, *, now: float, read_at: float | None = None) -> bool:
         """Enqueue one "looks stuck" note per status sequence; False if already noted.
@@ -117,13 +127,18 @@ class Store(Protocol):
         """
 
     # the notifier -----------------------------------------------------------------------------------
-    async def claim_due_outbox(self, *, now: float, limit: int, lease: float) -> list[OutboxItem]:
+    async def claim_due_outbox(
+        self, *, now: float, limit: int, lease: float, final_read_wait: float = 0.0
+    ) -> list[OutboxItem]:
         """Pending rows due by `now`, leased for `lease` seconds (attempts += 1), returned oldest first.
 
         The most overdue rows are taken first (for rows never retried that is the oldest).
 
         Order per (job, channel) is kept: a row is only claimed once every earlier row of the same job
         and channel is sent or given up, so a batch holds at most one row per (job, channel).
+
+        A job's "succeeded" note waits for the job's final read (it brings the final losses the note
+        shows) while that read is due, for at most `final_read_wait` seconds after it was enqueued.
         """
 
     async def mark_sent(self, item_id: int, *, ts: str, now: float) -> None:

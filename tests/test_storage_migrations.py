@@ -140,3 +140,30 @@ async def test_open_creates_missing_directories_and_refuses_memory_databases(tmp
 
 def test_storage_and_the_service_agree_on_terminal_statuses() -> None:
     assert TERMINAL_STATUSES == SERVICE_TERMINAL_STATUSES
+
+
+async def test_upgrading_keeps_finished_jobs_unpolled_and_the_active_ones_due(store_path: Path) -> None:
+    # A database as the previous version left it: one job still running, one finished long ago.
+    async with aiosqlite.connect(store_path, isolation_level=None) as db:
+        assert await apply_migrations(db, MIGRATIONS[:2]) == 2
+        for job_id, status, terminal in (("ftjob-running", "running", 0), ("ftjob-finished", "succeeded", 1)):
+            await db.execute(
+                """
+                INSERT INTO jobs (job_id, provider, owner_channel, origin, status, terminal, next_poll_at,
+                                  created_at, updated_at)
+                VALUES (?, 'openai', 'C-OWNER', 'command', ?, ?, 1.0, 1.0, 1.0)
+                """,
+                (job_id, status, terminal),
+            )
+            await db.execute(
+                "INSERT INTO watches (job_id, channel, is_owner, created_at) VALUES (?, 'C-OWNER', 1, 1.0)",
+                (job_id,),
+            )
+
+    store = await open_store(store_path)
+    try:
+        assert [job.job_id for job in await store.due_jobs(now=10.0, limit=10)] == ["ftjob-running"]
+    finally:
+        await store.close()
+    (index,) = _raw(store_path, "SELECT sql FROM sqlite_master WHERE name = 'jobs_due'")
+    assert "final_read_due = 1" in str(index[0])

@@ -146,3 +146,51 @@ async def test_the_database_refuses_a_duplicate_transition(store: SqliteStore, s
             "INSERT INTO outbox (job_id, channel, transition, kind, next_attempt_at, created_at) "
             "VALUES ('ftjob-1', 'C-OWNER', '1:running', 'status', 0, 0)"
         )
+
+
+async def test_a_success_note_waits_for_the_final_read_for_a_while_at_most(store: SqliteStore) -> None:
+    # A Refresh recorded "succeeded" at 10.0 (not a final read): the note waits for the final losses.
+    await _job_with_notes(store, "ftjob-ok", ["running"], now=1.0)
+    await _job_with_notes(store, "ftjob-slow", ["running"], now=1.0)
+    await _job_with_notes(store, "ftjob-stop", ["running"], now=1.0)
+    for note in await store.claim_due_outbox(now=2.0, limit=10, lease=30.0):
+        await store.mark_sent(note.id, ts="1.1", now=2.0)
+    for job_id in ("ftjob-ok", "ftjob-slow"):
+        await store.record_observation(job_id, seen("succeeded"), now=10.0, next_poll_at=40.0)
+    await store.record_observation("ftjob-stop", seen("cancelled"), now=10.0, next_poll_at=40.0)
+
+    # A cancel note has no figures to wait for; a claim that asks for no wait gets everything.
+    first = await store.claim_due_outbox(now=11.0, limit=10, lease=30.0, final_read_wait=30.0)
+    assert [(i.job_id, i.transition) for i in first] == [("ftjob-stop", "2:cancelled")]
+    assert await store.claim_due_outbox(now=12.0, limit=10, lease=0.0, final_read_wait=30.0) == []
+
+    # The final read of one job is recorded: its note goes at once, with the figures stored.
+    final = seen("succeeded", final_read=True, train_loss=0.25)
+    await store.record_observation("ftjob-ok", final, now=13.0, next_poll_at=43.0)
+    released = await store.claim_due_outbox(now=13.0, limit=10, lease=0.0, final_read_wait=30.0)
+    assert [(i.job_id, i.transition) for i in released] == [("ftjob-ok", "2:succeeded")]
+    await store.mark_sent(released[0].id, ts="2.2", now=13.0)
+
+    # The other one's final read never comes (an API outage): its note goes without the figures, 30 s on.
+    assert await store.claim_due_outbox(now=39.9, limit=10, lease=0.0, final_read_wait=30.0) == []
+    late = await store.claim_due_outbox(now=40.0, limit=10, lease=0.0, final_read_wait=30.0)
+    assert [(i.job_id, i.transition) for i in late] == [("ftjob-slow", "2:succeeded")]
+
+
+async def test_a_success_note_is_not_held_without_a_wait_or_once_the_final_read_was_given_up(
+    store: SqliteStore,
+) -> None:
+    await _job_with_notes(store, "ftjob-1", ["running"], now=1.0)
+    await _job_with_notes(store, "ftjob-2", ["running"], now=1.0)
+    for note in await store.claim_due_outbox(now=2.0, limit=10, lease=30.0):
+        await store.mark_sent(note.id, ts="1.1", now=2.0)
+    for job_id in ("ftjob-1", "ftjob-2"):
+        await store.record_observation(job_id, seen("succeeded"), now=10.0, next_poll_at=40.0)
+
+    # The API no longer has ftjob-2: its final read is given up, and its note goes now.
+    assert await store.give_up_final_read("ftjob-2")
+    given_up = await store.claim_due_outbox(now=11.0, limit=10, lease=30.0, final_read_wait=30.0)
+    assert [i.job_id for i in given_up] == ["ftjob-2"]
+    # A claim that asks for no wait (the default) holds nothing back.
+    plain = await store.claim_due_outbox(now=11.0, limit=10, lease=30.0)
+    assert [i.job_id for i in plain] == ["ftjob-1"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 
 from storage.errors import JobNotTrackedError
 from storage.records import Observation, Progress
-from storage.sqlite import SqliteStore
+from storage.sqlite import DUE_JOBS_QUERY, SqliteStore
 from tests.support.storage import new_job, seen
 
 
@@ -15,7 +19,6 @@ async def test_due_jobs_are_the_active_ones_whose_time_has_come_most_overdue_fir
 ) -> None:
     for job_id in ("ftjob-a", "ftjob-b", "ftjob-c", "ftjob-d"):
         await store.track_job(new_job(job_id), now=0.0)
-    await store.track_job(new_job("ftjob-done", status="succeeded"), now=0.0)
     await store.schedule_poll("ftjob-a", next_poll_at=30.0)
     await store.schedule_poll("ftjob-b", next_poll_at=10.0)
     await store.schedule_poll("ftjob-c", next_poll_at=20.0)
@@ -25,8 +28,81 @@ async def test_due_jobs_are_the_active_ones_whose_time_has_come_most_overdue_fir
     assert [j.job_id for j in await store.due_jobs(now=20.0, limit=10)] == ["ftjob-d", "ftjob-b", "ftjob-c"]
     assert [j.job_id for j in await store.due_jobs(now=20.0, limit=2)] == ["ftjob-d", "ftjob-b"]
 
-    await store.record_observation("ftjob-b", seen("cancelled"), now=21.0, next_poll_at=25.0)
+    # The watcher's final read of a finished job: it is never due again.
+    await store.record_observation("ftjob-b", seen("cancelled", final_read=True), now=21.0, next_poll_at=25.0)
     assert [j.job_id for j in await store.due_jobs(now=1000.0, limit=10)] == ["ftjob-d", "ftjob-c", "ftjob-a"]
+
+
+async def _due(store: SqliteStore, now: float = 1e9) -> list[str]:
+    return [job.job_id for job in await store.due_jobs(now=now, limit=10)]
+
+
+async def test_a_job_someone_else_saw_finish_stays_due_until_the_watchers_final_read(
+    store: SqliteStore,
+) -> None:
+    await store.track_job(new_job(status="running"), now=0.0)
+    await store.schedule_poll("ftjob-1", next_poll_at=100.0)
+
+    # A Cancel click records the API's answer (not a final read: no events were read with it). The job is
+    # due at once, whatever poll time the click asked for, and stays due through another Refresh.
+    change = await store.record_observation("ftjob-1", seen("cancelled"), now=10.0, next_poll_at=40.0)
+    assert change is not None and change.current == "cancelled"
+    assert await _due(store, now=10.0) == ["ftjob-1"]
+    await store.record_observation("ftjob-1", seen("cancelled"), now=12.0, next_poll_at=50.0)
+    assert await _due(store, now=12.0) == ["ftjob-1"]
+
+    # The watcher's final read: the last figures are stored, and the job is never due again.
+    final = seen("cancelled", final_read=True, step=40, total_steps=100, train_loss=0.9)
+    assert await store.record_observation("ftjob-1", final, now=13.0, next_poll_at=43.0) is None
+    job = await store.get_job("ftjob-1")
+    assert job is not None and (job.progress.step, job.progress.train_loss) == (40, 0.9)
+    assert await _due(store) == []
+    # A later Refresh of the finished job does not make it due again.
+    await store.record_observation("ftjob-1", seen("cancelled"), now=20.0, next_poll_at=50.0)
+    assert await _due(store) == []
+    assert (await store.outbox_stats(now=21.0)).pending == 1  # one note, for the one change
+
+
+async def test_a_job_the_watcher_saw_finish_itself_is_not_due_again(store: SqliteStore) -> None:
+    await store.track_job(new_job(status="running"), now=0.0)
+    change = await store.record_observation(
+        "ftjob-1", seen("succeeded", final_read=True, train_loss=0.2), now=1.0, next_poll_at=31.0
+    )
+    assert change is not None
+    assert await _due(store) == []
+
+
+async def test_a_job_tracked_already_finished_is_due_once_for_its_last_figures(store: SqliteStore) -> None:
+    await store.track_job(new_job("ftjob-done", status="succeeded"), now=5.0)
+    assert await _due(store, now=5.0) == ["ftjob-done"]
+    await store.record_observation(
+        "ftjob-done", seen("succeeded", final_read=True, valid_loss=0.3), now=6.0, next_poll_at=36.0
+    )
+    assert await _due(store) == []
+    assert (await store.outbox_stats(now=7.0)).pending == 0  # no change to tell
+
+
+async def test_a_final_read_given_up_is_not_due_again(store: SqliteStore) -> None:
+    await store.track_job(new_job(status="running"), now=0.0)
+    await store.record_observation("ftjob-1", seen("failed"), now=1.0, next_poll_at=31.0)
+    assert await store.give_up_final_read("ftjob-1")
+    assert not await store.give_up_final_read("ftjob-1")
+    assert await _due(store) == []
+    # Nothing else changed: the status and its note stay.
+    job = await store.get_job("ftjob-1")
+    assert job is not None and job.status == "failed"
+    assert (await store.outbox_stats(now=2.0)).pending == 1
+
+
+async def test_the_due_jobs_query_reads_the_partial_index(store: SqliteStore, store_path: Path) -> None:
+    for n in range(50):
+        await store.track_job(new_job(f"ftjob-{n}", status="succeeded" if n % 2 else "running"), now=0.0)
+    with closing(sqlite3.connect(store_path)) as db:
+        db.execute("ANALYZE")
+        plan = " ".join(
+            str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN {DUE_JOBS_QUERY}", (1.0, 10)).fetchall()
+        )
+    assert "USING INDEX jobs_due" in plan, plan
 
 
 async def test_an_unknown_status_is_kept_and_polled(store: SqliteStore) -> None:

@@ -53,12 +53,17 @@ def new_job(
 
 
 def seen(
-    status: str, *, details: dict[str, object] | None = None, read_at: float = 0.0, **progress: Any
+    status: str,
+    *,
+    details: dict[str, object] | None = None,
+    read_at: float = 0.0,
+    final_read: bool = False,
+    **progress: Any,
 ) -> Observation:
     """What a poll saw: `status`, the progress fields given (others None: keep stored), a matching snapshot.
 
     `read_at` is when the read was sent; left at 0 every read counts as sent at the same instant, so they
-    are applied in the order they are recorded.
+    are applied in the order they are recorded. `final_read`: the watcher's final read of a finished job.
     """
     return Observation(
         status=status,
@@ -66,6 +71,7 @@ def seen(
         snapshot={"status": status, **{key: value for key, value in progress.items() if value is not None}},
         details=details or {},
         read_at=read_at,
+        final_read=final_read,
     )
 
 
