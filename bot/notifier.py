@@ -17,6 +17,11 @@ The dedicated Slack client has no retry handlers: slack_sdk's rate-limit handler
 call (invisible to the pacer, lost on a crash) and its connection-error handler can re-send a post Slack
 had already accepted. Here every retry goes through the outbox, which checks the thread first.
 
+Success notes show the job's final losses, which the watcher's final read of the job brings. When a
+person's Refresh recorded the success first, that read comes a moment later: storage holds the note until
+it is recorded (for at most `final_read_wait` seconds), and every note is drawn from the job as stored
+just before it is posted, so it shows the freshest figures.
+
 Cards. Every `card_tick` seconds, cards whose job changed are redrawn with `chat.update`, at most once per
 card every `card_min_interval` seconds (progress edits are coalesced), drawn from a shared budget for the
 whole workspace (`chat.update` is Tier 3).
@@ -72,6 +77,7 @@ class Notifier:
         retry_cap: float = 300.0,
         give_up_after: float = 24 * 3600.0,
         request_timeout: float = 15.0,
+        final_read_wait: float = 30.0,
         slack: AsyncWebClient | None = None,
         random_fraction: Callable[[], float] = random.random,
     ) -> None:
@@ -89,6 +95,7 @@ class Notifier:
         self._retry_cap = retry_cap
         self._give_up_after = give_up_after
         self._request_timeout = request_timeout
+        self._final_read_wait = final_read_wait
         self._random = random_fraction
         self._given_slack = slack
         self._slack: AsyncWebClient | None = slack
@@ -188,9 +195,17 @@ class Notifier:
             # them over now rather than after their lease, by claiming what is due within one lease from
             # now. Storage leases until `now + lease` of the call, so this call's lease is 0: ours still
             # ends one lease from the real now.
-            items = await self._store.claim_due_outbox(now=now + self._lease, limit=room, lease=0.0)
+            # The same shift for the wait for a final read: it ends `final_read_wait` after the real now.
+            items = await self._store.claim_due_outbox(
+                now=now + self._lease,
+                limit=room,
+                lease=0.0,
+                final_read_wait=self._final_read_wait + self._lease,
+            )
         else:
-            items = await self._store.claim_due_outbox(now=now, limit=room, lease=self._lease)
+            items = await self._store.claim_due_outbox(
+                now=now, limit=room, lease=self._lease, final_read_wait=self._final_read_wait
+            )
         if stopping.is_set():
             return  # they stay claimed and come back after their lease (or at the next start)
         for item in items:
@@ -288,8 +303,10 @@ class Notifier:
                 DELIVERIES.labels("reply", "sent", "found_in_thread").inc()
                 log.info("row %s (%s %s) was already in the thread", item.id, item.job_id, item.transition)
                 return
-        message, broadcast = self._note(item, job)
         await self._pacer.wait(item.channel)
+        # Drawn from the job as stored now: figures recorded while the row waited (final losses) show.
+        job = await self._store.get_job(item.job_id) or job
+        message, broadcast = self._note(item, job)
         ts = await self._post_reply(item, card_ts, message, broadcast)
         await self._store.mark_sent(item.id, ts=ts, now=self._services.clock())
         self._known_unsent.discard(item.id)

@@ -13,6 +13,11 @@ Every observation carries when the request that read the job was sent (`read_at`
 goes out): a person's Pause answered while a poll was under way is newer than the poll, and storage drops
 the poll's older read instead of recording it over the Pause.
 
+The final read: a job that finished is read once more, with its last metrics events and (for a success)
+its results file, for the final step and losses; after that it is never polled again. When a person's
+Refresh or Cancel recorded the end first, storage keeps the job due for this read (`due_jobs`), and holds
+its success note until it is recorded, so the note carries the final losses.
+
 Once an hour the watcher also prunes the notifications of long-finished jobs (`prune_delivered`).
 """
 
@@ -125,6 +130,7 @@ class Watcher:
         # job that waited in a queue for hours is not called stuck the moment it starts.
         self._running_since: dict[str, float] = {}
         self.last_cycle_at: float | None = None
+        self.cycles = 0  # cycles run, those skipped while waiting out an API outage included
         self._wake = asyncio.Event()
         # Housekeeping: notifications of jobs finished longer than `retention` ago are deleted.
         self._prune_every = prune_every
@@ -173,6 +179,7 @@ class Watcher:
     # ---- one cycle ------------------------------------------------------------------------------------
 
     async def run_cycle(self) -> CycleResult:
+        self.cycles += 1
         result = CycleResult()
         now = self._services.clock()
         if self._api_backoff.blocked(now):
@@ -312,6 +319,7 @@ class Watcher:
             details=_note_details(job),
             # The status read's send time, not the events': the status is what must not go back in time.
             read_at=read.read_at,
+            final_read=job.is_terminal,  # events (and results) were read with it: the job is done with
         )
         change = await self._services.store.record_observation(
             tracked.job_id, observation, now=now, next_poll_at=self._policy.next_poll_at(job.status, now)
@@ -373,7 +381,20 @@ class Watcher:
             self._services.outbox_ready.set()
 
     async def _job_failed(self, tracked: TrackedJob, error: FineTuneError, now: float) -> None:
-        """A job the API will not give back: poll it less and less often (it never reaches Slack)."""
+        """A job the API will not give back: poll it less and less often (it never reaches Slack).
+
+        A finished job due for its final read is not tried again: its end is recorded already, only its
+        last figures are missing, and a job the API refuses (deleted, say) will not come back.
+        """
+        if status_group(tracked.status) is StatusGroup.TERMINAL:
+            self._job_backoff.succeed(tracked.job_id)  # forgets it
+            self._events_read_at.pop(tracked.job_id, None)
+            if await self._services.store.give_up_final_read(tracked.job_id):
+                log.info(
+                    "could not read finished %s for its last figures (%s); leaving it", tracked.job_id, error
+                )
+                self._services.outbox_ready.set()  # its success note no longer waits for them
+            return
         wait = self._job_backoff.fail(tracked.job_id)
         log.info("could not read %s (%s); trying again in %.0fs", tracked.job_id, error, wait)
         await self._services.store.schedule_poll(tracked.job_id, next_poll_at=now + wait)
