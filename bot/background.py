@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.logs import log_context
 from bot.notifier import Notifier
 from bot.services import Services
 from bot.supervisor import supervise
@@ -65,13 +66,15 @@ class Background:
         log.info("watcher and notifier started (poll interval %.1fs)", self._services.settings.poll_interval)
 
     async def _supervised(self, name: str, loop: Loop) -> None:
-        await supervise(
-            name,
-            lambda: loop(self._stopping),
-            stopping=self._stopping,
-            min_backoff=self._restart_backoff,
-            max_backoff=self._restart_backoff_cap,
-        )
+        # Every line the loop logs (a restart's traceback included) names it; per-job lines add the job.
+        with log_context(task=name):
+            await supervise(
+                name,
+                lambda: loop(self._stopping),
+                stopping=self._stopping,
+                min_backoff=self._restart_backoff,
+                max_backoff=self._restart_backoff_cap,
+            )
 
     def wake(self) -> None:
         """Poll now and deliver now (after a job was tracked, or an action recorded a change)."""

@@ -22,6 +22,8 @@ person's Refresh recorded the success first, that read comes a moment later: sto
 it is recorded (for at most `final_read_wait` seconds), and every note is drawn from the job as stored
 just before it is posted, so it shows the freshest figures.
 
+Every line logged about one delivery or card carries its job id and channel (`log_context`).
+
 Cards. Every `card_tick` seconds, cards whose job changed are redrawn with `chat.update`, at most once per
 card every `card_min_interval` seconds (progress edits are coalesced), drawn from a shared budget for the
 whole workspace (`chat.update` is Tier 3).
@@ -43,6 +45,7 @@ from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.finetune.models import FineTuningJob
+from bot.logs import log_context
 from bot.metrics import DELIVERIES, OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
 from bot.pacing import ChannelPacer, RateBudget
 from bot.services import Services
@@ -226,7 +229,8 @@ class Notifier:
             while queue:
                 item = queue[0]
                 try:
-                    await self._deliver_unless_unreachable(item)
+                    with log_context(job_id=item.job_id, channel=item.channel):
+                        await self._deliver_unless_unreachable(item)
                     # The next row of this job (held back in storage until now) can be claimed.
                     self._services.outbox_ready.set()
                 except asyncio.CancelledError:
@@ -234,11 +238,12 @@ class Notifier:
                 except Exception:
                     # A storage hiccup or a bug on one row must not stop the channel: retry it later
                     # (or, if even that fails, after its lease).
-                    log.exception("delivering outbox row %s failed unexpectedly", item.id)
-                    with contextlib.suppress(Exception):
-                        await self._retry(
-                            item, SlackFailure(FailureKind.TRANSIENT, "internal", maybe_posted=True)
-                        )
+                    with log_context(job_id=item.job_id, channel=item.channel):
+                        log.exception("delivering outbox row %s failed unexpectedly", item.id)
+                        with contextlib.suppress(Exception):
+                            await self._retry(
+                                item, SlackFailure(FailureKind.TRANSIENT, "internal", maybe_posted=True)
+                            )
                 finally:
                     if queue and queue[0] is item:
                         queue.popleft()
@@ -478,6 +483,10 @@ class Notifier:
         return sum(results)
 
     async def _refresh_card(self, card: CardToRefresh) -> bool:
+        with log_context(job_id=card.job.job_id, channel=card.watch.channel):
+            return await self._redraw_card(card)
+
+    async def _redraw_card(self, card: CardToRefresh) -> bool:
         watch, job = card.watch, card.job
         if watch.card_ts is None:
             return False  # the first reply (or the handler) posts it

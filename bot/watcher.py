@@ -18,6 +18,8 @@ its results file, for the final step and losses; after that it is never polled a
 Refresh or Cancel recorded the end first, storage keeps the job due for this read (`due_jobs`), and holds
 its success note until it is recorded, so the note carries the final losses.
 
+Every line logged about one job carries its id and owner channel (`log_context`).
+
 Once an hour the watcher also prunes the notifications of long-finished jobs (`prune_delivered`).
 """
 
@@ -40,6 +42,7 @@ from bot.finetune.errors import (
     RateLimitError,
 )
 from bot.finetune.models import FineTuningJob, JobEvent, StatusGroup, status_group
+from bot.logs import log_context
 from bot.metrics import POLL_CYCLE_SECONDS, POLL_LAG_SECONDS
 from bot.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.progress import progress_from, with_final_losses
@@ -230,9 +233,13 @@ class Watcher:
             if trouble:
                 return  # the API is failing: leave the rest due, the backoff decides when to come back
             try:
-                await self._refresh_one(
-                    tracked, listed.get(tracked.job_id), result, progress_due=tracked.job_id in progress_due
-                )
+                with log_context(job_id=tracked.job_id, channel=tracked.owner_channel):
+                    await self._refresh_one(
+                        tracked,
+                        listed.get(tracked.job_id),
+                        result,
+                        progress_due=tracked.job_id in progress_due,
+                    )
             except ApiTrouble as exc:
                 trouble.append(exc)
 
