@@ -98,8 +98,11 @@ class ChannelCards:
             await store.set_card(tracked.job_id, channel, ts=ts, version=tracked.version, now=now)
         return True
 
-    def not_posted(self, job_id: str, problem: str, card: SlackMessage, *, started: bool) -> SlackMessage:
-        """Why the card is not in the channel and how to fix it, followed by the card itself."""
+    def not_posted(
+        self, job_id: str, problem: str, card: SlackMessage, *, started: bool, channel: str | None = None
+    ) -> SlackMessage:
+        """Why the card is not in the channel and how to fix it, followed by the card itself; `channel`
+        names the channel, for an answer that may be read elsewhere (a direct message)."""
         return card_not_posted(
             job_id,
             card,
@@ -107,6 +110,7 @@ class ChannelCards:
             unreachable=problem in UNREACHABLE_ERRORS,
             started=started,
             command=self._services.settings.command,
+            channel=channel,
         )
 
     async def _send(self, job_id: str, channel: str, card: SlackMessage) -> tuple[str | None, str | None]:

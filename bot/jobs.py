@@ -46,6 +46,8 @@ ControlAction = Literal["pause", "resume", "cancel"]
 # After a pause/resume/cancel the job moves on by itself (pausing → paused): look again soon.
 ACTION_FOLLOW_UP_SECONDS = 5.0
 MAX_CHECKPOINTS = 10
+# How long a person held back from creating in an unreachable channel may submit again and go ahead.
+FORM_HOLD_BACK_MEMORY = 15 * 60.0
 
 
 def control_action(name: str) -> ControlAction | None:
@@ -77,6 +79,8 @@ class JobService:
         # What the API says about a job is recorded, and its card redrawn, one operation at a time: a
         # double-click, or a Refresh racing a Cancel, must not record an older answer over a newer one.
         self._per_job = KeyedLocks()
+        # (user, channel) -> when a create form there was last held back (see `form_held_back`).
+        self._held_back: dict[tuple[str, str], float] = {}
 
     @property
     def policy(self) -> Policy:
@@ -117,13 +121,42 @@ class JobService:
             return Decision.refuse(f"{decision.reason or 'Not allowed.'} {hint}")
         return decision
 
+    async def form_held_back(self, actor: Actor) -> str | None:
+        """Slack's reason the bot can't post in the actor's channel, when a create form submitted there
+        should be held back (answered in the form, no job started); None to go ahead. Reads storage only.
+
+        The mark may be stale (the bot may have been invited since, and marks are only cleared by a create
+        or a watch there), so a person is held back once: submitted again soon after, the form goes ahead,
+        and if the channel still refuses, the card reaches the person directly."""
+        problem = await self._services.store.channel_unreachable(actor.channel)
+        now = self._now()
+        self._held_back = {k: at for k, at in self._held_back.items() if now - at < FORM_HOLD_BACK_MEMORY}
+        key = (actor.user, actor.channel)
+        if problem is None or self._held_back.pop(key, None) is not None:
+            return None
+        self._held_back[key] = now
+        return problem
+
+    async def record_form_held_back(self, actor: Actor, problem: str) -> None:
+        await self._audit.write(
+            "create",
+            actor,
+            None,
+            allowed=True,
+            result=f"not started: the bot can't post in the channel ({problem}); asked to invite it",
+        )
+
     async def record_refusal(self, action: str, job_id: str | None, actor: Actor, reason: str | None) -> None:
         await self._audit.refusal(action, job_id, actor, reason)
 
     # ---- create, watch, unwatch -----------------------------------------------------------------------
 
     async def create(self, spec: JobSpec, actor: Actor, *, origin: Origin) -> SlackMessage:
-        """Start the job, track it as owned by this channel and post its card there."""
+        """Start the job, track it as owned by this channel and post its card there.
+
+        The answer to a form names the channel: a form has no response_url, and when the bot cannot post
+        in the channel the answer goes to the person as a direct message."""
+        named = actor.channel if origin is Origin.FORM else None
         async with self._audit.around("create", actor) as note:
             read_at = self._now()
             job = await self._services.api.create_job(with_creator(spec, actor.user))
@@ -133,8 +166,8 @@ class JobService:
             problem = await self._cards.post(tracked, actor.channel, card)
             note.result = f"created ({job.status})" + (f"; card not posted: {problem}" if problem else "")
             if problem:
-                return self._cards.not_posted(job.id, problem, card, started=True)
-            return started(job.id, job.status)
+                return self._cards.not_posted(job.id, problem, card, started=True, channel=named)
+            return started(job.id, job.status, channel=named)
 
     async def watch(self, job_id: str, actor: Actor) -> SlackMessage:
         """Follow a job in this channel: track it (this channel then owns it) or add a watch; post its card."""

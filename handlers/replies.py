@@ -69,6 +69,21 @@ async def answer_privately(
     return True
 
 
+async def answer_directly(answer: SlackMessage | str, *, client: AsyncWebClient, user: str) -> bool:
+    """Send `answer` to `user` as a direct message from the bot (chat.postMessage to a user id opens the
+    conversation): for when the channel refuses even a private message. True when Slack took it."""
+    message = as_message(answer)
+    kwargs: dict[str, Any] = {"text": message.text}
+    if message.blocks:
+        kwargs["blocks"] = message.blocks
+    try:
+        await client.chat_postMessage(channel=user, **kwargs)
+    except SlackApiError as exc:
+        log.warning("direct message to %s failed: %s", user, exc.response.get("error"))
+        return False
+    return True
+
+
 class FollowUps:
     """Work started after the HTTP answer went out (an answer to a request refused before its ack).
 

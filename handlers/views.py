@@ -14,10 +14,10 @@ from bot.jobs import JobService
 from bot.metrics import SLACK_REQUESTS
 from bot.services import Services
 from bot.views.actions import CREATE_CALLBACK_ID
-from bot.views.create_form import parse_create_form
+from bot.views.create_form import parse_create_form, unreachable_channel_errors
 from handlers.errors import ErrorBoundary
 from handlers.middleware import authorize, read_create_form
-from handlers.replies import answer_privately
+from handlers.replies import answer_directly, answer_privately
 from storage.records import Origin
 
 
@@ -42,7 +42,20 @@ async def handle_create_form(
         await ack(response_action="errors", errors=errors or {"model": "Please check the form."})
         SLACK_REQUESTS.labels("form", "bad_input").inc()
         return
+    # Storage only (fast enough before the ack): a channel known to refuse the bot's posts would leave the
+    # new, billed job without a card anyone sees. Ask for an invitation first, in the form.
+    unreachable = await jobs.form_held_back(actor)
+    if unreachable is not None:
+        await ack(response_action="errors", errors=unreachable_channel_errors(unreachable))
+        SLACK_REQUESTS.labels("form", "held_back").inc()
+        async with boundary.after_ack(body, context):
+            await jobs.record_form_held_back(actor, unreachable)
+        return
     async with boundary.ack_then_work(ack, body, context):
         answer = await jobs.create(spec, actor, origin=Origin.FORM)
-        # A form has no response_url: the answer goes to the job's channel, visible to this person only.
-        await answer_privately(answer, respond=None, client=client, channel=actor.channel, user=actor.user)
+        # A form has no response_url: the answer goes to the job's channel, visible to this person only;
+        # where the bot cannot post even that (not a member, archived), to the person directly.
+        if not await answer_privately(
+            answer, respond=None, client=client, channel=actor.channel, user=actor.user
+        ):
+            await answer_directly(answer, client=client, user=actor.user)

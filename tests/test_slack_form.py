@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from bot.creator import CREATOR_METADATA_KEY
 from bot.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
 from bot.standin.models import OpenView
 from storage.records import Origin
-from tests.support.runtime import BASE_MODEL, BotRig, texts_of
+from tests.support.runtime import BASE_MODEL, BotRig, button_labels, texts_of
 
 
 async def _open_form(bot: BotRig, *, user: str = "U_ALICE", channel: str = "C_ML") -> OpenView:
@@ -93,3 +95,66 @@ async def test_a_form_create_the_api_failed_on_says_the_job_may_have_started(bot
     )
     assert "`/finetune list all mine` before trying again" in note[0].text
     assert "refused" not in texts_of(note)
+
+
+def _form_audit(bot: BotRig, channel: str) -> list[tuple[str, str | None, str]]:
+    """(action, job id, result) of the audit entries written in `channel`, oldest first (entries without a
+    job are not reachable through the store's per-job reader)."""
+    with sqlite3.connect(bot.services.settings.db_path) as db:
+        rows = db.execute(
+            "SELECT action, job_id, result FROM audit_log WHERE channel = ? ORDER BY id", (channel,)
+        ).fetchall()
+    return [(str(a), j, str(r)) for a, j, r in rows]
+
+
+async def test_a_form_in_a_channel_the_bot_cannot_post_to_reaches_the_person_directly(bot: BotRig) -> None:
+    bot.slack.set_channel_state("C_PRIVATE", "not_in_channel")
+    view = await _open_form(bot, channel="C_PRIVATE")
+    sent = await bot.slack.sender.submit_view(
+        view, {"model": BASE_MODEL, "training_file": DEMO_TRAINING_FILE}
+    )
+    assert sent.status == 200 and sent.body is None
+    # Neither the card nor a private message can go to the channel: the person gets a direct message with
+    # the job id, why, what to do, and the card.
+    direct = await bot.slack.wait_for(lambda: bot.slack.messages("D_ALICE"))
+    job = (await bot.store.channel_jobs("C_PRIVATE"))[0]
+    said = texts_of(direct)
+    assert f"Started `{job.job_id}`, but I can't post in <#C_PRIVATE>" in said
+    assert "not_in_channel" in said and "/invite @TuneOps" in said
+    assert f"`/finetune watch {job.job_id}` there" in said
+    assert button_labels(direct[0]) == ["Cancel", "Refresh"]
+    assert bot.slack.messages("C_PRIVATE") == []
+    assert await bot.store.channel_unreachable("C_PRIVATE") == "not_in_channel"
+
+
+async def test_a_form_for_a_channel_known_to_refuse_asks_for_an_invitation_first(bot: BotRig) -> None:
+    bot.slack.set_channel_state("C_PRIVATE", "not_in_channel")
+    first = await _open_form(bot, channel="C_PRIVATE")
+    await bot.slack.sender.submit_view(first, {"model": BASE_MODEL, "training_file": DEMO_TRAINING_FILE})
+    await bot.slack.wait_for(lambda: bot.slack.messages("D_ALICE"))  # the first job, told directly
+
+    # The channel is now known to refuse: the next form stays open and asks for an invitation, and no
+    # second job is started.
+    second = await _open_form(bot, channel="C_PRIVATE")
+    values = {"model": BASE_MODEL, "training_file": DEMO_TRAINING_FILE}
+    held = await bot.slack.sender.submit_view(second, values)
+    assert held.body["response_action"] == "errors"
+    assert (
+        "/invite @TuneOps" in held.body["errors"]["model"]
+        and "not_in_channel" in held.body["errors"]["model"]
+    )
+    still_open = bot.slack.open_view("U_ALICE")
+    assert still_open is not None
+    assert len((await bot.services.api.list_jobs()).data) == 1
+    entries = await bot.slack.wait_for(
+        lambda: [e for e in _form_audit(bot, "C_PRIVATE") if e[2].startswith("not started")]
+    )
+    assert entries[0][:2] == ("create", None)
+
+    # Invited, the person submits the same form again: the job starts and its card is in the channel.
+    bot.slack.set_channel_state("C_PRIVATE", "ok")
+    again = await bot.slack.sender.submit_view(still_open, values)
+    assert again.status == 200 and again.body is None
+    await bot.slack.wait_for(lambda: bot.slack.messages("C_PRIVATE"))
+    assert len((await bot.services.api.list_jobs()).data) == 2
+    assert await bot.store.channel_unreachable("C_PRIVATE") is None

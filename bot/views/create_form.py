@@ -105,6 +105,17 @@ def parse_create_form(
     return (spec if not errors else None), {k: v[:MAX_ERROR_TEXT] for k, v in errors.items()}
 
 
+def unreachable_channel_errors(problem: str) -> dict[str, str]:
+    """The form's answer when the job's channel is known to refuse the bot's posts (Slack's `problem`):
+    shown under the first field, plain text, the modal stays open."""
+    text = (
+        f"I can't post in the job's channel (Slack said {problem} when I last tried), so nobody there would "
+        "see its card. Invite me there with /invite @TuneOps, then submit again. If you submit again "
+        "without inviting me, I'll start the job and send you its card in a direct message."
+    )
+    return {"model": text[:MAX_ERROR_TEXT]}
+
+
 def _plain(field: str, message: str) -> str:
     """The parser's words for a form field: no mrkdwn (errors are plain text), no `key=` in examples."""
     message = re.sub(rf"e\.g\. `?{re.escape(field)}=", "e.g. ", message).replace("`", "")

@@ -26,9 +26,11 @@ def with_card(text: str, card: SlackMessage) -> SlackMessage:
 # ---- create, watch, unwatch ---------------------------------------------------------------------------
 
 
-def started(job_id: str, status: str) -> SlackMessage:
+def started(job_id: str, status: str, *, channel: str | None = None) -> SlackMessage:
+    """`channel` names the job's channel when the answer may be read elsewhere (a direct message)."""
+    where = f"<#{channel}>" if channel else "this channel"
     return sentence(
-        f"✅ Started {code(job_id)} ({status_in_sentence(status)}). Its card is in this channel and every "
+        f"✅ Started {code(job_id)} ({status_in_sentence(status)}). Its card is in {where} and every "
         "status change will be posted in its thread."
     )
 
