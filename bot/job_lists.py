@@ -49,19 +49,36 @@ class ListCursor:
         return cursor if valid else None
 
 
+@dataclass(frozen=True)
+class JobListPage:
+    """A page of a job list, and what the audit log says about it."""
+
+    message: SlackMessage
+    shown: int
+    more: bool
+    cursor: ListCursor
+
+    @property
+    def summary(self) -> str:
+        scope = {"channel": "this channel", "active": "active here", "all": "the account"}[self.cursor.scope]
+        mine = ", mine" if self.cursor.mine else ""
+        noun = "job" if self.shown == 1 else "jobs"
+        return f"{scope}{mine}, page {self.cursor.page}: {self.shown} {noun}" + (
+            " and more" if self.more else ""
+        )
+
+
 class JobLists:
     def __init__(self, services: Services) -> None:
         self._services = services
 
-    async def page(
-        self, request: ListJobs, actor: Actor, *, cursor: ListCursor | None = None
-    ) -> SlackMessage:
+    async def page(self, request: ListJobs, actor: Actor, *, cursor: ListCursor | None = None) -> JobListPage:
         cursor = cursor or ListCursor(scope=request.scope, mine=request.mine, page=1)
         if cursor.scope == "all":
             return await self._from_api(cursor, actor)
         return await self._from_channel(cursor, actor)
 
-    async def _from_api(self, cursor: ListCursor, actor: Actor) -> SlackMessage:
+    async def _from_api(self, cursor: ListCursor, actor: Actor) -> JobListPage:
         metadata = {CREATOR_METADATA_KEY: actor.user} if cursor.mine else None
         page = await self._services.api.list_jobs(after=cursor.after, limit=PAGE_SIZE, metadata=metadata)
         creators: dict[str, str | None] = {}
@@ -73,7 +90,7 @@ class JobLists:
             if page.has_more and page.last_id
             else None
         )
-        return api_job_list(
+        message = api_job_list(
             page.data,
             title=_title(cursor),
             page=cursor.page,
@@ -81,8 +98,9 @@ class JobLists:
             creators=creators,
             empty_text="No jobs you started through TuneOps." if cursor.mine else "The account has no jobs.",
         )
+        return JobListPage(message, shown=len(page.data), more=following is not None, cursor=cursor)
 
-    async def _from_channel(self, cursor: ListCursor, actor: Actor) -> SlackMessage:
+    async def _from_channel(self, cursor: ListCursor, actor: Actor) -> JobListPage:
         jobs = await self._services.store.channel_jobs(
             actor.channel,
             active_only=cursor.scope == "active",
@@ -98,13 +116,15 @@ class JobLists:
         kwargs: dict[str, Any] = {}
         if cursor.scope != "channel" or cursor.mine:
             kwargs["empty_text"] = "No jobs match here."
-        return tracked_job_list(
+        message = tracked_job_list(
             jobs[:PAGE_SIZE],
             title=_title(cursor),
             page=cursor.page,
             next_value=_button_value(following),
             **kwargs,
         )
+        shown = len(jobs[:PAGE_SIZE])
+        return JobListPage(message, shown=shown, more=following is not None, cursor=cursor)
 
 
 def _title(cursor: ListCursor) -> str:

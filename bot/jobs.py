@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from bot.audit import Actor, AuditLog
 from bot.channel_cards import ChannelCards
@@ -28,6 +28,7 @@ from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.card import card_for, render_card
 from bot.views.checkpoints import checkpoints_message
+from bot.views.create_form import create_modal
 from bot.views.events import events_message
 from bot.views.format import code
 from bot.views.replies import (
@@ -238,8 +239,24 @@ class JobService:
     async def list_jobs(
         self, request: ListJobs, actor: Actor, *, cursor: ListCursor | None = None
     ) -> SlackMessage:
-        """This channel's jobs (newest first), or with `all` the account's; `cursor` for the next pages."""
-        return await self._lists.page(request, actor, cursor=cursor)
+        """This channel's jobs (newest first), or with `all` the account's; `cursor` for the next pages
+        ("Next page"). Audited like every action: a list reads the account's jobs (`all` asks the API)."""
+        async with self._audit.around("list", actor) as note:
+            page = await self._lists.page(request, actor, cursor=cursor)
+            note.result = page.summary
+            return page.message
+
+    async def open_create_form(
+        self, actor: Actor, open_modal: Callable[[dict[str, Any]], Awaitable[object]]
+    ) -> None:
+        """Open the create form with `open_modal` (`views.open` with the request's trigger id).
+
+        Audited although it changes nothing: it is the first half of a create, and a form opened and
+        never submitted (or held back, see `form_held_back`) is part of the story of a job that was not
+        started. `help` is not audited: it reads nothing and concerns no job."""
+        async with self._audit.around("open_form", actor) as note:
+            await open_modal(create_modal(channel_id=actor.channel, command=self.command))
+            note.result = "form opened"
 
     # ---- pause, resume, cancel, refresh -------------------------------------------------------------
 

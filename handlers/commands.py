@@ -27,7 +27,6 @@ from bot.commands import (
 from bot.jobs import JobService
 from bot.services import Services
 from bot.views import SlackMessage
-from bot.views.create_form import create_modal
 from bot.views.help import help_message
 from bot.views.replies import control_answer, form_opens_alone
 from handlers.errors import ErrorBoundary
@@ -54,9 +53,9 @@ async def handle_command(
     async with boundary.ack_then_work(ack, body, context):
         if isinstance(parsed_command, OpenCreateForm):
             # trigger_id expires 3 s after the command was typed: open the form before anything slow.
-            await client.views_open(
-                trigger_id=body["trigger_id"],
-                view=create_modal(channel_id=actor.channel, command=jobs.command),
+            trigger_id = body["trigger_id"]
+            await jobs.open_create_form(
+                actor, lambda view: client.views_open(trigger_id=trigger_id, view=view)
             )
         else:
             answer = await run_command(parsed_command, actor, jobs)
@@ -69,6 +68,8 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
     """What the person sees for a parsed command (errors are raised for the boundary)."""
     match command:
         case Help(topic=topic):
+            # Not audited: help reads nothing and concerns no job (the form's opening is: see
+            # `JobService.open_create_form`).
             return help_message(jobs.command, topic)
         case CreateJob(spec=spec):
             return await jobs.create(spec, actor, origin=Origin.COMMAND)

@@ -11,6 +11,7 @@ from bot.finetune.spec import JobSpec
 from bot.job_lists import ListCursor
 from bot.views.lists import PAGE_SIZE
 from storage.records import NewJob, Origin, OutboxItem
+from tests.support.audit import audit_rows
 from tests.support.runtime import BASE_MODEL, BotRig, button_labels, texts_of
 
 
@@ -142,6 +143,17 @@ async def test_next_page_walks_the_accounts_jobs_from_the_api(bot: BotRig) -> No
     await bot.slack.wait_for(lambda: "(page 2)" in texts_of([listing]))
     seen = page_one + texts_of([listing])
     assert all(job_id in seen for job_id in created)
+    # Both reads of the account's jobs are in the audit log (written before each answer): the command and
+    # the click.
+    lists = [
+        (row.action, row.user, row.allowed, row.result)
+        for row in audit_rows(bot.services.settings.db_path, channel="C_ML")
+        if row.action == "list"
+    ]
+    assert lists == [
+        ("list", "U_ALICE", True, f"the account, page 1: {PAGE_SIZE} jobs and more"),
+        ("list", "U_ALICE", True, "the account, page 2: 2 jobs"),
+    ]
 
 
 async def test_a_stale_next_page_button_is_explained(bot: BotRig) -> None:

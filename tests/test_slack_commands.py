@@ -8,6 +8,7 @@ from bot.creator import CREATOR_METADATA_KEY
 from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.finetune.spec import JobSpec
 from storage.records import Origin
+from tests.support.audit import audit_rows
 from tests.support.runtime import BASE_MODEL, CREATE_ARGS, BotRig, StartBot, button_labels, texts_of
 
 
@@ -255,3 +256,27 @@ async def test_list_variants(bot: BotRig) -> None:
     assert alice_job in all_mine and bob_job not in all_mine and outside.id not in all_mine
     elsewhere = await bot.answer_text(await bot.slack.sender.slash("list", channel="C_EMPTY"))
     assert alice_job not in elsewhere and "No jobs here yet" in elsewhere
+    # Every list is in the audit log (reads are actions too), `all` included: it asks the API.
+    lists = [
+        (row.user, row.channel, row.result)
+        for row in audit_rows(bot.services.settings.db_path)
+        if row.action == "list"
+    ]
+    assert lists == [
+        ("U_ALICE", "C_ML", "this channel, page 1: 2 jobs"),
+        ("U_ALICE", "C_ML", "active here, page 1: 1 job"),
+        ("U_BOB", "C_ML", "this channel, mine, page 1: 1 job"),
+        ("U_ALICE", "C_ML", "the account, page 1: 3 jobs"),
+        ("U_ALICE", "C_ML", "the account, mine, page 1: 1 job"),
+        ("U_ALICE", "C_EMPTY", "this channel, page 1: 0 jobs"),
+    ]
+
+
+async def test_opening_the_form_is_audited_and_help_is_not(bot: BotRig) -> None:
+    await bot.answer(await bot.slack.sender.slash("help"))
+    await bot.slack.sender.slash("create", channel="C_TRAINING")
+    await bot.slack.wait_for(lambda: bot.slack.open_view("U_ALICE"))
+    rows = await bot.slack.wait_for(lambda: audit_rows(bot.services.settings.db_path))
+    assert [(r.action, r.channel, r.job_id, r.allowed, r.result) for r in rows] == [
+        ("open_form", "C_TRAINING", None, True, "form opened")
+    ]

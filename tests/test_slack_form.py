@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.creator import CREATOR_METADATA_KEY
 from bot.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
 from bot.standin.models import OpenView
 from storage.records import Origin
+from tests.support.audit import audit_rows
 from tests.support.runtime import BASE_MODEL, BotRig, button_labels, texts_of
 
 
@@ -97,16 +96,6 @@ async def test_a_form_create_the_api_failed_on_says_the_job_may_have_started(bot
     assert "refused" not in texts_of(note)
 
 
-def _form_audit(bot: BotRig, channel: str) -> list[tuple[str, str | None, str]]:
-    """(action, job id, result) of the audit entries written in `channel`, oldest first (entries without a
-    job are not reachable through the store's per-job reader)."""
-    with sqlite3.connect(bot.services.settings.db_path) as db:
-        rows = db.execute(
-            "SELECT action, job_id, result FROM audit_log WHERE channel = ? ORDER BY id", (channel,)
-        ).fetchall()
-    return [(str(a), j, str(r)) for a, j, r in rows]
-
-
 async def test_a_form_in_a_channel_the_bot_cannot_post_to_reaches_the_person_directly(bot: BotRig) -> None:
     bot.slack.set_channel_state("C_PRIVATE", "not_in_channel")
     view = await _open_form(bot, channel="C_PRIVATE")
@@ -147,9 +136,13 @@ async def test_a_form_for_a_channel_known_to_refuse_asks_for_an_invitation_first
     assert still_open is not None
     assert len((await bot.services.api.list_jobs()).data) == 1
     entries = await bot.slack.wait_for(
-        lambda: [e for e in _form_audit(bot, "C_PRIVATE") if e[2].startswith("not started")]
+        lambda: [
+            e
+            for e in audit_rows(bot.services.settings.db_path, channel="C_PRIVATE")
+            if (e.result or "").startswith("not started")
+        ]
     )
-    assert entries[0][:2] == ("create", None)
+    assert (entries[0].action, entries[0].job_id, entries[0].user) == ("create", None, "U_ALICE")
 
     # Invited, the person submits the same form again: the job starts and its card is in the channel.
     bot.slack.set_channel_state("C_PRIVATE", "ok")
