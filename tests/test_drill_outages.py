@@ -6,8 +6,6 @@ with the job's final status, and nothing else (no reply about the outage itself)
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from bot.emulator.control import EmulatorControl
@@ -16,6 +14,7 @@ from tests.support.background import Rig, RigFactory
 
 CHANNELS = ("C_ONE", "C_TWO", "C_THREE")
 FINALS = ("succeeded", "failed", "cancelled")
+OUTAGE_CYCLES = 40  # watcher cycles watched during the API outage (about a second when the CPU is free)
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +43,14 @@ async def _finish(rig: Rig, jobs: list[tuple[str, str]], *, seen_running: bool =
             )
         else:
             await rig.control.set_job(job_id, status=final)
+
+
+async def _faults(rig: Rig) -> int:
+    return int((await rig.control.stats())["faults_injected"])
+
+
+async def _faults_since(rig: Rig, before: int) -> bool:
+    return await _faults(rig) > before
 
 
 async def _all_in(rig: Rig, jobs: list[tuple[str, str]], status: str) -> bool:
@@ -105,17 +112,22 @@ async def test_slack_throttling_and_failing_for_a_while_delays_but_loses_and_rep
 
 async def test_the_api_failing_for_a_while_is_caught_up_without_noise(make_rig: RigFactory) -> None:
     rig = await make_rig()
+    watcher = rig.background.watcher
     jobs = await _start_jobs(rig, 9)
     await rig.control.set_faults(status=500, rate=1.0)  # every API request fails
-    before = (await rig.control.stats())["faults_injected"]
+    before = await _faults(rig)
     posts_before = len(rig.slack.calls_to("chat.postMessage"))
 
     await _finish(rig, jobs, seen_running=False)  # the jobs move on while the bot cannot see them
-    await asyncio.sleep(1.5)
-    during = (await rig.control.stats())["faults_injected"] - before
+    # The watcher met the outage: then it is watched for a number of its cycles, however long they take.
+    await rig.until_async(lambda: _faults_since(rig, before), within=30)
+    faults_from, cycles_from = await _faults(rig), watcher.cycles
+    await rig.until(lambda: watcher.cycles >= cycles_from + OUTAGE_CYCLES, within=60)
+    during, cycles = await _faults(rig) - faults_from, watcher.cycles - cycles_from
     assert len(rig.slack.calls_to("chat.postMessage")) == posts_before  # nothing said about the outage
-    # It backed off instead of hammering: a naive poller would have failed on every job every 0.1 s.
-    assert 0 < during < 3 * len(jobs)
+    # It backed off instead of hammering: a poller without backoff fails at least one read every cycle
+    # (the list read of the nine jobs); this one waits seconds between tries while its cycles tick on.
+    assert during <= cycles // 4, (during, cycles)
 
     await rig.control.clear_faults()
     await rig.until_async(lambda: _all_delivered(rig, jobs), within=30)

@@ -39,16 +39,18 @@ async def test_a_loop_that_dies_is_restarted_and_counted() -> None:
 
 async def test_a_loop_that_returns_when_asked_to_stop_is_not_restarted() -> None:
     stopping = asyncio.Event()
+    started = asyncio.Event()
     runs = 0
     before = _restarts("quiet-loop")
 
     async def polite() -> None:
         nonlocal runs
         runs += 1
+        started.set()
         await stopping.wait()
 
     task = asyncio.create_task(supervise("quiet-loop", polite, stopping=stopping))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(started.wait(), timeout=5)
     stopping.set()
     await asyncio.wait_for(task, timeout=2)
     assert runs == 1
