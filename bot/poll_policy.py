@@ -4,7 +4,9 @@
 * waiting states (queued, validating_files, pending, created) change slowly → `waiting_factor` × interval;
 * paused only changes when someone resumes it (the bot reads that answer itself) → `paused_factor` ×
   interval, capped at `paused_cap` (but never faster than `interval`);
-* terminal → never again (storage's `due_jobs` leaves terminal jobs out).
+* terminal → never again once the watcher's final read of the job is recorded (storage's `due_jobs` leaves
+  finished jobs out, except one whose end a person's Refresh or click recorded first: it stays due, at
+  once, until that final read).
 
 Failures slow things down and never stop them: one job that cannot be read backs off on its own
 (`JobBackoff`), and a rate limit or an outage pauses every API call for a while (`ApiBackoff`).
