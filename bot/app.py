@@ -80,7 +80,7 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     boundary = install_error_boundary(app, followups)
     # Global middleware, in order: drop handled retries, then give every listener its services.
     deliveries.register(app, services, followups)
-    jobs = JobService(services, Policy(settings.admin_ids))
+    jobs = JobService(services, Policy(settings.admin_ids, command=settings.command))
     context.register(app, jobs=jobs, followups=followups, boundary=boundary)
     commands.register(app, services)
     actions.register(app, services)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from bot.finetune.spec import AUTO, Auto, JobSpec, ProviderName
+from bot.views.format import bullet_list
 
 T = TypeVar("T")
 
@@ -444,7 +445,7 @@ def _example_value(key: str) -> str:
 def _create_problems_text(problems: list[tuple[str, str]], *, command: str) -> str:
     count = len(problems)
     lines = [f"I can't start that job yet — {count} thing{'s' if count != 1 else ''} to fix:"]
-    lines.extend(f"• {_shown(field)} {message}" for field, message in problems)
+    lines.extend(bullet_list([f"{_shown(field)} {message}" for field, message in problems]))
     if any(message.startswith("is not a setting I know") for _, message in problems):
         known = ", ".join(f"`{key}`" for key in SPEC_KEYS)
         lines.append(f"The settings I know: {known} and `meta.<key>`.")

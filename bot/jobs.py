@@ -30,7 +30,6 @@ from bot.views.card import card_for, render_card
 from bot.views.checkpoints import checkpoints_message
 from bot.views.create_form import create_modal
 from bot.views.events import events_message
-from bot.views.format import code
 from bot.views.replies import (
     already_following,
     control_summary,
@@ -111,16 +110,14 @@ class JobService:
         store = self._services.store
         job = await store.get_job(job_id) if job_id else None
         watching = job is not None and await store.get_watch(job.job_id, actor.channel) is not None
-        decision = self._policy.decide(
-            action=action, user=actor.user, channel=actor.channel, job=job, channel_watches=watching
+        return self._policy.decide(
+            action=action,
+            user=actor.user,
+            channel=actor.channel,
+            job=job,
+            channel_watches=watching,
+            job_id=job_id,
         )
-        if job is None and job_id and not decision.allowed:
-            # The policy cannot name a job TuneOps does not track; say how to start following it.
-            hint = (
-                f"TuneOps doesn't follow {code(job_id)} yet: `{self.command} watch {job_id}` adopts it here."
-            )
-            return Decision.refuse(f"{decision.reason or 'Not allowed.'} {hint}")
-        return decision
 
     async def form_held_back(self, actor: Actor) -> str | None:
         """Slack's reason the bot can't post in the actor's channel, when a create form submitted there

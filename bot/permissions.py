@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.commands import DEFAULT_COMMAND
+from bot.views.format import code
 from storage.records import TrackedJob
 
 
@@ -74,6 +76,7 @@ class Decision:
 @dataclass(frozen=True)
 class Policy:
     admins: frozenset[str] = frozenset()
+    command: str = DEFAULT_COMMAND  # named in refusals that say what to type
 
     def is_admin(self, user: str) -> bool:
         return user in self.admins
@@ -86,9 +89,11 @@ class Policy:
         channel: str,
         job: TrackedJob | None,
         channel_watches: bool,
+        job_id: str | None = None,
     ) -> Decision:
         """May `user`, in `channel`, do `action` to `job`? `channel_watches` says whether this channel
-        follows the job (as owner or with `watch`); `job` is None when TuneOps does not track it."""
+        follows the job (as owner or with `watch`); `job` is None when TuneOps does not track it, and
+        `job_id` then names the job asked about."""
         rule = RULES.get(action)
         if rule is None:
             return Decision.refuse(f"I don't know the action `{action}`, so I won't do it.")
@@ -96,9 +101,14 @@ class Policy:
             return Decision.allow()
         if rule.who is Who.ANYONE:
             return Decision.allow()
-        job_name = f"`{job.job_id}`" if job else "this job"
+        job_id = job.job_id if job is not None else job_id
+        job_name = code(job_id) if job_id else "this job"
         owns = job is not None and job.owner_channel == channel
         if rule.needs_channel and not (owns or channel_watches):
+            if rule.who is Who.FOLLOWER:
+                return Decision.refuse(f"This channel isn't following {job_name}.")
+            if job is None:
+                return Decision.refuse(self._untracked(action, job_id))
             return Decision.refuse(
                 f"This channel doesn't follow {job_name}, so I won't {action} it from here. "
                 "Do it from the channel where its card is, or ask an admin."
@@ -120,3 +130,13 @@ class Policy:
                 f"Only <@{job.creator}>, who started {job_name}, or an admin can {action} it."
             )
         return Decision.allow()
+
+    def _untracked(self, action: str, job_id: str | None) -> str:
+        """A job TuneOps does not follow: there is no card anywhere, and `watch` is the way in."""
+        if not job_id:
+            return f"TuneOps doesn't follow that job, so I won't {action} it."
+        return (
+            f"TuneOps doesn't follow {code(job_id)}, so I won't {action} it. `{self.command} watch {job_id}` "
+            f"adopts it into this channel; after that, whoever started it through TuneOps, or an admin, can "
+            f"{action} it (a job started outside Slack: admins only)."
+        )

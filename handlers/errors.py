@@ -34,6 +34,7 @@ from bot.views.errors import (
     check_state_hint,
     command_error_message,
     error_message,
+    invalid_spec_message,
     maybe_done_message,
     maybe_started_message,
     refusal_message,
@@ -92,10 +93,7 @@ def _answer(error: BaseException, *, intent: Intent | None, command: str) -> tup
     if isinstance(error, PermissionRefused):
         return refusal_message(error.reason), "refused"
     if isinstance(error, InvalidJobSpecError):
-        count = len(error.problems)
-        lines = [f"I can't start that job — {count} thing{'s' if count != 1 else ''} to fix:"]
-        lines.extend(f"• {code(field)} {message}" for field, message in error.problems)
-        return error_message("\n".join(lines)), "bad_input"
+        return invalid_spec_message(error.problems), "bad_input"
     if isinstance(error, APIStatusError):
         return _api_status_answer(error, intent, command=command), "api_error"
     if isinstance(error, APIConnectionError):

@@ -207,6 +207,15 @@ def test_create_reports_every_problem_at_once() -> None:
     assert "/finetune create model=<base>" in message
 
 
+def test_a_flood_of_problems_shows_ten_and_keeps_the_usage_line() -> None:
+    message = error_of(f"{GOOD} " + " ".join(f"k{n}=v" for n in range(200))).message
+    assert "200 things to fix" in message
+    assert "`k9` is not a setting I know" in message and "`k10`" not in message
+    assert "…and 190 more" in message
+    assert message.splitlines()[-1].startswith("Usage: `/finetune create model=<base>")
+    assert "The settings I know:" in message
+
+
 def test_bad_number_words() -> None:
     assert "`lr_multiplier` must be a positive number" in error_of(f"{GOOD} lr_multiplier=fast").message
     assert "`epochs` must be a whole number from 1 to 50, or auto" in error_of(f"{GOOD} epochs=three").message

@@ -116,6 +116,20 @@ def test_untracked_job_only_admins_may_control() -> None:
     assert admin.allowed
 
 
+def test_refusals_about_untracked_jobs_name_the_job_and_the_way_in() -> None:
+    policy = Policy(admins=frozenset({ADMIN}), command="/ft")
+    cancel = policy.decide(
+        action="cancel", user=OTHER, channel=OWNER_CHANNEL, job=None, channel_watches=False, job_id="ftjob-x"
+    )
+    assert (cancel.reason or "").startswith("TuneOps doesn't follow `ftjob-x`, so I won't cancel it.")
+    assert "`/ft watch ftjob-x` adopts it" in (cancel.reason or "")
+    unwatch = policy.decide(
+        action="unwatch", user=OTHER, channel=OWNER_CHANNEL, job=None, channel_watches=False, job_id="ftjob-x"
+    )
+    assert unwatch.reason == "This channel isn't following `ftjob-x`."
+    assert decide("unwatch", OTHER, UNRELATED_CHANNEL).reason == "This channel isn't following `ftjob-perm1`."
+
+
 def test_unknown_action_is_refused_even_for_admins() -> None:
     decision = decide("delete_everything", ADMIN, OWNER_CHANNEL)
     assert not decision.allowed and "delete_everything" in (decision.reason or "")

@@ -77,6 +77,14 @@ async def test_create_with_bad_arguments_lists_every_problem_and_starts_nothing(
     assert bot.slack.messages("C_ML") == []
 
 
+async def test_two_hundred_unknown_keys_still_end_with_the_usage_line(bot: BotRig) -> None:
+    flood = " ".join(f"k{n}=v" for n in range(200))
+    answer = await bot.answer_text(await bot.slack.sender.slash(f"create {CREATE_ARGS} {flood}"))
+    assert "200 things to fix" in answer and "…and 190 more" in answer
+    assert "Usage: `/finetune create model=<base>" in answer
+    assert (await bot.services.api.list_jobs()).data == []
+
+
 async def test_unknown_subcommand_gets_usage_and_did_you_mean(bot: BotRig) -> None:
     answer = await bot.answer_text(await bot.slack.sender.slash("stauts ftjob-abc"))
     assert "Did you mean `status`?" in answer
@@ -210,7 +218,7 @@ async def test_watch_adopts_a_job_started_elsewhere_and_unwatch_lets_it_go(bot: 
     answer = await bot.answer_text(
         await bot.slack.sender.slash(f"unwatch {job.id}", user="U_CAROL", channel="C_ML")
     )
-    assert "doesn't follow" in answer
+    assert f"This channel isn't following `{job.id}`." in answer
     audit = [(a.action, a.channel, a.allowed) for a in reversed(await bot.store.audit_for_job(job.id))]
     assert audit == [
         ("watch", "C_OPS", True),

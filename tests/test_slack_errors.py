@@ -51,6 +51,13 @@ def test_every_problem_of_a_job_request() -> None:
     assert "2 things to fix" in text and "`suffix` on Azure" in text and "`seed` must be" in text
 
 
+def test_a_long_list_of_problems_is_cut_at_ten() -> None:
+    error = InvalidJobSpecError([(f"field{n}", "is wrong") for n in range(25)])
+    text, _, _ = _said(error, Intent("create"))
+    assert "25 things to fix" in text and "`field9` is wrong" in text and "field10" not in text
+    assert "…and 15 more" in text
+
+
 def test_the_apis_own_words_and_code() -> None:
     error = ConflictError(
         "Job ftjob-1 is paused and cannot be paused.", status_code=409, code="invalid_job_state"

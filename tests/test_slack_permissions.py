@@ -54,7 +54,7 @@ async def test_even_the_creator_is_refused_from_a_channel_that_does_not_follow_t
 async def test_a_job_nobody_tracks_cannot_be_controlled_by_ordinary_users(bot: BotRig) -> None:
     sent = await bot.slack.sender.slash("pause ftjob-untracked", user="U_BOB")
     answer = await bot.answer_text(sent)
-    assert "won't pause it from here" in answer
+    assert "TuneOps doesn't follow `ftjob-untracked`, so I won't pause it." in answer
     assert "`/finetune watch ftjob-untracked` adopts it" in answer
     # No API call was made: the emulator never heard of the job, and no API error was quoted.
     stats = await bot.control.stats()
@@ -91,3 +91,21 @@ async def test_anyone_may_look_and_watch(bot: BotRig) -> None:
         await bot.slack.sender.slash(f"pause {job_id}", user="U_BOB", channel="C_X")
     )
     assert "Only <@U_ALICE>" in refused
+
+
+async def test_a_refusal_about_a_job_nobody_tracks_says_what_watch_would_change(bot: BotRig) -> None:
+    answer = await bot.answer_text(await bot.slack.sender.slash("cancel ftjob-doesnotexist", user="U_BOB"))
+    # No card anywhere to go to, and no promise that watching lets just anyone act on it.
+    assert "card" not in answer
+    assert "`/finetune watch ftjob-doesnotexist` adopts it into this channel" in answer
+    assert "whoever started it through TuneOps, or an admin, can cancel it" in answer
+    assert "started outside Slack: admins only" in answer
+
+
+async def test_unwatch_where_the_job_is_not_followed_says_so_plainly(bot: BotRig) -> None:
+    job_id, _ = await bot.create_job(channel="C_ML")
+    elsewhere = await bot.answer_text(await bot.slack.sender.slash(f"unwatch {job_id}", channel="C_OTHER"))
+    assert elsewhere.startswith(f"🔒 This channel isn't following `{job_id}`.")
+    assert "from here" not in elsewhere
+    untracked = await bot.answer_text(await bot.slack.sender.slash("unwatch ftjob-doesnotexist"))
+    assert untracked.startswith("🔒 This channel isn't following `ftjob-doesnotexist`.")

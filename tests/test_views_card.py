@@ -76,7 +76,7 @@ def test_cancel_asks_for_confirmation_in_danger_style() -> None:
     assert confirm["title"]["text"] == "Cancel this job?"
     assert "ftjob-abc123" in confirm["text"]["text"]
     assert confirm["confirm"]["text"] == "Cancel job"
-    assert confirm["deny"]["text"] == "Keep running"
+    assert confirm["deny"]["text"] == "Keep the job"  # paused and queued jobs are not running
 
 
 def test_running_card_shows_progress_losses_finish_and_people() -> None:

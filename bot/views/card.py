@@ -100,7 +100,7 @@ def job_buttons(job: FineTuningJob) -> list[ButtonElement]:
                         "a cancelled job cannot be resumed."
                     ),
                     confirm="Cancel job",
-                    deny="Keep running",
+                    deny="Keep the job",
                     style="danger",
                 ),
             )

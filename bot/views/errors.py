@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.commands import CommandError
-from bot.views.format import code, escape
+from bot.views.format import bullet_list, code, escape
 from bot.views.help import usage_text
 from bot.views.message import SlackMessage, fit
 
@@ -35,6 +35,14 @@ def command_error_message(error: CommandError, *, command: str = "/finetune") ->
     if error.usage:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=usage_text(command))))
     return fit(f"⚠️ {error.message}", blocks)
+
+
+def invalid_spec_message(problems: list[tuple[str, str]]) -> SlackMessage:
+    """Every problem of a job request (up to ten shown), as found before anything was sent."""
+    count = len(problems)
+    lines = [f"I can't start that job — {count} thing{'s' if count != 1 else ''} to fix:"]
+    lines.extend(bullet_list([f"{code(field)} {message}" for field, message in problems]))
+    return error_message("\n".join(lines))
 
 
 def refusal_message(reason: str) -> SlackMessage:

@@ -74,6 +74,18 @@ def truncate(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
+MAX_PROBLEMS_SHOWN = 10
+
+
+def bullet_list(items: list[str], *, limit: int = MAX_PROBLEMS_SHOWN) -> list[str]:
+    """`• item` lines, at most `limit` of them, then "…and N more" for the rest: a long list must not push
+    what follows it (the usage line) out of the message."""
+    lines = [f"• {item}" for item in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"…and {len(items) - limit} more")
+    return lines
+
+
 def status_emoji(status: str) -> str:
     return STATUS_EMOJI.get(status, UNKNOWN_STATUS_EMOJI)
 
