@@ -106,7 +106,9 @@ def _answer(error: BaseException, *, intent: Intent | None, command: str) -> tup
         text = f"I don't follow {code(error.job_id)} yet. `{command} watch {error.job_id}` adopts it here."
         return error_message(text), "bad_input"
     if isinstance(error, SlackApiError):
-        text = f"Slack refused my request ({code(str(error.response.get('error')))}). Please try again."
+        said = code(str(error.response.get("error")))
+        failed = error.response.status_code >= 500 or error.response.status_code == 429
+        text = f"Slack {'failed on' if failed else 'refused'} my request ({said}). Please try again."
         return error_message(text), "slack_error"
     if isinstance(error, BoltUnhandledRequestError):
         return error_message("I don't know what to do with that request."), "unhandled"
@@ -114,19 +116,22 @@ def _answer(error: BaseException, *, intent: Intent | None, command: str) -> tup
 
 
 def _api_status_answer(error: APIStatusError, intent: Intent | None, *, command: str) -> SlackMessage:
-    """The API said no (4xx: "refused") or failed (5xx, 429: "failed"), in its own words. A create that
-    failed with a 5xx may have started the job all the same; a 429 never did."""
-    said = f"{error.message} ({error.code or f'HTTP {error.status_code}'})"
+    """The API said no (a 4xx: "refused") or failed (a 5xx, a 408 timeout, a 429: "failed"), in its own
+    words. After a 5xx or a 408 the request may have been carried out all the same (a create may have
+    started the job); a 429 never was."""
+    status = error.status_code
+    said = f"{error.message} ({error.code or f'HTTP {status}'})"
     action = intent.action if intent else "do that"
     job_id = intent.job_id if intent else None
-    if error.status_code >= 500 and action == "create":
+    maybe_done = status >= 500 or status == 408
+    if maybe_done and action == "create":
         return maybe_started_message(said, command=command)
-    refused = error.status_code < 500 and error.status_code != 429
+    refused = not maybe_done and status != 429
     then = None
     if not refused:
         then = (
             f"It may have happened anyway: {check_state_hint(job_id, command=command)}"
-            if action in CONTROL_ACTIONS and job_id and error.status_code >= 500
+            if maybe_done and action in CONTROL_ACTIONS and job_id
             else "Try again in a minute."
         )
     verb = _API_VERBS.get(action, action)

@@ -13,6 +13,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.commands import CommandError
 from bot.finetune.errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     ConflictError,
     InternalServerError,
@@ -103,6 +104,21 @@ def test_slack_refusing_a_call() -> None:
     )
     text, outcome, _ = _said(SlackApiError("views.open failed", response))
     assert outcome == "slack_error" and "expired_trigger_id" in text
+    assert "Slack refused my request" in text
+
+
+def test_slack_failing_on_a_call() -> None:
+    response = AsyncSlackResponse(
+        client=AsyncWebClient(),
+        http_verb="POST",
+        api_url="https://slack.com/api/views.open",
+        req_args={},
+        data={"ok": False, "error": "internal_error"},
+        headers={},
+        status_code=500,
+    )
+    text, outcome, _ = _said(SlackApiError("views.open failed", response))
+    assert outcome == "slack_error" and "Slack failed on my request (`internal_error`)" in text
 
 
 def test_a_surprise_gets_a_reference_and_no_details() -> None:
@@ -167,6 +183,14 @@ def test_server_errors_and_rate_limits_failed_only_4xx_refused() -> None:
     text, _, _ = _said(SERVER_ERROR, Intent("pause", "ftjob-1"))
     assert "failed to pause `ftjob-1`" in text
     assert "may have happened anyway: `/finetune status ftjob-1` shows where it stands" in text
+
+
+def test_an_api_timeout_status_is_a_failure_that_may_have_done_it() -> None:
+    timed_out = APIStatusError("Request timed out.", status_code=408)
+    text, _, _ = _said(timed_out, Intent("create"))
+    assert MAY_HAVE_STARTED in text
+    text, _, _ = _said(timed_out, Intent("cancel", "ftjob-1"))
+    assert "failed to cancel `ftjob-1`" in text and "may have happened anyway" in text
 
 
 def test_a_pause_without_an_answer_may_have_happened() -> None:
