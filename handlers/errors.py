@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.commands import DEFAULT_COMMAND, CommandError
 from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneError, InvalidJobSpecError
+from bot.finetune.retry import DAILY_LIMIT_CODE
 from bot.jobs import JobService
 from bot.metrics import SLACK_REQUESTS
 from bot.permissions import CONTROL_ACTIONS
@@ -128,12 +129,10 @@ def _api_status_answer(error: APIStatusError, intent: Intent | None, *, command:
         return maybe_started_message(said, command=command)
     refused = not maybe_done and status != 429
     then = None
-    if not refused:
-        then = (
-            f"It may have happened anyway: {check_state_hint(job_id, command=command)}"
-            if maybe_done and action in CONTROL_ACTIONS and job_id
-            else "Try again in a minute."
-        )
+    if maybe_done and action in CONTROL_ACTIONS and job_id:
+        then = f"It may have happened anyway: {check_state_hint(job_id, command=command)}"
+    elif not refused and error.code != DAILY_LIMIT_CODE:  # the daily limit does not clear in a minute
+        then = "Try again in a minute."
     verb = _API_VERBS.get(action, action)
     return api_error_message(verb, job_id, said, refused=refused, then=then)
 

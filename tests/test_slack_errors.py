@@ -185,6 +185,17 @@ def test_server_errors_and_rate_limits_failed_only_4xx_refused() -> None:
     assert "may have happened anyway: `/finetune status ftjob-1` shows where it stands" in text
 
 
+def test_the_daily_limit_is_not_told_to_try_again_in_a_minute() -> None:
+    daily = RateLimitError(
+        "Your organization has reached the maximum of fine-tuning requests per day for this model.",
+        status_code=429,
+        code="daily_rate_limit_exceeded",
+    )
+    text, _, _ = _said(daily, Intent("create"))
+    assert "failed to start the job" in text and "per day" in text
+    assert "Try again in a minute" not in text and "may have started" not in text
+
+
 def test_an_api_timeout_status_is_a_failure_that_may_have_done_it() -> None:
     timed_out = APIStatusError("Request timed out.", status_code=408)
     text, _, _ = _said(timed_out, Intent("create"))
