@@ -56,7 +56,6 @@ CONTROL_ACTIONS = frozenset({"pause", "resume", "cancel"})
 # Actions that change an existing job or its channels' subscriptions and are therefore checked.
 MUTATING_ACTIONS = frozenset(action for action, rule in RULES.items() if rule.needs_channel)
 READ_ONLY_ACTIONS = frozenset({"help", "list", "status", "events", "checkpoints", "refresh"})
-KNOWN_ACTIONS = frozenset(RULES)
 
 
 @dataclass(frozen=True)

@@ -108,10 +108,6 @@ def status_text(status: str) -> str:
     return f"{status_emoji(status)} {words if words else code(status)}"
 
 
-def is_known_status(status: str) -> bool:
-    return status in STATUS_WORDS
-
-
 def is_active(status: str) -> bool:
     return status_group(status) is StatusGroup.ACTIVE
 
