@@ -272,7 +272,7 @@ class Notifier:
         # Slack may hold this reply already when an earlier attempt's outcome is unknown.
         check_thread = item.attempts > 1 and item.id not in self._known_unsent
         try:
-            card_ts = watch.card_ts or await self._ensure_card(job, watch, recovering=item.attempts > 1)
+            card_ts = watch.card_ts or await self._ensure_card(job, watch)
             try:
                 await self._check_and_post(item, job, card_ts, check_thread=check_thread)
             except _Failed as failed:
@@ -366,26 +366,26 @@ class Notifier:
         )
         return message, should_broadcast(current)
 
-    async def _ensure_card(self, job: TrackedJob, watch: Watch, *, recovering: bool) -> str:
-        """The channel's card for the job, posting it first if it was never posted."""
-        if recovering:
-            # A card posted by a process that died before remembering it: adopt it, do not post twice.
-            try:
-                async with self._requests:
-                    found = await find_card(
-                        self.slack, watch.channel, job.job_id, oldest=watch.created_at - 60
-                    )
-            except Exception as exc:
-                failure = classify(exc)
-                if failure.kind is not FailureKind.REFUSED:
-                    raise _Failed(failure) from exc
-                log.warning("cannot read the history of %s (%s)", watch.channel, failure.error)
-                found = None
-            if found is not None:
-                await self._store.set_card(
-                    job.job_id, watch.channel, ts=found, version=-1, now=self._services.clock()
-                )
-                return found
+    async def _ensure_card(self, job: TrackedJob, watch: Watch) -> str:
+        """The channel's card for the job, posting it first if it was never posted.
+
+        A card may exist that nobody remembered (a process that died after posting it, or a post whose
+        answer was lost): look for it by its metadata first, so it is never posted twice. Rare: the bot
+        posts cards when jobs are created or watched."""
+        try:
+            async with self._requests:
+                found = await find_card(self.slack, watch.channel, job.job_id, oldest=watch.created_at - 60)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.kind is not FailureKind.REFUSED:
+                raise _Failed(failure) from exc
+            log.warning("cannot read the history of %s (%s)", watch.channel, failure.error)
+            found = None
+        if found is not None:
+            await self._store.set_card(
+                job.job_id, watch.channel, ts=found, version=-1, now=self._services.clock()
+            )
+            return found
         return await self._post_card(job, watch.channel, replacing=None)
 
     async def _post_card(self, job: TrackedJob, channel: str, *, replacing: str | None) -> str:

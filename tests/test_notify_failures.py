@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.emulator.control import EmulatorControl
-from bot.thread_lookup import notification_metadata
+from bot.thread_lookup import card_metadata, notification_metadata
+from bot.views.card import card_for
 from bot.watcher import Watcher
 from tests.support.background import RIG_LEASE, Rig, RigFactory
 
@@ -107,3 +108,27 @@ async def test_a_reply_posted_by_a_process_that_died_before_its_commit_is_not_po
     assert rig.statuses(job_id, "C_TEAM") == ["running"]
     assert len(rig.slack.calls_to("chat.postMessage")) == posts_before
     assert rig.slack.calls_to("conversations.replies")
+
+
+async def test_a_card_posted_but_never_remembered_is_adopted_not_posted_again(watch_rig: Rig) -> None:
+    """A card whose post answer was lost (the watch has no card ts) already sits in the channel: the
+    first reply goes under it instead of under a second card."""
+    rig = watch_rig
+    job_id = await rig.start_job("C_OWNER", "U_ALICE")
+    await rig.store.add_watch(job_id, "C_LOST", user="U_BOB", now=rig.services.clock())
+    tracked = await rig.store.get_job(job_id)
+    assert tracked is not None
+    posted = await rig.services.slack.chat_postMessage(
+        channel="C_LOST",
+        metadata=card_metadata(job_id),
+        **card_for(tracked, rig.services.clock()).as_kwargs(),
+    )
+    rig.cards[(job_id, "C_LOST")] = str(posted["ts"])
+
+    await rig.control.advance(30)
+    await rig.until(lambda: rig.statuses(job_id, "C_LOST") == ["running"])
+
+    assert [m.ts for m in rig.slack.messages("C_LOST")] == [posted["ts"]]
+    watch = await rig.store.get_watch(job_id, "C_LOST")
+    assert watch is not None
+    assert watch.card_ts == posted["ts"]
