@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.audit import Actor
-from bot.commands import action_name, command_job_id, parse_command
+from bot.commands import CommandError, action_name, command_job_id, looks_like_job_id, parse_command
 from bot.jobs import JobService
 from bot.views.actions import BUTTON_VERBS
 from handlers.context import Intent, intent_of
@@ -34,9 +34,14 @@ async def parse_slash_command(
 
 
 async def read_job_button(action: dict[str, Any], context: AsyncBoltContext, next: Next) -> None:
-    """A card button: its action id says what, its value carries the job id."""
+    """A card button: its action id says what, its value carries the job id.
+
+    The value comes from the click's payload, so it is checked like a typed job id before anything (the
+    policy, the API) sees it: an empty or odd one would otherwise become a request for another API path."""
     value = action.get("value")
-    context["intent"] = Intent(BUTTON_VERBS[str(action.get("action_id"))], str(value) if value else None)
+    if not isinstance(value, str) or not looks_like_job_id(value):
+        raise CommandError("This button doesn't name a job I can act on, so I did nothing.")
+    context["intent"] = Intent(BUTTON_VERBS[str(action.get("action_id"))], value)
     await next()
 
 
