@@ -7,7 +7,9 @@ never talks to Slack, so nothing it meets — rate limits, outages, odd answers 
 
 Reading cheaply: the list endpoint returns up to `page_size` jobs per request, newest first. When several
 jobs are due, pages are read until every due job was seen, the page bound is reached, or the page has gone
-past (older than) every job still missing; jobs the pages did not reach are read one by one.
+past (older than) every job still missing; jobs the pages did not reach are read one by one. A list page
+that cannot be read (a job in it the client cannot parse, a refused list call) is not an outage: the jobs
+are read one by one instead, and only one that fails alone is put off (`JobBackoff`).
 
 Every observation carries when the request that read the job was sent (`read_at`, taken just before it
 goes out): a person's Pause answered while a poll was under way is newer than the poll, and storage drops
@@ -252,9 +254,16 @@ class Watcher:
         found: dict[str, JobRead] = {}
         after: str | None = None
         while result.list_pages < self._max_list_pages:
-            page, read_at = await self._call_stamped(
-                self._services.api.list_jobs(after=after, limit=self._page_size)
-            )
+            try:
+                page, read_at = await self._call_stamped(
+                    self._services.api.list_jobs(after=after, limit=self._page_size)
+                )
+            except FineTuneError as exc:
+                # One odd job spoils the whole page (or the list call was refused): read the jobs not
+                # found yet one by one, so only a job that cannot be read is left behind.
+                result.list_pages += 1
+                log.info("could not read the job list (%s); reading the due jobs one by one", exc)
+                break
             result.list_pages += 1
             for job in page.data:
                 if job.id in created:
