@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # Within Docker's default 10 s between SIGTERM and SIGKILL (`docker stop`); Kubernetes allows 30 s.
 SHUTDOWN_TIMEOUT_SECONDS = 8.0
+# Closing the Socket Mode connection on the way out: a close frame is polite, not worth the stop's budget.
+SOCKET_CLOSE_TIMEOUT_SECONDS = 2.0
 
 
 def _settings_or_report() -> Settings | None:
@@ -59,6 +62,7 @@ async def run_service() -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     socket_mode: SocketWatchdog | None = None
+    connecting: asyncio.Task[bool] | None = None
     try:
         if settings.slack_app_token is not None:
             app_token = settings.slack_app_token.get_secret_value()
@@ -66,23 +70,42 @@ async def run_service() -> int:
             socket_mode = SocketWatchdog(
                 lambda: AsyncSocketModeHandler(runtime.bolt_app, app_token=app_token),
                 interval=settings.socket_check_interval,
+                close_timeout=SOCKET_CLOSE_TIMEOUT_SECONDS,
             )
             health_of(runtime.web_app).socket = socket_mode
-            if await socket_mode.start():
-                log.info("connected to Slack in Socket Mode")
-            else:
-                log.warning("not connected to Slack in Socket Mode yet; retrying in the background")
+            # The first connect may take its whole timeout (Slack slow or unreachable): a SIGTERM meanwhile
+            # must still be answered at once, so the connect runs beside the wait for it.
+            connecting = asyncio.create_task(socket_mode.start(), name="socket-mode-connect")
+            connecting.add_done_callback(_report_first_connect)
         else:
             log.info("waiting for Slack requests at %s", runtime.events_url)
         await stopping.wait()
         log.info("shutting down")
     finally:
+        started_stopping = loop.time()
+        if connecting is not None and not connecting.done():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
         if socket_mode is not None:
             await socket_mode.stop()
-        await runtime.stop(timeout=SHUTDOWN_TIMEOUT_SECONDS)
+        # What the socket close used is taken from the runtime's share, so the whole stop keeps its bound.
+        spent = loop.time() - started_stopping
+        await runtime.stop(timeout=max(1.0, SHUTDOWN_TIMEOUT_SECONDS - spent))
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     return 0
+
+
+def _report_first_connect(connecting: asyncio.Task[bool]) -> None:
+    if connecting.cancelled():
+        return
+    if connecting.exception() is not None:
+        log.error("could not start the Socket Mode connection", exc_info=connecting.exception())
+    elif connecting.result():
+        log.info("connected to Slack in Socket Mode")
+    else:
+        log.warning("not connected to Slack in Socket Mode yet; retrying in the background")
 
 
 async def migrate() -> int:

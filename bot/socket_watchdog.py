@@ -56,11 +56,14 @@ class SocketWatchdog:
         interval: float = 10.0,
         max_failures: int = 3,
         connect_timeout: float = 30.0,
+        close_timeout: float = 2.0,
     ) -> None:
         self._make_handler = make_handler
         self.interval = interval
         self.max_failures = max_failures
         self.connect_timeout = connect_timeout
+        # A close is bounded apart from a connect: the service's stop must fit in Docker's 10 s.
+        self.close_timeout = close_timeout
         self.handler: SocketHandler | None = None
         self.failures = 0
         self.reconnects = 0
@@ -76,6 +79,7 @@ class SocketWatchdog:
         return connected
 
     async def stop(self) -> None:
+        """Stop watching and close the connection (waiting at most `close_timeout` for the close)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -147,6 +151,6 @@ class SocketWatchdog:
         if handler is None:
             return
         try:
-            await asyncio.wait_for(handler.close_async(), self.connect_timeout)
+            await asyncio.wait_for(handler.close_async(), self.close_timeout)
         except Exception:
             log.warning("closing the old Socket Mode handler failed; dropping it", exc_info=True)
