@@ -61,10 +61,26 @@ class ChannelCards:
             )
         return self._poster
 
-    async def post(self, tracked: TrackedJob, channel: str, card: SlackMessage) -> str | None:
-        """Post the card of a job `channel` follows and remember it; Slack's error when not possible."""
-        ts, problem = await self._send(tracked.job_id, channel, card)
-        await self._remember(tracked, channel, ts, problem)
+    async def post_and_own(self, tracked: TrackedJob, actor: Actor, card: SlackMessage) -> str | None:
+        """Post the card of a job just tracked without a watch (`track_job(..., owner_watch=False)`) in its
+        owner channel, then make that channel follow it; Slack's error when the card was not posted.
+
+        As in `post_and_follow`, the card goes out before the watch exists, so the notifier cannot post one
+        of its own meanwhile. The watch is added even when posting fails or is cut short (shutdown): the
+        job is then followed, and the notifier posts the missing card with its first note."""
+        try:
+            ts, problem = await self._send(tracked.job_id, actor.channel, card)
+        finally:
+            await asyncio.shield(
+                self._services.store.add_watch(
+                    tracked.job_id,
+                    actor.channel,
+                    user=actor.user,
+                    now=self._services.clock(),
+                    owner=tracked.owner_channel == actor.channel,
+                )
+            )
+        await self._remember(tracked, actor.channel, ts, problem)
         return problem
 
     async def post_and_follow(self, tracked: TrackedJob, actor: Actor, card: SlackMessage) -> str | None:

@@ -10,13 +10,23 @@ the watcher reads the same jobs on its own schedule, and storage keeps whichever
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.audit import Actor, AuditLog
+from bot.audit import Actor, AuditLog, AuditNote
 from bot.channel_cards import ChannelCards
 from bot.commands import ListJobs
+from bot.create_interrupted import (
+    log_interrupted,
+    not_known_answer,
+    not_known_result,
+    outcome_after_cancel,
+    started_without_card_answer,
+    started_without_card_result,
+    take_back_cancellation,
+)
 from bot.creator import creator_from_metadata, with_creator
 from bot.finetune.models import FineTuningJob
 from bot.finetune.spec import JobSpec
@@ -153,19 +163,57 @@ class JobService:
         """Start the job, track it as owned by this channel and post its card there.
 
         The answer to a form names the channel: a form has no response_url, and when the bot cannot post
-        in the channel the answer goes to the person as a direct message."""
+        in the channel the answer goes to the person as a direct message.
+
+        The API call and the tracking run in a task of their own, awaited under a shield: a shutdown that
+        cancels this request lets them finish (briefly, `INTERRUPTED_CREATE_GRACE`), so a job the API
+        started is tracked; either way the person is answered and the audit log says what happened."""
         named = actor.channel if origin is Origin.FORM else None
         async with self._audit.around("create", actor) as note:
-            read_at = self._now()
-            job = await self._services.api.create_job(with_creator(spec, actor.user))
-            note.job_id = job.id
-            tracked = await self._track(job, read_at, owner=actor.channel, creator=actor.user, origin=origin)
+            starting = asyncio.ensure_future(self._start(spec, actor, origin))
+            try:
+                tracked = await asyncio.shield(starting)
+            except asyncio.CancelledError:
+                tracked = await outcome_after_cancel(starting)
+                if tracked is None:
+                    log_interrupted(actor, None)
+                    note.result = not_known_result(self.command)
+                    return not_known_answer(self.command, named)
+                return await self._interrupted_before_card(tracked, actor, note, named)
+            note.job_id = tracked.job_id
             card = card_for(tracked, self._now())
-            problem = await self._cards.post(tracked, actor.channel, card)
-            note.result = f"created ({job.status})" + (f"; card not posted: {problem}" if problem else "")
+            try:
+                problem = await self._cards.post_and_own(tracked, actor, card)
+            except asyncio.CancelledError:
+                take_back_cancellation()
+                return await self._interrupted_before_card(tracked, actor, note, named)
+            note.result = f"created ({tracked.status})" + (f"; card not posted: {problem}" if problem else "")
             if problem:
-                return self._cards.not_posted(job.id, problem, card, started=True, channel=named)
-            return started(job.id, job.status, channel=named)
+                return self._cards.not_posted(tracked.job_id, problem, card, started=True, channel=named)
+            return started(tracked.job_id, tracked.status, channel=named)
+
+    async def _start(self, spec: JobSpec, actor: Actor, origin: Origin) -> TrackedJob:
+        read_at = self._now()
+        job = await self._services.api.create_job(with_creator(spec, actor.user))
+        return await self._track(job, read_at, owner=actor.channel, creator=actor.user, origin=origin)
+
+    async def _interrupted_before_card(
+        self, tracked: TrackedJob, actor: Actor, note: AuditNote, named: str | None
+    ) -> SlackMessage:
+        """Shutdown came after the job was tracked, before its card was posted: the owner channel follows
+        it (the notifier posts the card with the first note), and the person is told."""
+        store = self._services.store
+        await store.add_watch(
+            tracked.job_id,
+            actor.channel,
+            user=actor.user,
+            now=self._now(),
+            owner=tracked.owner_channel == actor.channel,
+        )
+        log_interrupted(actor, tracked.job_id)
+        note.job_id = tracked.job_id
+        note.result = started_without_card_result(tracked.status)
+        return started_without_card_answer(tracked.job_id, tracked.status, named)
 
     async def watch(self, job_id: str, actor: Actor) -> SlackMessage:
         """Follow a job in this channel: track it (this channel then owns it) or add a watch; post its card."""
@@ -183,7 +231,7 @@ class JobService:
                     origin=Origin.WATCH,
                 )
                 card = card_for(tracked, self._now())
-                problem = await self._cards.post(tracked, actor.channel, card)
+                problem = await self._cards.post_and_own(tracked, actor, card)
                 note.result = "now tracked" + (f"; card not posted: {problem}" if problem else "")
             else:
                 tracked = await self._observe(job, read_at, tracked) or tracked
@@ -344,12 +392,12 @@ class JobService:
     async def _track(
         self, job: FineTuningJob, read_at: float, *, owner: str, creator: str | None, origin: Origin
     ) -> TrackedJob:
-        """Track a job the API just described. Its first poll waits its normal turn: the card about to be
-        posted shows what the API just said, and a status change recorded before the card is remembered
-        would make the notifier post a second card."""
-        store = self._services.store
+        """Track a job the API just described, with no watch yet: the caller posts its card, then makes
+        the owner channel follow it (`ChannelCards.post_and_own`). Until then the job is neither polled
+        nor notified about, so the notifier cannot post a second card; its first poll waits its normal
+        turn, set in the same transaction (the card about to be posted shows what the API just said)."""
         now = self._now()
-        tracked, created = await store.track_job(
+        tracked, _ = await self._services.store.track_job(
             NewJob(
                 job_id=job.id,
                 provider=self.provider,
@@ -363,9 +411,9 @@ class JobService:
                 read_at=read_at,
             ),
             now=now,
+            next_poll_at=self._polls.next_poll_at(job.status, now),
+            owner_watch=False,
         )
-        if created:
-            await store.schedule_poll(job.id, next_poll_at=self._polls.next_poll_at(job.status, now))
         return tracked
 
 

@@ -6,6 +6,7 @@ reverse order (stop taking requests, let in-flight answers finish, stop the back
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
@@ -121,21 +122,29 @@ class Runtime:
         return self.url + SLACK_EVENTS_PATH
 
     async def stop(self, timeout: float = 10) -> None:  # noqa: ASYNC109 (a bound per stage, not one deadline)
-        """Stop taking requests (in-flight ones get HTTP_SHUTDOWN_GRACE_SECONDS), let the work behind acks
-        already given finish (a quarter of `timeout`), stop the background work (half of it), close the
-        clients and the store. Safe to call twice."""
+        """Stop taking requests (in-flight ones get HTTP_SHUTDOWN_GRACE_SECONDS); meanwhile let the work
+        behind acks already given finish (half of `timeout`, then an eighth once cancelled) and stop the
+        background work (half of it); close the clients and the store. Safe to call twice."""
         if self._stopped:
             return
         self._stopped = True
         if self._runner is not None:
             await self._runner.cleanup()
-        await self.followups.drain(timeout=timeout / 4)
-        if self.background is not None and self._background_started:
-            try:
-                await self.background.stop(timeout=timeout / 2)
-            except Exception:
-                log.exception("background work did not stop cleanly")
+        # The two at once: a create in flight (an API call that may start a billed job) gets half of the
+        # budget, and an eighth more to audit and answer once cancelled.
+        await asyncio.gather(
+            self.followups.drain(timeout=timeout / 2, last_words=timeout / 8),
+            self._stop_background(timeout / 2),
+        )
         await self.services.api.aclose()
         await close_slack_client(self.services.slack)
         await self.services.store.close()
         log.info("stopped")
+
+    async def _stop_background(self, timeout: float) -> None:  # noqa: ASYNC109
+        if self.background is None or not self._background_started:
+            return
+        try:
+            await self.background.stop(timeout=timeout)
+        except Exception:
+            log.exception("background work did not stop cleanly")

@@ -115,12 +115,19 @@ class FollowUps:
     def pending(self) -> int:
         return len(self._tasks)
 
-    async def drain(self, timeout: float) -> None:  # noqa: ASYNC109 (then the rest is cancelled)
-        """Wait up to `timeout` seconds for pending follow-ups, then cancel the rest."""
+    async def drain(self, timeout: float, *, last_words: float = 0.0) -> None:  # noqa: ASYNC109
+        """Wait up to `timeout` seconds for pending follow-ups, then cancel the rest and give them up to
+        `last_words` seconds to end: a cancelled create still audits and answers (`bot.create_interrupted`)."""
         if not self._tasks:
             return
         _, late = await asyncio.wait(set(self._tasks), timeout=timeout)
         for task in late:
             task.cancel()
-        if late:
+        if not late:
+            return
+        if last_words <= 0:
             await asyncio.gather(*late, return_exceptions=True)
+            return
+        _, stuck = await asyncio.wait(late, timeout=last_words)
+        if stuck:
+            log.warning("%d follow-up(s) still running after being cancelled at shutdown", len(stuck))

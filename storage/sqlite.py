@@ -178,7 +178,9 @@ class SqliteStore:
         return row is not None and row[0] == 1
 
     # jobs and watches ------------------------------------------------------------------------------
-    async def track_job(self, job: NewJob, *, now: float) -> tuple[TrackedJob, bool]:
+    async def track_job(
+        self, job: NewJob, *, now: float, next_poll_at: float | None = None, owner_watch: bool = True
+    ) -> tuple[TrackedJob, bool]:
         snapshot = encode_json(job.snapshot)
         async with self._write() as db:
             created = (
@@ -202,7 +204,7 @@ class SqliteStore:
                         int(is_terminal(job.status)),  # finished already: one read for its last figures
                         job.model,
                         job.suffix,
-                        now,
+                        now if next_poll_at is None else next_poll_at,
                         snapshot,
                         job.read_at,
                         now,
@@ -211,7 +213,7 @@ class SqliteStore:
                 )
                 == 1
             )
-            if created:
+            if created and owner_watch:
                 await db.execute(
                     """
                     INSERT INTO watches (job_id, channel, added_by, is_owner, created_at)
@@ -219,6 +221,7 @@ class SqliteStore:
                     """,
                     (job.job_id, job.owner_channel, job.creator, now),
                 )
+            if created:
                 # Someone just created a job from this channel: it is in use again.
                 await db.execute("DELETE FROM unreachable_channels WHERE channel = ?", (job.owner_channel,))
             row = await _one(db, f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE j.job_id = ?", (job.job_id,))
@@ -230,17 +233,19 @@ class SqliteStore:
         rows = await self._read(f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE j.job_id = ?", (job_id,))
         return job_from_row(rows[0]) if rows else None
 
-    async def add_watch(self, job_id: str, channel: str, *, user: str | None, now: float) -> bool:
+    async def add_watch(
+        self, job_id: str, channel: str, *, user: str | None, now: float, owner: bool = False
+    ) -> bool:
         async with self._write() as db:
             if await _one(db, "SELECT 1 FROM jobs WHERE job_id = ?", (job_id,)) is None:
                 raise JobNotTrackedError(job_id)
             added = await _run(
                 db,
                 """
-                INSERT INTO watches (job_id, channel, added_by, is_owner, created_at) VALUES (?, ?, ?, 0, ?)
+                INSERT INTO watches (job_id, channel, added_by, is_owner, created_at) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (job_id, channel) DO NOTHING
                 """,
-                (job_id, channel, user, now),
+                (job_id, channel, user, int(owner), now),
             )
             await db.execute("DELETE FROM unreachable_channels WHERE channel = ?", (channel,))
         return added == 1

@@ -33,18 +33,28 @@ class Store(Protocol):
         """True when the database answers a trivial query."""
 
     # jobs and watches ------------------------------------------------------------------------------
-    async def track_job(self, job: NewJob, *, now: float) -> tuple[TrackedJob, bool]:
+    async def track_job(
+        self, job: NewJob, *, now: float, next_poll_at: float | None = None, owner_watch: bool = True
+    ) -> tuple[TrackedJob, bool]:
         """Start tracking `job` with its owner channel as the first watch; (job, created).
 
         Tracking a job already tracked changes nothing and returns the existing row with created=False.
-        A new job is due for its first poll at `now`; its owner channel loses any unreachable mark. A job
-        tracked already finished is due once, for the watcher's final read (its last figures).
+        A new job is due for its first poll at `next_poll_at` (default `now`); its owner channel loses any
+        unreachable mark. A job tracked already finished is due once, for the watcher's final read (its
+        last figures).
+
+        `owner_watch=False` tracks the job with no watch yet: no channel follows it, so it is not polled
+        and no notification is queued for it, until the owner channel's watch is added with
+        `add_watch(..., owner=True)` — after its card is posted, so the notifier never posts a second one.
         """
 
     async def get_job(self, job_id: str) -> TrackedJob | None: ...
 
-    async def add_watch(self, job_id: str, channel: str, *, user: str | None, now: float) -> bool:
+    async def add_watch(
+        self, job_id: str, channel: str, *, user: str | None, now: float, owner: bool = False
+    ) -> bool:
         """Make `channel` follow a tracked job; False when it already did. Clears an unreachable mark.
+        `owner`: the watch of the job's owner channel (see `track_job`'s `owner_watch`).
 
         Raises `storage.errors.JobNotTrackedError` when the job is not tracked.
         """
