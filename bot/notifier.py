@@ -5,7 +5,9 @@ claim order (a job's transitions in sequence), at about one message per second (
 channels at once (at most `concurrency` requests in flight). A row is marked sent only after Slack says
 `ok`. Every reply carries message metadata naming its job and transition; a row that may already have
 reached Slack (claimed by a process that died, or whose answer was lost) is first looked up in the card's
-thread, and marked sent with the ts found there instead of being posted again.
+thread, and marked sent with the ts found there instead of being posted again. A thread (or history) the
+bot may not read (a public channel it was never invited to) is not checked: the reply is posted, since a
+rare repeat beats silence, and only a refused post marks a channel unreachable.
 
 Failures. A 429 pushes the channel's clock back by `Retry-After` and retries the row then; 5xx, timeouts
 and other refusals back off exponentially with jitter (capped), and a row still undelivered after
@@ -49,7 +51,7 @@ from bot.logs import log_context
 from bot.metrics import DELIVERIES, OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
 from bot.pacing import ChannelPacer, RateBudget
 from bot.services import Services
-from bot.slack_failures import FailureKind, SlackFailure, classify
+from bot.slack_failures import FailureKind, SlackFailure, cannot_look, classify
 from bot.thread_lookup import card_metadata, find_card, find_reply, notification_metadata
 from bot.views.card import card_for, job_from_tracked
 from bot.views.message import SlackMessage
@@ -60,6 +62,8 @@ log = logging.getLogger(__name__)
 
 GAUGE_INTERVAL = 1.0
 MIN_CLAIM_GAP = 0.01
+# At start-up, rows due now are leased this much beyond one lease, out of reach of the take-over claim.
+ADOPT_MARGIN = 1.0
 
 
 class Notifier:
@@ -194,17 +198,7 @@ class Notifier:
             return
         now = self._services.clock()
         if adopt:
-            # At start-up every leased row belongs to a process that died (one notifier per database): take
-            # them over now rather than after their lease, by claiming what is due within one lease from
-            # now. Storage leases until `now + lease` of the call, so this call's lease is 0: ours still
-            # ends one lease from the real now.
-            # The same shift for the wait for a final read: it ends `final_read_wait` after the real now.
-            items = await self._store.claim_due_outbox(
-                now=now + self._lease,
-                limit=room,
-                lease=0.0,
-                final_read_wait=self._final_read_wait + self._lease,
-            )
+            items = await self._adopt(now, room)
         else:
             items = await self._store.claim_due_outbox(
                 now=now, limit=room, lease=self._lease, final_read_wait=self._final_read_wait
@@ -222,6 +216,46 @@ class Notifier:
                 self._workers[channel] = asyncio.create_task(
                     self._drain_channel(channel), name=f"deliver:{channel}"
                 )
+
+    async def _adopt(self, now: float, room: int) -> list[OutboxItem]:
+        """The start-up claim: what is due now, plus the rows a process that died had claimed.
+
+        One notifier per database, so every leased row belongs to a dead process: take those over now
+        rather than after their lease. Storage cannot tell a leased row from one waiting out a retry
+        (Slack's Retry-After, a backoff): both are pending with a later `next_attempt_at`. But only
+        `mark_retry` writes `last_error`, and a claim never clears it, so a future row without one was
+        never retried: its `next_attempt_at` is a lease. A future row with one may be waiting out a retry:
+        it is left where this claim parks it, at the end of one lease from now, which is no earlier than
+        its retry was due (only rows due by then are claimed here). A row that had failed before and was
+        in flight again when the process died therefore waits out at most one lease, as it did before.
+        """
+        # What is due now, leased a little beyond one lease so the wide claim below does not take it again.
+        items = await self._store.claim_due_outbox(
+            now=now,
+            limit=room,
+            lease=self._lease + ADOPT_MARGIN,
+            final_read_wait=self._final_read_wait,
+        )
+        room -= len(items)
+        if room <= 0:
+            return items
+        # Then what is due within one lease. Storage leases until `now + lease` of the call, so this
+        # call's lease is 0: ours still ends one lease from the real now. The same shift for the wait for
+        # a final read: it ends `final_read_wait` after the real now.
+        later = await self._store.claim_due_outbox(
+            now=now + self._lease,
+            limit=room,
+            lease=0.0,
+            final_read_wait=self._final_read_wait + self._lease,
+        )
+        in_flight = [item for item in later if item.last_error is None]
+        if later:
+            log.info(
+                "start-up: took over %d row(s) claimed by a previous process; %d left to their retry wait",
+                len(in_flight),
+                len(later) - len(in_flight),
+            )
+        return items + in_flight
 
     async def _drain_channel(self, channel: str) -> None:
         queue = self._queues[channel]
@@ -294,12 +328,16 @@ class Notifier:
                     found = await find_reply(self.slack, item.channel, card_ts, item.job_id, item.transition)
             except Exception as exc:
                 failure = classify(exc)
-                if failure.kind is not FailureKind.REFUSED:
+                if not cannot_look(failure):
                     raise _Failed(failure) from exc
-                # The thread cannot be read (a missing history scope, say): better a rare repeat than a
-                # notification that is never sent.
+                # The thread cannot be read (a public channel the bot was not invited to, a missing history
+                # scope): better a rare repeat than a notification that is never sent. Only a refused post
+                # makes a channel unreachable.
                 log.warning(
-                    "cannot look in the thread of %s in %s (%s)", item.job_id, item.channel, failure.error
+                    "cannot look in the thread of %s in %s (%s); posting without checking",
+                    item.job_id,
+                    item.channel,
+                    failure.error,
                 )
                 found = None
             if found is not None:
@@ -377,9 +415,15 @@ class Notifier:
                 found = await find_card(self.slack, watch.channel, job.job_id, oldest=watch.created_at - 60)
         except Exception as exc:
             failure = classify(exc)
-            if failure.kind is not FailureKind.REFUSED:
+            if not cannot_look(failure):
                 raise _Failed(failure) from exc
-            log.warning("cannot read the history of %s (%s)", watch.channel, failure.error)
+            # As for a thread: a refused read is not a refused post (the post below says whether the
+            # channel takes messages).
+            log.warning(
+                "cannot read the history of %s (%s); posting the card without checking",
+                watch.channel,
+                failure.error,
+            )
             found = None
         if found is not None:
             await self._store.set_card(

@@ -3,6 +3,10 @@
 `maybe_posted` matters for exactly-once: after a timeout, a dropped connection or a 5xx, Slack may have
 posted the message before the answer was lost, so the next attempt must look in the thread before
 posting again. A definite refusal (`ok: false` with an error code, a 429) posted nothing.
+
+Reads are not posts: `chat:write.public` lets the bot post in a public channel it was never invited to,
+but `conversations.history`/`.replies` answer `not_in_channel` there. A refused look-up only means the
+notifier cannot check (`cannot_look`); it never makes a channel unreachable.
 """
 
 from __future__ import annotations
@@ -51,6 +55,13 @@ def classify(exc: BaseException) -> SlackFailure:
         # The connection was never made: the request did not leave.
         return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=False, answered=False)
     return SlackFailure(FailureKind.TRANSIENT, type(exc).__name__, maybe_posted=True, answered=False)
+
+
+def cannot_look(failure: SlackFailure) -> bool:
+    """True when a read (a thread or history look-up) was refused outright: not a member, a missing scope,
+    a channel the read cannot see. The caller posts without checking; a rate limit or a transient failure
+    is retried like any other."""
+    return failure.kind in (FailureKind.UNREACHABLE, FailureKind.REFUSED, FailureKind.BLOCKS_REJECTED)
 
 
 def _from_api_error(exc: SlackApiError) -> SlackFailure:

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 JSON = dict[str, Any]
-ChannelState = Literal["ok", "archived", "not_in_channel", "not_found"]
+# `public_not_member`: a public channel the bot was never invited to. With `chat:write.public` it can post
+# and edit there, but it cannot read the channel: `conversations.history`/`.replies` answer `not_in_channel`.
+ChannelState = Literal["ok", "archived", "not_in_channel", "not_found", "public_not_member"]
 EphemeralSource = Literal["chat.postEphemeral", "response_url", "ack", "slack"]
 
 
@@ -233,6 +235,6 @@ class Channel:
             "is_group": self.is_private,
             "is_private": self.is_private,
             "is_archived": self.state == "archived",
-            "is_member": self.state not in ("not_in_channel",),
+            "is_member": self.state not in ("not_in_channel", "public_not_member"),
             "created": self.created,
         }

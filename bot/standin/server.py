@@ -49,7 +49,13 @@ from bot.standin.webapi import ApiError, RefusedByPacing, WebApi
 from bot.standin.workspace import Workspace
 
 T = TypeVar("T")
-CHANNEL_STATES: tuple[ChannelState, ...] = ("ok", "archived", "not_in_channel", "not_found")
+CHANNEL_STATES: tuple[ChannelState, ...] = (
+    "ok",
+    "archived",
+    "not_in_channel",
+    "not_found",
+    "public_not_member",
+)
 # What manifest.yml asks for; Slack names a token's scopes in the `x-oauth-scopes` header of each answer.
 DEFAULT_BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
 # Methods called with the app-level token rather than the bot token.
@@ -248,7 +254,9 @@ class SlackStandIn:
 
     def set_channel_state(self, channel: str, state: ChannelState) -> None:
         """`archived` → is_archived, `not_in_channel` → not_in_channel, `not_found` → channel_not_found for
-        posts (and channel_not_found for reads when not found); `ok` restores it."""
+        posts (and channel_not_found for reads when not found); `public_not_member` (a public channel the bot
+        was not invited to) takes posts and edits but answers not_in_channel to `conversations.history` and
+        `conversations.replies`; `ok` restores it."""
         if state not in CHANNEL_STATES:
             raise ValueError(f"state must be one of {CHANNEL_STATES}")
         self.workspace.set_channel_state(channel, state)

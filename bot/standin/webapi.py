@@ -182,7 +182,7 @@ class WebApi:
 
     # -- helpers --
 
-    def _channel(self, args: JSON, *, for_posting: bool) -> Channel:
+    def _channel(self, args: JSON, *, for_posting: bool, reads_messages: bool = False) -> Channel:
         channel_id = arg_str(args, "channel")
         if channel_id is None:
             raise ApiError("channel_not_found")
@@ -198,6 +198,9 @@ class WebApi:
         if for_posting and channel.state == "archived":
             raise ApiError("is_archived")
         if for_posting and channel.state == "not_in_channel":
+            raise ApiError("not_in_channel")
+        if reads_messages and channel.state == "public_not_member":
+            # chat:write.public lets a bot post in any public channel, not read one it is not a member of.
             raise ApiError("not_in_channel")
         return channel
 
@@ -352,7 +355,7 @@ class WebApi:
         return not (latest is not None and (value > latest or (value == latest and not inclusive)))
 
     def conversations_history(self, args: JSON) -> JSON:
-        channel = self._channel(args, for_posting=False)
+        channel = self._channel(args, for_posting=False, reads_messages=True)
         include_metadata = arg_bool(args, "include_all_metadata")
         messages = [
             self.workspace.message_json(m, include_metadata=include_metadata)
@@ -362,7 +365,7 @@ class WebApi:
         return self._page(messages, args, default_limit=100)
 
     def conversations_replies(self, args: JSON) -> JSON:
-        channel = self._channel(args, for_posting=False)
+        channel = self._channel(args, for_posting=False, reads_messages=True)
         ts = arg_str(args, "ts")
         if ts is None:
             raise ApiError("thread_not_found")
