@@ -78,7 +78,7 @@ async def serve() -> AsyncIterator[Callable[[FakeApi], Any]]:
         runners.append(runner)
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         return f"http://127.0.0.1:{port}/v1"
 
     yield start
