@@ -20,6 +20,7 @@ from tests.support.ops import (
     free_port,
     service_env,
     sigterm,
+    socket_service_env,
     start_service,
     wait_healthy,
 )
@@ -75,15 +76,7 @@ async def test_socket_mode_service_reports_its_socket_and_stops_on_sigterm(
     ops_slack: SlackStandIn, ops_emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        "SLACK_BOT_TOKEN": OPS_BOT_TOKEN,
-        "SLACK_APP_TOKEN": OPS_APP_TOKEN,
-        "SLACK_API_URL": ops_slack.api_url,
-        "OPENAI_API_KEY": OPS_API_KEY,
-        "OPENAI_BASE_URL": ops_emulator.openai_base_url,
-        "TUNEOPS_DB": str(tmp_path / "tuneops.db"),
-        "PORT": str(port),
-    }
+    env = socket_service_env(ops_slack, ops_emulator, tmp_path / "tuneops.db", port)
     process = await start_service(env, tmp_path)
     try:
         connection = await ops_slack.wait_for_socket_connections(1, 60)

@@ -16,10 +16,9 @@ import pytest
 from bot.emulator.server import EmulatorServer
 from bot.standin.server import SlackStandIn
 from tests.support.ops import (
-    OPS_API_KEY,
     OPS_APP_TOKEN,
-    OPS_BOT_TOKEN,
     free_port,
+    socket_service_env,
     start_service,
 )
 
@@ -51,15 +50,7 @@ async def test_sigterm_while_the_socket_is_still_connecting_exits_zero(
     else:
         ops_slack.refuse_socket_connections("internal_error")
     port = free_port()
-    env = {
-        "SLACK_BOT_TOKEN": OPS_BOT_TOKEN,
-        "SLACK_APP_TOKEN": OPS_APP_TOKEN,
-        "SLACK_API_URL": ops_slack.api_url,
-        "OPENAI_API_KEY": OPS_API_KEY,
-        "OPENAI_BASE_URL": ops_emulator.openai_base_url,
-        "TUNEOPS_DB": str(tmp_path / "tuneops.db"),
-        "PORT": str(port),
-    }
+    env = socket_service_env(ops_slack, ops_emulator, tmp_path / "tuneops.db", port)
     process = await start_service(env, tmp_path)
     try:
         # The service is up (its signal handlers are set before it connects) and has asked Slack for a

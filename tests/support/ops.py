@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.config import Settings
 from bot.emulator.control import EmulatorControl
 from bot.emulator.server import EmulatorServer
 from bot.health import ops_extension
@@ -54,6 +55,21 @@ async def ops_emulator() -> AsyncIterator[EmulatorServer]:
         yield server
 
 
+def socket_service_env(
+    slack: SlackStandIn, emulator: EmulatorServer, db_path: Path, port: int
+) -> dict[str, str]:
+    """The environment of a `tuneops run` in Socket Mode (no signing secret) on the stand-in."""
+    return {
+        "SLACK_BOT_TOKEN": OPS_BOT_TOKEN,
+        "SLACK_APP_TOKEN": OPS_APP_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "OPENAI_API_KEY": OPS_API_KEY,
+        "OPENAI_BASE_URL": emulator.openai_base_url,
+        "TUNEOPS_DB": str(db_path),
+        "PORT": str(port),
+    }
+
+
 def service_env(slack: SlackStandIn, emulator: EmulatorServer, db_path: Path) -> dict[str, str]:
     """The environment of a `tuneops run`/`check` wired to the stand-in and the emulator."""
     return {
@@ -69,29 +85,8 @@ def service_env(slack: SlackStandIn, emulator: EmulatorServer, db_path: Path) ->
     }
 
 
-CONFIG_VARIABLES = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_APP_TOKEN",
-    "SLACK_API_URL",
-    "PORT",
-    "TUNEOPS_PROVIDER",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "OPENAI_ORG_ID",
-    "OPENAI_PROJECT_ID",
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_OPENAI_API_KEY",
-    "AZURE_OPENAI_API_VERSION",
-    "AZURE_TRAINING_TYPE",
-    "TUNEOPS_DB",
-    "TUNEOPS_POLL_INTERVAL",
-    "TUNEOPS_SOCKET_CHECK_INTERVAL",
-    "TUNEOPS_ADMINS",
-    "TUNEOPS_COMMAND",
-    "LOG_FORMAT",
-    "LOG_LEVEL",
-)
+# Every variable TuneOps reads, from the settings model itself, so a new setting is never missed.
+CONFIG_VARIABLES = tuple(str(field.alias) for field in Settings.model_fields.values() if field.alias)
 
 
 @pytest.fixture
