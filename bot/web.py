@@ -6,12 +6,16 @@ calls its web extensions (e.g. `/healthz`, `/metrics`) between `build_web_app` a
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 SLACK_EVENTS_PATH = "/slack/events"
 BOLT_APP: web.AppKey[AsyncApp] = web.AppKey("bolt_app", AsyncApp)
+
+log = logging.getLogger(__name__)
 
 
 def build_web_app(bolt_app: AsyncApp, *, serve_slack_events: bool = True) -> web.Application:
@@ -25,5 +29,12 @@ def build_web_app(bolt_app: AsyncApp, *, serve_slack_events: bool = True) -> web
 
 async def handle_slack_request(request: web.Request) -> web.Response:
     """Slash commands, interactivity and events: Bolt verifies the signature and dispatches."""
-    bolt_response = await request.app[BOLT_APP].async_dispatch(await to_bolt_request(request))
+    try:
+        bolt_request = await to_bolt_request(request)
+    except ValueError:
+        # The body is parsed before the signature can be checked: a body Slack would never send (say a
+        # `payload` that is not JSON) is refused here in one log line, not a traceback and a 500.
+        log.warning("refused a request to %s whose body is not a Slack payload", SLACK_EVENTS_PATH)
+        return web.json_response({"error": "invalid request"}, status=400)
+    bolt_response = await request.app[BOLT_APP].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)

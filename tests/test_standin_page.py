@@ -168,6 +168,15 @@ def test_update_log_tells_a_reader_that_fell_behind_to_reload() -> None:
     assert [e.seq for e in entries] == [3, 4, 5]
 
 
+async def test_a_page_from_before_a_restart_is_told_to_reload() -> None:
+    """A tab left open across a sandbox restart on the same port asks from a number the new log never
+    reached: it must reload, not wait for updates it would then skip."""
+    log = UpdateLog(capacity=3)
+    log.add("message", {"i": 0})
+    assert log.since(999) == ([], True)
+    assert await log.wait(999, max_wait=5) == ([], True)  # answered at once, not after the long poll
+
+
 async def test_composer_slash_command_reaches_the_bot(
     slack: SlackStandIn, http: httpx.AsyncClient, bot: None
 ) -> None:

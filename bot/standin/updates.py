@@ -48,7 +48,9 @@ class UpdateLog:
 
     def since(self, seq: int) -> tuple[list[Update], bool]:
         """Entries after `seq`, and whether some were already dropped (the reader must reload)."""
-        if seq >= self._seq:
+        if seq > self._seq:
+            return [], True  # a reader from before a restart of the stand-in: its page is out of date
+        if seq == self._seq:
             return [], False
         oldest = self._entries[0].seq if self._entries else self._seq + 1
         dropped = seq + 1 < oldest
@@ -56,7 +58,7 @@ class UpdateLog:
 
     async def wait(self, seq: int, max_wait: float) -> tuple[list[Update], bool]:
         """Like `since`, but waits up to `max_wait` seconds for something newer than `seq`."""
-        if seq >= self._seq and max_wait > 0:
+        if seq == self._seq and max_wait > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), max_wait)
         return self.since(seq)

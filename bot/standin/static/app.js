@@ -274,7 +274,8 @@
   // ---- clicks -------------------------------------------------------------------------------------------
 
   async function onButton(button, element, block, ctx) {
-    if (element.url) window.open(element.url, "_blank", "noopener");
+    const href = element.url ? safeHref(element.url) : null;
+    if (href) window.open(href, "_blank", "noopener");
     if (element.confirm && !(await confirmDialog(element.confirm))) return;
     await act(button, element, block, ctx, element.value);
   }
