@@ -50,7 +50,14 @@ async def test_auth_styles_and_api_version(
     assert response.headers[request_id_header]
     if status != 200:
         error = response.json()["error"]
-        assert set(error) == {"message", "type", "param", "code"}
+        if path.startswith("/openai/"):
+            assert set(error) == {"code", "message", "param", "type", "inner_error"}
+            assert error["type"] == "error"
+            assert isinstance(error["code"], str)
+            if status == 401:
+                assert error["code"] == "401"
+        else:
+            assert set(error) == {"message", "type", "param", "code"}
         assert error["message"]
     if status == 401 and path.startswith("/v1"):
         assert response.json()["error"]["code"] == "invalid_api_key"

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.emulator.errors import bad_request, missing_parameter
 from bot.emulator.flavour import FLAVOUR_KEY, Flavour
+from bot.emulator.lifecycle import TERMINAL
 from bot.emulator.state import UPLOAD_PURPOSES, EmulatorState, JobRecord
 from bot.emulator.validation import check_create_body
 from bot.emulator.views import (
@@ -124,6 +125,12 @@ class ApiHandlers:
         record = self.state.job(request.match_info["job_id"])
         limit = parse_limit(request.query.get("limit"), default=10, maximum=100)
         items = [render_checkpoint(record, h, self.state.clock) for h in self.state.checkpoints(record)]
+        if (
+            flavour_of(request) == "azure"
+            and self.state.view(record, with_events=False).status not in TERMINAL
+        ):
+            # Microsoft's sample: checkpoints can be listed only once the job is terminal (reference §2.4).
+            items = []
         page, has_more = page_after(items, lambda item: str(item["id"]), request.query.get("after"), limit)
         return web.json_response(
             {

@@ -1,4 +1,9 @@
-"""Errors the emulated API answers with, in the real body shape `{"error": {message, type, param, code}}`."""
+"""Errors the emulated API answers with, in each dialect's real body shape.
+
+OpenAI: `{"error": {message, type, param, code}}`. Azure v1 (spec `AzureErrorResponse`, reference §4):
+`{"error": {code, message, param, type: "error", inner_error}}` where `code` is always a string, the HTTP status
+as text (e.g. `"429"`) when there is no more specific code.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,18 @@ class ApiError(Exception):
         self.code = code
         self.headers = dict(headers or {})
 
-    def body(self) -> dict[str, Any]:
+    def body(self, flavour: Flavour = "openai") -> dict[str, Any]:
+        if flavour == "azure":
+            return {
+                "error": {
+                    "code": self.code or str(self.status),
+                    "message": self.message,
+                    "param": self.param,
+                    "type": "error",
+                    # The OpenAI-style error type survives as the inner code, so nothing is lost.
+                    "inner_error": {"code": self.type},
+                }
+            }
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
 
 
@@ -86,6 +102,10 @@ def unauthorized(flavour: Flavour, presented: str | None) -> ApiError:
             f"Incorrect API key provided: {_masked(presented)}. You can find your API key in your settings."
         )
     return ApiError(401, message, code="invalid_api_key")
+
+
+def unrecognized_argument(name: str) -> ApiError:
+    return bad_request(f"Unrecognized request argument supplied: {name}", param=name)
 
 
 def invalid_url(method: str, path: str) -> ApiError:

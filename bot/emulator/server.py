@@ -110,7 +110,7 @@ class EmulatorServer:
         try:
             response = await self._guarded(request, handler, flavour)
         except ApiError as exc:
-            response = web.json_response(exc.body(), status=exc.status, headers=exc.headers)
+            response = web.json_response(exc.body(flavour), status=exc.status, headers=exc.headers)
         response.headers[REQUEST_ID_HEADER[flavour]] = uuid.uuid4().hex
         self.stats.record(operation, response.status)
         return response

@@ -6,13 +6,28 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.errors import ApiError, bad_request, missing_parameter
+from bot.emulator.errors import ApiError, bad_request, missing_parameter, unrecognized_argument
 from bot.emulator.flavour import Flavour
 
 MAX_SEED = 2_147_483_647
 METHODS = ("supervised", "dpo", "reinforcement")
 AZURE_SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 AZURE_TRAINING_TYPES = frozenset({"standard", "globalstandard", "developer"})
+# Top-level fields of `CreateFineTuningJobRequest` (reference §2.3); Azure adds `trainingType`.
+CREATE_FIELDS = frozenset(
+    {
+        "model",
+        "training_file",
+        "validation_file",
+        "suffix",
+        "seed",
+        "metadata",
+        "integrations",
+        "hyperparameters",
+        "method",
+    }
+)
+AZURE_CREATE_FIELDS = CREATE_FIELDS | {"trainingType"}
 # Emulator knobs read from metadata (they stay in the job's metadata, like any other key).
 OUTCOME_KEY = "emulator_outcome"
 STEPS_KEY = "emulator_total_steps"
@@ -56,9 +71,7 @@ def _check_hyperparameters(raw: Any, where: str, method: str) -> dict[str, Any]:
         allowed |= {"reasoning_effort", "compute_multiplier", "eval_interval", "eval_samples"}
     for key in raw:
         if key not in allowed:
-            raise bad_request(
-                f"Unrecognized request argument supplied: {where}.{key}", param=f"{where}.{key}"
-            )
+            raise unrecognized_argument(f"{where}.{key}")
     for key, value in raw.items():
         param = f"{where}.{key}"
         if value == "auto" or key == "reasoning_effort":
@@ -131,6 +144,10 @@ def check_create_body(body: Any, flavour: Flavour) -> JobRequest:
         raise bad_request(
             "We could not parse the JSON body of your request. The API expects a JSON object as the body."
         )
+    known = AZURE_CREATE_FIELDS if flavour == "azure" else CREATE_FIELDS
+    for name in body:
+        if name not in known:
+            raise unrecognized_argument(str(name))
     model = body.get("model")
     if model is None or model == "":
         raise missing_parameter("model")
