@@ -166,7 +166,9 @@ def test_checkpoints_show_step_name_and_figures_newest_first() -> None:
     assert text.index("step 200") < text.index("step 100")
     assert "`ft:gpt-4o-mini:acme::abc:ckpt-step-100`" in text
     assert "train loss 0.3000" in text and "valid loss 0.3500" in text and "93.1%" in text
-    assert "no checkpoints yet" in message_text(checkpoints_message("ftjob-abc", []))
+    empty = message_text(checkpoints_message("ftjob-abc", []))
+    assert "no checkpoints for `ftjob-abc` yet" in empty
+    assert "only once the job has finished" in empty  # Azure lists them only then
 
 
 def test_usage_names_every_subcommand_with_the_configured_command() -> None:

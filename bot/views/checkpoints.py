@@ -16,9 +16,14 @@ def checkpoints_message(job_id: str, checkpoints: Sequence[Checkpoint]) -> Slack
     title = truncate(f"Checkpoints of {job_id}", 150)
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=title))]
     if not checkpoints:
-        text = f"{code(job_id)} has no checkpoints yet: they are saved at the end of each epoch."
+        # Azure lists checkpoints only once a job has finished, OpenAI as soon as they are saved: say both
+        # without naming providers (only the API client knows which one this is).
+        text = (
+            f"The API lists no checkpoints for {code(job_id)} yet. Checkpoints are saved at the end of the "
+            "last epochs, and some providers list them only once the job has finished."
+        )
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
-        return fit(f"{job_id} has no checkpoints yet", blocks)
+        return fit(f"No checkpoints listed for {job_id} yet", blocks)
     ordered = sorted(checkpoints, key=lambda c: (c.step_number or 0, c.created_at), reverse=True)
     lines = [checkpoint_line(checkpoint) for checkpoint in ordered]
     blocks.extend(SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunk_lines(lines))
