@@ -62,8 +62,6 @@ log = logging.getLogger(__name__)
 
 GAUGE_INTERVAL = 1.0
 MIN_CLAIM_GAP = 0.01
-# At start-up, rows due now are leased this much beyond one lease, out of reach of the take-over claim.
-ADOPT_MARGIN = 1.0
 
 
 class Notifier:
@@ -218,44 +216,19 @@ class Notifier:
                 )
 
     async def _adopt(self, now: float, room: int) -> list[OutboxItem]:
-        """The start-up claim: what is due now, plus the rows a process that died had claimed.
+        """The start-up claim: the rows a process that stopped had in flight, then what is due now.
 
-        One notifier per database, so every leased row belongs to a dead process: take those over now
-        rather than after their lease. Storage cannot tell a leased row from one waiting out a retry
-        (Slack's Retry-After, a backoff): both are pending with a later `next_attempt_at`. But only
-        `mark_retry` writes `last_error`, and a claim never clears it, so a future row without one was
-        never retried: its `next_attempt_at` is a lease. A future row with one may be waiting out a retry:
-        it is left where this claim parks it, at the end of one lease from now, which is no earlier than
-        its retry was due (only rows due by then are claimed here). A row that had failed before and was
-        in flight again when the process died therefore waits out at most one lease, as it did before.
+        One notifier per database, so every row still claimed belongs to a process that stopped: take
+        those over now rather than after their lease. Rows waiting out a retry (Slack's Retry-After, a
+        backoff) are not in flight: they keep their wait, and come with a later claim.
         """
-        # What is due now, leased a little beyond one lease so the wide claim below does not take it again.
-        items = await self._store.claim_due_outbox(
-            now=now,
-            limit=room,
-            lease=self._lease + ADOPT_MARGIN,
-            final_read_wait=self._final_read_wait,
+        taken = await self._store.claim_in_flight(now=now, limit=room, lease=self._lease)
+        if taken:
+            log.info("start-up: took over %d row(s) a previous process had in flight", len(taken))
+        due = await self._store.claim_due_outbox(
+            now=now, limit=room - len(taken), lease=self._lease, final_read_wait=self._final_read_wait
         )
-        room -= len(items)
-        if room <= 0:
-            return items
-        # Then what is due within one lease. Storage leases until `now + lease` of the call, so this
-        # call's lease is 0: ours still ends one lease from the real now. The same shift for the wait for
-        # a final read: it ends `final_read_wait` after the real now.
-        later = await self._store.claim_due_outbox(
-            now=now + self._lease,
-            limit=room,
-            lease=0.0,
-            final_read_wait=self._final_read_wait + self._lease,
-        )
-        in_flight = [item for item in later if item.last_error is None]
-        if later:
-            log.info(
-                "start-up: took over %d row(s) claimed by a previous process; %d left to their retry wait",
-                len(in_flight),
-                len(later) - len(in_flight),
-            )
-        return items + in_flight
+        return sorted(taken + due, key=lambda item: item.id)
 
     async def _drain_channel(self, channel: str) -> None:
         queue = self._queues[channel]

@@ -157,7 +157,25 @@ _FINAL_READ = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL_SCHEMA, _READ_ORDER, _FINAL_READ)
+_IN_FLIGHT = Migration(
+    4,
+    "outbox rows remember being claimed, so a restart tells rows in flight from rows waiting out a retry",
+    (
+        # Set by a claim, cleared by every delivery outcome: a pending row with it set was in flight.
+        "ALTER TABLE outbox ADD COLUMN claimed_at REAL",
+        # Rows the previous version left claimed and never retried (only a retry writes `last_error`, a
+        # claim bumps `attempts`) were in flight; when they were claimed is not known, only that they were.
+        # A row that had been retried and was in flight again cannot be told apart: it waits out its lease.
+        """
+        UPDATE outbox SET claimed_at = created_at
+        WHERE state = 'pending' AND attempts > 0 AND last_error IS NULL
+        """,
+        # The start-up takeover's query: the (few) rows in flight.
+        "CREATE INDEX outbox_in_flight ON outbox (id) WHERE state = 'pending' AND claimed_at IS NOT NULL",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL_SCHEMA, _READ_ORDER, _FINAL_READ, _IN_FLIGHT)
 
 _VERSION_TABLE = """
     CREATE TABLE IF NOT EXISTS schema_version (

@@ -460,7 +460,7 @@ class SqliteStore:
             rows = await _rows(
                 db,
                 f"""
-                UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1
+                UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, claimed_at = ?
                 WHERE id IN (
                     SELECT o.id FROM outbox o
                     WHERE o.state = 'pending' AND o.next_attempt_at <= ?
@@ -473,7 +473,31 @@ class SqliteStore:
                     LIMIT ?)
                 RETURNING {_OUTBOX_COLUMNS}
                 """,
-                (now + lease, now, *held_params, max(0, limit)),
+                (now + lease, now, now, *held_params, max(0, limit)),
+            )
+        return sorted((outbox_from_row(row) for row in rows), key=lambda item: item.id)
+
+    async def claim_in_flight(self, *, now: float, limit: int, lease: float) -> list[OutboxItem]:
+        # Oldest first, so an in-flight row is always taken with (before) any later in-flight row of its
+        # job and channel that it lets through.
+        async with self._write() as db:
+            rows = await _rows(
+                db,
+                f"""
+                UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, claimed_at = ?
+                WHERE id IN (
+                    SELECT o.id FROM outbox o
+                    WHERE o.state = 'pending' AND o.claimed_at IS NOT NULL
+                      AND NOT EXISTS (
+                          SELECT 1 FROM outbox earlier
+                          WHERE earlier.job_id = o.job_id AND earlier.channel = o.channel
+                            AND earlier.state = 'pending' AND earlier.id < o.id
+                            AND earlier.claimed_at IS NULL)
+                    ORDER BY o.id
+                    LIMIT ?)
+                RETURNING {_OUTBOX_COLUMNS}
+                """,
+                (now + lease, now, max(0, limit)),
             )
         return sorted((outbox_from_row(row) for row in rows), key=lambda item: item.id)
 
@@ -481,7 +505,7 @@ class SqliteStore:
         async with self._write() as db:
             await db.execute(
                 """
-                UPDATE outbox SET state = 'sent', slack_ts = ?, sent_at = ?
+                UPDATE outbox SET state = 'sent', slack_ts = ?, sent_at = ?, claimed_at = NULL
                 WHERE id = ? AND state <> 'sent'
                 """,
                 (ts, now, item_id),
@@ -490,7 +514,10 @@ class SqliteStore:
     async def mark_retry(self, item_id: int, *, error: str, next_attempt_at: float) -> None:
         async with self._write() as db:
             await db.execute(
-                "UPDATE outbox SET last_error = ?, next_attempt_at = ? WHERE id = ? AND state = 'pending'",
+                """
+                UPDATE outbox SET last_error = ?, next_attempt_at = ?, claimed_at = NULL
+                WHERE id = ? AND state = 'pending'
+                """,
                 (error[:_ERROR_TEXT_LIMIT], next_attempt_at, item_id),
             )
 
@@ -498,7 +525,7 @@ class SqliteStore:
         async with self._write() as db:
             await db.execute(
                 """
-                UPDATE outbox SET state = 'given_up', last_error = ?, given_up_at = ?
+                UPDATE outbox SET state = 'given_up', last_error = ?, given_up_at = ?, claimed_at = NULL
                 WHERE id = ? AND state = 'pending'
                 """,
                 (error[:_ERROR_TEXT_LIMIT], now, item_id),
@@ -516,7 +543,7 @@ class SqliteStore:
             return await _run(
                 db,
                 """
-                UPDATE outbox SET state = 'given_up', last_error = ?, given_up_at = ?
+                UPDATE outbox SET state = 'given_up', last_error = ?, given_up_at = ?, claimed_at = NULL
                 WHERE channel = ? AND state = 'pending'
                 """,
                 (reason[:_ERROR_TEXT_LIMIT], now, channel),

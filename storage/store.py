@@ -151,6 +151,19 @@ class Store(Protocol):
         shows) while that read is due, for at most `final_read_wait` seconds after it was enqueued.
         """
 
+    async def claim_in_flight(self, *, now: float, limit: int, lease: float) -> list[OutboxItem]:
+        """The start-up takeover: pending rows still claimed (in flight when the last process stopped),
+        leased anew for `lease` seconds (attempts += 1) whatever their lease says, oldest first.
+
+        A row is in flight from its claim (`claim_due_outbox`, or this) until `mark_sent`, `mark_retry` or
+        `mark_given_up`; a row waiting out a retry (Slack's Retry-After, a backoff) is not in flight and is
+        not returned. One notifier per database: a row still claimed when it starts was left by a process
+        that stopped, and a lease is not worth waiting out.
+
+        Order per (job, channel) is kept as `claim_due_outbox` keeps it: a row is not returned while an
+        earlier row of the same job and channel is pending and not in flight itself.
+        """
+
     async def mark_sent(self, item_id: int, *, ts: str, now: float) -> None:
         """Slack said ok: the row is done, with the message ts. A row already sent keeps its first ts."""
 

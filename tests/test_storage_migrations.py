@@ -167,3 +167,45 @@ async def test_upgrading_keeps_finished_jobs_unpolled_and_the_active_ones_due(st
         await store.close()
     (index,) = _raw(store_path, "SELECT sql FROM sqlite_master WHERE name = 'jobs_due'")
     assert "final_read_due = 1" in str(index[0])
+
+
+async def test_upgrading_marks_the_rows_the_previous_version_had_in_flight(store_path: Path) -> None:
+    # A database as the previous version left it: rows never claimed, claimed, retried, retried and
+    # claimed again, sent.
+    async with aiosqlite.connect(store_path, isolation_level=None) as db:
+        assert await apply_migrations(db, MIGRATIONS[:3]) == 3
+        await db.execute(
+            """
+            INSERT INTO jobs (job_id, provider, owner_channel, origin, status, next_poll_at, created_at,
+                              updated_at)
+            VALUES ('ftjob-1', 'openai', 'C-OWNER', 'command', 'running', 1.0, 1.0, 1.0)
+            """
+        )
+        await db.execute(
+            "INSERT INTO watches (job_id, channel, is_owner, created_at) VALUES ('ftjob-1', 'C-OWNER', 1, 1.0)"
+        )
+        for channel, state, attempts, last_error in (
+            ("C-NEW", "pending", 0, None),
+            ("C-FLYING", "pending", 1, None),
+            ("C-WAITING", "pending", 1, "ratelimited"),
+            ("C-AGAIN", "pending", 2, "ratelimited"),
+            ("C-SENT", "sent", 1, None),
+        ):
+            await db.execute(
+                """
+                INSERT INTO outbox (job_id, channel, transition, kind, state, attempts, last_error,
+                                    next_attempt_at, created_at)
+                VALUES ('ftjob-1', ?, '1:running', 'status', ?, ?, ?, 90.0, 1.0)
+                """,
+                (channel, state, attempts, last_error),
+            )
+
+    store = await open_store(store_path)
+    try:
+        taken = await store.claim_in_flight(now=10.0, limit=10, lease=30.0)
+        # Only the row claimed and never retried is known to have been in flight.
+        assert [(i.channel, i.attempts, i.next_attempt_at) for i in taken] == [("C-FLYING", 2, 40.0)]
+    finally:
+        await store.close()
+    (index,) = _raw(store_path, "SELECT sql FROM sqlite_master WHERE name = 'outbox_in_flight'")
+    assert "claimed_at IS NOT NULL" in str(index[0])

@@ -194,3 +194,49 @@ async def test_a_success_note_is_not_held_without_a_wait_or_once_the_final_read_
     # A claim that asks for no wait (the default) holds nothing back.
     plain = await store.claim_due_outbox(now=11.0, limit=10, lease=30.0)
     assert [i.job_id for i in plain] == ["ftjob-1"]
+
+
+async def test_the_takeover_returns_rows_in_flight_not_rows_waiting_out_a_retry_or_done(
+    store: SqliteStore,
+) -> None:
+    for job_id in ("ftjob-flying", "ftjob-again", "ftjob-waiting", "ftjob-sent", "ftjob-dropped"):
+        await _job_with_notes(store, job_id, ["running"], now=1.0)
+    await _job_with_notes(store, "ftjob-new", ["running"], now=4.5)
+    claimed = {item.job_id: item for item in await store.claim_due_outbox(now=2.0, limit=10, lease=30.0)}
+    assert "ftjob-new" not in claimed
+    await store.mark_retry(claimed["ftjob-waiting"].id, error="ratelimited", next_attempt_at=50.0)
+    await store.mark_retry(claimed["ftjob-again"].id, error="timeout", next_attempt_at=4.0)
+    await store.mark_sent(claimed["ftjob-sent"].id, ts="100.1", now=3.0)
+    await store.mark_given_up(claimed["ftjob-dropped"].id, error="msg_too_long", now=3.0)
+    # The row that failed once is in flight again when the process stops.
+    [again] = await store.claim_due_outbox(now=4.0, limit=10, lease=30.0)
+    assert again.job_id == "ftjob-again"
+
+    taken = await store.claim_in_flight(now=5.0, limit=10, lease=60.0)
+    assert [(i.job_id, i.attempts, i.next_attempt_at) for i in taken] == [
+        ("ftjob-flying", 2, 65.0),
+        ("ftjob-again", 3, 65.0),
+    ]
+    # Leased anew: the ordinary claim leaves them alone; the waiting row keeps its retry time.
+    assert [i.job_id for i in await store.claim_due_outbox(now=34.0, limit=10, lease=30.0)] == ["ftjob-new"]
+    assert [i.job_id for i in await store.claim_due_outbox(now=50.0, limit=10, lease=30.0)] == [
+        "ftjob-waiting"
+    ]
+
+
+async def test_the_takeover_keeps_a_jobs_notes_in_order(store: SqliteStore, store_path: Path) -> None:
+    await _job_with_notes(store, "ftjob-1", ["running", "paused"], now=1.0)
+    [first] = await store.claim_due_outbox(now=2.0, limit=10, lease=30.0)
+    await store.mark_retry(first.id, error="ratelimited", next_attempt_at=50.0)
+    # A later note marked in flight behind a waiting one (the notifier never does this; storage must still
+    # not hand it out first).
+    with sqlite3.connect(store_path) as db:
+        db.execute("UPDATE outbox SET claimed_at = 3.0 WHERE transition = '2:paused'")
+    assert await store.claim_in_flight(now=5.0, limit=10, lease=30.0) == []
+
+    # With the earlier note in flight too, both are taken over, in order; a limit of one takes the first.
+    with sqlite3.connect(store_path) as db:
+        db.execute("UPDATE outbox SET claimed_at = 3.0 WHERE transition = '1:running'")
+    assert [i.transition for i in await store.claim_in_flight(now=5.0, limit=1, lease=30.0)] == ["1:running"]
+    taken = await store.claim_in_flight(now=6.0, limit=10, lease=30.0)
+    assert [i.transition for i in taken] == ["1:running", "2:paused"]
