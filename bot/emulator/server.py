@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import signal
 import uuid
@@ -176,10 +177,9 @@ async def serve_forever(*, host: str, port: int, speed: float, api_key: str, see
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # Windows event loops have no signal handlers: there Ctrl-C ends the process as usual.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            continue
     print(f"TuneOps fine-tuning API emulator on {server.url} (speed ×{speed:g})", flush=True)
     print(f"  OpenAI:   OPENAI_BASE_URL={server.openai_base_url}", flush=True)
     print(
