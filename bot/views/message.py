@@ -43,12 +43,23 @@ class SlackMessage:
 
 def fit(text: str, blocks: Iterable[Block | dict[str, Any]]) -> SlackMessage:
     """Build a `SlackMessage` that Slack will accept, whatever the size of its parts."""
-    dicts = [_clamp(_as_dict(block)) for block in blocks]
-    dicts = _within_budget(dicts)
-    dicts = _within_count(dicts)
-    for block in dicts:
-        _validate(block)
-    return SlackMessage(text=truncate(text, MAX_FALLBACK_TEXT) or "…", blocks=dicts)
+    dicts: list[dict[str, Any]] = []
+    checked: set[int] = set()  # ids of dicts already validated whole
+    for block in blocks:
+        as_dict = _as_dict(block)
+        if not _clamp(as_dict) and isinstance(block, Block):
+            # Nothing was cut: its elements were validated as they became JSON, so only the block's own
+            # rules are left (parsing the JSON back to validate it all again doubled a card's cost).
+            block.validate_json()
+            checked.add(id(as_dict))
+        dicts.append(as_dict)
+    fitted = _within_count(_within_budget(dicts))
+    if fitted is not dicts:  # blocks were shrunk, dropped or added: validate every one of them again
+        checked.clear()
+    for block in fitted:
+        if id(block) not in checked:
+            _validate(block)
+    return SlackMessage(text=truncate(text, MAX_FALLBACK_TEXT) or "…", blocks=fitted)
 
 
 def _as_dict(block: Block | dict[str, Any]) -> dict[str, Any]:
@@ -91,29 +102,37 @@ def _texts(node: object) -> Iterator[str]:
             yield from _texts(item)
 
 
-def _clamp(block: dict[str, Any]) -> dict[str, Any]:
+def _clamp(block: dict[str, Any]) -> bool:
+    """Cut the block's texts and lists to Slack's limits, in place; True when anything was cut."""
     kind = block.get("type")
+    cut = False
     if kind == "section":
-        _clamp_text(block.get("text"), MAX_SECTION_TEXT)
+        cut = _clamp_text(block.get("text"), MAX_SECTION_TEXT)
         fields = block.get("fields")
         if isinstance(fields, list):
+            cut = cut or len(fields) > MAX_FIELDS
             del fields[MAX_FIELDS:]
             for field in fields:
-                _clamp_text(field, MAX_FIELD_TEXT)
+                cut = _clamp_text(field, MAX_FIELD_TEXT) or cut
     elif kind == "header":
-        _clamp_text(block.get("text"), MAX_HEADER_TEXT)
+        cut = _clamp_text(block.get("text"), MAX_HEADER_TEXT)
     elif kind == "context":
         elements = block.get("elements")
         if isinstance(elements, list):
+            cut = len(elements) > MAX_CONTEXT_ELEMENTS
             del elements[MAX_CONTEXT_ELEMENTS:]
             for element in elements:
-                _clamp_text(element, MAX_CONTEXT_TEXT)
-    return block
+                cut = _clamp_text(element, MAX_CONTEXT_TEXT) or cut
+    return cut
 
 
-def _clamp_text(text_object: object, limit: int) -> None:
+def _clamp_text(text_object: object, limit: int) -> bool:
+    """Cut a text object's text to `limit`, in place; True when it was cut."""
     if isinstance(text_object, dict) and isinstance(text_object.get("text"), str):
-        text_object["text"] = truncate(text_object["text"], limit) or "…"
+        before = text_object["text"]
+        text_object["text"] = truncate(before, limit) or "…"
+        return bool(text_object["text"] != before)
+    return False
 
 
 def _split_tail(blocks: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
