@@ -32,7 +32,7 @@ USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 3000
-# No curl in the slim image: the probe is a few lines of the standard library (bot/health.py).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-m", "bot.health"]
+# No curl in the slim image: the probe is a few lines of the standard library (bot/app/health.py).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-m", "bot.app.health"]
 ENTRYPOINT ["tuneops"]
 CMD ["run"]

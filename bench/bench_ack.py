@@ -36,13 +36,13 @@ from slack_bolt.async_app import AsyncApp  # noqa: E402
 from slack_bolt.context.ack.async_ack import AsyncAck  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
+from bot.app.runtime import Runtime  # noqa: E402
+from bot.app.web import build_web_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.emulator.control import EmulatorControl  # noqa: E402
-from bot.emulator.server import EmulatorServer  # noqa: E402
-from bot.emulator.state import DEMO_TRAINING_FILE  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.standin import SentRequest, SlackStandIn, StoredMessage  # noqa: E402
-from bot.web import build_web_app  # noqa: E402
+from bot.sandbox.emulator.control import EmulatorControl  # noqa: E402
+from bot.sandbox.emulator.server import EmulatorServer  # noqa: E402
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE  # noqa: E402
+from bot.sandbox.standin import SentRequest, SlackStandIn, StoredMessage  # noqa: E402
 
 CONCURRENCY = (1, 10, 50)
 WARMUP = 20

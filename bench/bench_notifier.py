@@ -29,10 +29,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.finetune.client import FineTuneClient
 from bot.finetune.providers import ProviderConfig
-from bot.notifier import Notifier
+from bot.jobs.records import NewJob, Observation, Origin, Progress
+from bot.notify.notifier import Notifier
+from bot.sandbox.standin import SlackStandIn
 from bot.services import Services
-from bot.standin import SlackStandIn
-from storage.records import NewJob, Observation, Origin, Progress
 from storage.sqlite import open_store
 
 PATH = ("queued", "running", "succeeded", "failed")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage.records import AuditEntry, NewJob, Observation, Origin, Progress
+from bot.jobs.records import AuditEntry, NewJob, Observation, Origin, Progress
 from storage.sqlite import SqliteStore, open_store
 
 NOW = 1_750_000_000.0

@@ -30,17 +30,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
-from bot.emulator.state import DEMO_TRAINING_FILE
-from bot.emulator.validation import STEPS_KEY
 from bot.finetune.client import FineTuneClient
 from bot.finetune.providers import ProviderConfig
 from bot.finetune.spec import JobSpec
-from bot.progress import progress_from
+from bot.jobs.records import NewJob, Observation, Origin
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
+from bot.sandbox.emulator.validation import STEPS_KEY
 from bot.services import Services
-from bot.watcher import Watcher
-from storage.records import NewJob, Observation, Origin
+from bot.watch.progress import progress_from
+from bot.watch.watcher import Watcher
 from storage.sqlite import open_store
 
 INTERVAL = 30.0

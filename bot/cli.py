@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "emulator":
-            from bot.emulator.server import serve_forever
+            from bot.sandbox.emulator.server import serve_forever
 
             asyncio.run(
                 serve_forever(
@@ -56,19 +56,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 0
         if args.command == "migrate":
-            from bot.service import migrate
+            from bot.app.serve import migrate
 
             return asyncio.run(migrate())
         if args.command == "check":
-            from bot.check import run_check
+            from bot.app.check import run_check
 
             return asyncio.run(run_check())
         if args.command == "run":
-            from bot.service import run_service
+            from bot.app.serve import run_service
 
             return asyncio.run(run_service())
         if args.command == "sandbox":
-            from bot.sandbox import run_sandbox
+            from bot.sandbox.command import run_sandbox
 
             return asyncio.run(
                 run_sandbox(

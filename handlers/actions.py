@@ -14,18 +14,18 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import Actor
-from bot.commands import ListJobs
-from bot.job_lists import ListCursor
-from bot.jobs import ActionOutcome, JobService, control_action
+from bot.jobs.audit import Actor
+from bot.jobs.grammar import ListJobs
+from bot.jobs.lists import ListCursor
+from bot.jobs.service import ActionOutcome, JobService, control_action
 from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.actions import ACTION_NEXT_PAGE, JOB_BUTTON_ACTIONS
 from bot.views.replies import click_answer_card_not_edited, stale_list
 from handlers.context import Intent
 from handlers.errors import ErrorBoundary
+from handlers.followups import answer_privately, post_to_response_url
 from handlers.middleware import authorize, read_job_button, read_list_page
-from handlers.replies import answer_privately, post_to_response_url
 
 
 def register(app: AsyncApp, services: Services) -> None:

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.audit import Actor
-from bot.jobs import JobService
-from bot.logs import log_context
+from bot.jobs.audit import Actor
+from bot.jobs.service import JobService
+from bot.ops.logs import log_context
 from bot.views.create_form import channel_of
-from handlers.replies import FollowUps
+from handlers.followups import FollowUps
 
 if TYPE_CHECKING:  # handlers.errors imports this module: only the type checker needs the name
     from handlers.errors import ErrorBoundary
@@ -73,7 +73,7 @@ def intent_of(context: AsyncBoltContext) -> Intent | None:
 
 
 def request_log_context(body: dict[str, Any], context: AsyncBoltContext) -> AbstractContextManager[None]:
-    """`bot.logs.log_context` with what identifies this request (None fields are left out)."""
+    """`bot.ops.logs.log_context` with what identifies this request (None fields are left out)."""
     actor = actor_of(body)
     intent = intent_of(context)
     return log_context(

@@ -21,7 +21,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.services import Services
-from handlers.replies import FollowUps
+from handlers.followups import FollowUps
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
-from bot.commands import DEFAULT_COMMAND, CommandError
 from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneError, InvalidJobSpecError
 from bot.finetune.retry import DAILY_LIMIT_CODE
-from bot.jobs import JobService
-from bot.metrics import SLACK_REQUESTS
-from bot.permissions import CONTROL_ACTIONS
+from bot.jobs.grammar import DEFAULT_COMMAND, CommandError
+from bot.jobs.permissions import CONTROL_ACTIONS
+from bot.jobs.service import JobService
+from bot.ops.metrics import SLACK_REQUESTS
 from bot.views import SlackMessage
 from bot.views.errors import (
     api_error_message,
@@ -43,7 +43,7 @@ from bot.views.errors import (
 )
 from bot.views.format import code
 from handlers.context import Intent, actor_of, intent_of, request_kind, request_log_context
-from handlers.replies import FollowUps, answer_privately
+from handlers.followups import FollowUps, answer_privately
 from storage.errors import JobNotTrackedError
 
 log = logging.getLogger("tuneops.errors")

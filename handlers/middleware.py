@@ -13,9 +13,9 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.audit import Actor
-from bot.commands import CommandError, action_name, command_job_id, looks_like_job_id, parse_command
-from bot.jobs import JobService
+from bot.jobs.audit import Actor
+from bot.jobs.grammar import CommandError, action_name, command_job_id, looks_like_job_id, parse_command
+from bot.jobs.service import JobService
 from bot.views.actions import BUTTON_VERBS
 from handlers.context import Intent, intent_of
 from handlers.errors import PermissionRefused

@@ -8,7 +8,7 @@ read keeps when its request was sent (`jobs.read_at`), and a read sent before it
 
 from __future__ import annotations
 
-from storage.records import Observation
+from bot.jobs.records import Observation
 from storage.rows import is_terminal
 
 

@@ -1,4 +1,4 @@
-"""Turning database rows into the typed records of `storage.records`, and values into columns."""
+"""Turning database rows into the typed records of `bot.jobs.records`, and values into columns."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from storage.records import (
+from bot.jobs.records import (
     AuditEntry,
     Origin,
     OutboxItem,

@@ -26,10 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import aiosqlite
 
-from storage.errors import JobNotTrackedError
-from storage.migrations import apply_migrations
-from storage.read_order import is_older_read, is_superseded
-from storage.records import (
+from bot.jobs.records import (
     AuditEntry,
     CardToRefresh,
     NewJob,
@@ -40,6 +37,9 @@ from storage.records import (
     TrackedJob,
     Watch,
 )
+from storage.errors import JobNotTrackedError
+from storage.migrations import apply_migrations
+from storage.read_order import is_older_read, is_superseded
 from storage.rows import (
     AUDIT_FIELDS,
     JOB_FIELDS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from storage.records import (
+from bot.jobs.records import (
     AuditEntry,
     CardToRefresh,
     NewJob,

@@ -16,7 +16,7 @@ import asyncio
 import random
 import time
 
-from storage.records import AuditEntry, NewJob, Observation, Origin, Progress
+from bot.jobs.records import AuditEntry, NewJob, Observation, Origin, Progress
 from storage.sqlite import SqliteStore, open_store
 
 STATUSES = ("queued", "validating_files", "running", "pausing", "paused", "resuming")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
-from bot.emulator.control import EmulatorControl
-from bot.sandbox import Sandbox, start_sandbox
+from bot.sandbox.command import Sandbox, start_sandbox
+from bot.sandbox.emulator.control import EmulatorControl
 
 CHROMIUM = Path("/usr/bin/chromium")
 # What Chromium needs on this kind of machine: root, no GPU, no network beyond loopback.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.emulator.control import EmulatorControl
 from bot.finetune.client import FineTuneClient
 from bot.finetune.models import FineTuningJob, JobEvent
+from bot.sandbox.emulator.control import EmulatorControl
 from tests.support.client import SECONDS_BEFORE_RUNNING, SECONDS_PER_STEP, small_job
 
 STEPS = 30

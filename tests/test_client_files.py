@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
 from bot.finetune.client import FineTuneClient
 from bot.finetune.errors import BadRequestError, NotFoundError
+from bot.sandbox.emulator.control import EmulatorControl
 from tests.support.client import SECONDS_BEFORE_RUNNING, SECONDS_PER_STEP, small_job
 
 TRAINING_LINES = b"".join(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
 from bot.finetune.client import FineTuneClient
 from bot.finetune.errors import (
     AuthenticationError,
@@ -15,6 +13,8 @@ from bot.finetune.errors import (
 )
 from bot.finetune.providers import ProviderConfig
 from bot.finetune.spec import JobSpec, ProviderName
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
 from tests.support.client import (
     SECONDS_BEFORE_RUNNING,
     SECONDS_PER_STEP,

@@ -8,8 +8,6 @@ import socket
 import httpx
 import pytest
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
 from bot.finetune.client import FineTuneClient
 from bot.finetune.errors import (
     APIConnectionError,
@@ -20,7 +18,9 @@ from bot.finetune.errors import (
 )
 from bot.finetune.providers import ProviderConfig
 from bot.finetune.spec import ProviderName
-from bot.metrics import REGISTRY
+from bot.ops.metrics import REGISTRY
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
 from tests.support.client import (
     EMULATOR_KEY,
     SECONDS_BEFORE_RUNNING,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import (
+from bot.finetune.spec import JobSpec
+from bot.jobs.grammar import (
     CommandError,
     CreateJob,
     Help,
@@ -20,7 +21,6 @@ from bot.commands import (
     command_job_id,
     parse_command,
 )
-from bot.finetune.spec import JobSpec
 
 
 def error_of(text: str, **kwargs: str) -> CommandError:

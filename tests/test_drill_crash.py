@@ -23,15 +23,15 @@ from pathlib import Path
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
-from bot.emulator.state import DEMO_TRAINING_FILE
-from bot.emulator.validation import STEPS_KEY
 from bot.finetune.models import TERMINAL_STATUSES
 from bot.finetune.spec import JobSpec
-from bot.standin import SlackStandIn
+from bot.jobs.records import NewJob, Origin
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
+from bot.sandbox.emulator.validation import STEPS_KEY
+from bot.sandbox.standin import SlackStandIn
 from bot.views.card import card_for
-from storage.records import NewJob, Origin
 from storage.sqlite import SqliteStore, open_store
 from tests.support.background import BASE_MODEL, note_transition, rig_api
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
+from bot.sandbox.emulator.control import EmulatorControl
 from storage.sqlite import SqliteStore
 from tests.support.background import Rig, RigFactory
 

@@ -8,11 +8,11 @@ import httpx
 import pytest
 
 from bot.config import load_settings
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
 from bot.finetune.client import FineTuneClient
 from bot.finetune.errors import BadRequestError, RateLimitError
 from bot.finetune.providers import provider_from_settings
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
 from tests.support.client import RecordedSleeps, emulator_provider, fast_retry, small_job
 
 JOB = {"model": "gpt-4o-mini-2024-07-18", "training_file": "file-train-demo"}

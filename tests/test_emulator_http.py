@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.emulator.control import EmulatorControl, EmulatorControlError
-from bot.emulator.server import EmulatorServer
+from bot.sandbox.emulator.control import EmulatorControl, EmulatorControlError
+from bot.sandbox.emulator.server import EmulatorServer
 
 MODEL = "gpt-4o-mini-2024-07-18"
 JOB = {"model": MODEL, "training_file": "file-train-demo"}

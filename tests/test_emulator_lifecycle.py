@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
 
 MODEL = "gpt-4o-mini-2024-07-18"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import openai
 import pytest
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
 
 MODEL = "gpt-4o-mini-2024-07-18"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from bot.emulator.control import EmulatorControl
+from bot.sandbox.emulator.control import EmulatorControl
 from tests.support.emulator import SpecSchemas
 
 MODEL = "gpt-4o-mini-2024-07-18"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.emulator.clock import EmulatorClock
-from bot.emulator.lifecycle import Anchor, Plan, Timing, project, results_csv
+from bot.sandbox.emulator.clock import EmulatorClock
+from bot.sandbox.emulator.lifecycle import Anchor, Plan, Timing, project, results_csv
 
 TIMING = Timing()
 ORDER = ["validating_files", "queued", "running", "succeeded", "failed"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
-from bot.thread_lookup import card_metadata, notification_metadata
+from bot.notify.thread_lookup import card_metadata, notification_metadata
+from bot.sandbox.emulator.control import EmulatorControl
 from bot.views.card import card_for
-from bot.watcher import Watcher
+from bot.watch.watcher import Watcher
 from tests.support.background import RIG_LEASE, Rig, RigFactory
 
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
-from bot.logs import current_context, setup_logging
-from bot.standin.server import SlackStandIn
+from bot.ops.logs import current_context, setup_logging
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.standin.server import SlackStandIn
 from tests.support.background import Rig
 
 
@@ -72,7 +72,7 @@ async def test_an_unreachable_channel_warning_names_the_job_and_the_channel_in_j
     warnings = [line for line in lines if "marked unreachable" in str(line["message"])]
     for warning in warnings:
         assert warning["level"] == "warning"
-        assert warning["logger"] == "bot.notifier"
+        assert warning["logger"] == "bot.notify.notifier"
         assert (warning["job_id"], warning["channel"]) == (job_id, "C_ARCHIVED")
         assert warning["task"] == "notifier"
 
@@ -104,7 +104,7 @@ async def test_nothing_logged_at_info_holds_a_secret_or_a_message_sent_to_slack(
     # The run logged what it met, each line about one delivery naming its job and channel...
     await rig.until(lambda: captured.logged("marked unreachable") and captured.logged("not delivered"))
     for record, message, context in captured.records:
-        if record.name == "bot.notifier" and "row" in message:
+        if record.name == "bot.notify.notifier" and "row" in message:
             assert context.get("job_id") == job_id and context.get("channel"), message
     # ...and never a credential, nor what was posted to Slack (a note's text, its blocks).
     secrets = (slack.bot_token, slack.signing_secret, emulator.api_key)

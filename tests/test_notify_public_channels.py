@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
-from bot.watcher import Watcher
-from storage.records import Watch
+from bot.jobs.records import Watch
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.watch.watcher import Watcher
 from tests.support.background import RIG_LEASE, Rig, RigFactory
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
-from bot.watcher import Watcher
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.watch.watcher import Watcher
 from tests.support.background import RigFactory
 
 LEASE = 2.0

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.emulator.state import DEMO_TRAINING_FILE
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
 from storage.sqlite import open_store
 from tests.support.ops import OpsBot
 

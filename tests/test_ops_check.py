@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import run_check
-from bot.emulator.server import EmulatorServer
-from bot.standin.server import SlackStandIn
+from bot.app.check import run_check
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.standin.server import SlackStandIn
 from storage.migrations import MIGRATIONS
 from storage.sqlite import open_store
 from tests.support.ops import (

@@ -57,7 +57,7 @@ def test_the_image_is_multi_stage_slim_non_root_and_runs_the_service() -> None:
     assert final_args["EXPOSE"] == "3000"
     assert "/data" in final_args["VOLUME"]
     assert "TUNEOPS_DB=/data/tuneops.db" in final_args["ENV"]
-    assert final_args["HEALTHCHECK"].endswith('CMD ["python", "-m", "bot.health"]')
+    assert final_args["HEALTHCHECK"].endswith('CMD ["python", "-m", "bot.app.health"]')
     # The final stage gets the built environment only: no source tree, no compiler, no pip install.
     assert ("COPY", "--from=builder /opt/venv /opt/venv") in final
     assert not any(keyword == "COPY" and "--from" not in rest for keyword, rest in final)
@@ -138,7 +138,7 @@ def test_only_runtime_dependencies_are_installed(image_venv: Path) -> None:
 
 def test_the_healthcheck_command_fails_when_nothing_listens(image_venv: Path) -> None:
     result = subprocess.run(
-        [str(image_venv / "bin" / "python"), "-m", "bot.health"],
+        [str(image_venv / "bin" / "python"), "-m", "bot.app.health"],
         env={"PORT": "1", "PATH": os.environ.get("PATH", "")},
         capture_output=True,
         timeout=60,
@@ -162,7 +162,7 @@ async def test_the_installed_sandbox_serves_its_page_and_passes_the_healthcheck(
         probe = await asyncio.create_subprocess_exec(
             str(image_venv / "bin" / "python"),
             "-m",
-            "bot.health",
+            "bot.app.health",
             cwd=tmp_path,
             env=outside_env(PORT=sandbox.bot_url.rsplit(":", 1)[1]),
         )

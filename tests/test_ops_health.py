@@ -11,10 +11,10 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.emulator.state import DEMO_TRAINING_FILE
-from bot.health import HealthCheck, add_ops_routes
-from bot.socket_watchdog import SocketWatchdog
-from bot.standin import SlackStandIn
+from bot.app.health import HealthCheck, add_ops_routes
+from bot.app.socket_watchdog import SocketWatchdog
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
+from bot.sandbox.standin import SlackStandIn
 from storage.sqlite import SqliteStore
 from tests.support.ops import OpsBot, metric_value
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.config import load_settings
-from bot.logs import log_context, redact, setup_logging, setup_logging_from_settings
+from bot.ops.logs import log_context, redact, setup_logging, setup_logging_from_settings
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def _lines(stream: io.StringIO) -> list[str]:
 def test_json_lines_carry_context_and_extra_fields() -> None:
     stream = io.StringIO()
     setup_logging(fmt="json", level="INFO", stream=stream)
-    log = logging.getLogger("bot.watcher")
+    log = logging.getLogger("bot.watch.watcher")
     with log_context(job_id="ftjob-1", channel="C123"):
         log.info("status changed to %s", "running", extra={"request_id": "req_42"})
     log.info("outside")
@@ -46,7 +46,7 @@ def test_json_lines_carry_context_and_extra_fields() -> None:
     first, second = (json.loads(line) for line in _lines(stream))
     assert first["message"] == "status changed to running"
     assert first["level"] == "info"
-    assert first["logger"] == "bot.watcher"
+    assert first["logger"] == "bot.watch.watcher"
     assert (first["job_id"], first["channel"], first["request_id"]) == ("ftjob-1", "C123", "req_42")
     assert first["ts"].endswith("Z")
     assert "job_id" not in second
@@ -56,7 +56,7 @@ def test_json_lines_carry_context_and_extra_fields() -> None:
 async def test_context_follows_asyncio_tasks() -> None:
     stream = io.StringIO()
     setup_logging(fmt="json", stream=stream)
-    log = logging.getLogger("bot.notifier")
+    log = logging.getLogger("bot.notify.notifier")
 
     async def deliver(channel: str) -> None:
         with log_context(channel=channel):

@@ -6,8 +6,8 @@ import asyncio
 import socket
 from pathlib import Path
 
-from bot.emulator.server import EmulatorServer
-from bot.standin.server import SlackStandIn
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.standin.server import SlackStandIn
 from tests.support.ops import service_env, start_service
 
 

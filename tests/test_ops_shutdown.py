@@ -8,9 +8,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.emulator.server import EmulatorServer
-from bot.emulator.state import DEMO_TRAINING_FILE
-from bot.standin.server import SlackStandIn
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
+from bot.sandbox.standin.server import SlackStandIn
 from storage.sqlite import open_store
 from tests.support.ops import (
     OPS_API_KEY,

@@ -8,10 +8,10 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
-from bot.emulator.state import DEMO_TRAINING_FILE
-from bot.standin.server import SlackStandIn
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
+from bot.sandbox.standin.server import SlackStandIn
 from storage.sqlite import open_store
 from tests.support.audit import AuditRow, audit_rows
 from tests.support.ops import free_port, service_env, sigterm, start_service, wait_healthy

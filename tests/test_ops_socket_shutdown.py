@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator.server import EmulatorServer
-from bot.standin.server import SlackStandIn
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.standin.server import SlackStandIn
 from tests.support.ops import (
     OPS_APP_TOKEN,
     free_port,

@@ -10,9 +10,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.metrics import REGISTRY
-from bot.socket_watchdog import SocketWatchdog
-from bot.standin import SentRequest, SlackStandIn
+from bot.app.socket_watchdog import SocketWatchdog
+from bot.ops.metrics import REGISTRY
+from bot.sandbox.standin import SentRequest, SlackStandIn
 
 
 def _app(slack: SlackStandIn) -> AsyncApp:

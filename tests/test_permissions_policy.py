@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.permissions import CONTROL_ACTIONS, MUTATING_ACTIONS, READ_ONLY_ACTIONS, RULES, Decision, Policy
-from storage.records import Origin, Progress, TrackedJob
+from bot.jobs.permissions import CONTROL_ACTIONS, MUTATING_ACTIONS, READ_ONLY_ACTIONS, RULES, Decision, Policy
+from bot.jobs.records import Origin, Progress, TrackedJob
 
 CREATOR, ADMIN, OTHER = "UCREATOR", "UADMIN", "UOTHER"
 OWNER_CHANNEL, WATCHING_CHANNEL, UNRELATED_CHANNEL = "COWNER", "CWATCH", "CELSE"

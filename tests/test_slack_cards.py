@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from tests.support.runtime import CREATE_ARGS, BotRig, StartBot, texts_of
 
 Loss = Literal["500", "drop"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from bot.creator import CREATOR_METADATA_KEY
-from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.finetune.spec import JobSpec
-from storage.records import Origin
+from bot.jobs.creator import CREATOR_METADATA_KEY
+from bot.jobs.records import Origin
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
 from tests.support.audit import audit_rows
 from tests.support.runtime import BASE_MODEL, CREATE_ARGS, BotRig, StartBot, button_labels, texts_of
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot.standin.models import StoredMessage
-from bot.thread_lookup import CARD_EVENT
+from bot.notify.thread_lookup import CARD_EVENT
+from bot.sandbox.standin.models import StoredMessage
 from tests.support.background import AppRig, note_transition
 from tests.support.runtime import CREATE_ARGS
 

@@ -10,7 +10,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.commands import CommandError
 from bot.finetune.errors import (
     APIConnectionError,
     APIStatusError,
@@ -22,6 +21,7 @@ from bot.finetune.errors import (
     UnexpectedResponseError,
 )
 from bot.finetune.http_errors import connection_error
+from bot.jobs.grammar import CommandError
 from handlers.context import Intent
 from handlers.errors import PermissionRefused, explain
 from tests.support.runtime import texts_of

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.creator import CREATOR_METADATA_KEY
-from bot.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
-from bot.standin.models import OpenView
-from storage.records import Origin
+from bot.jobs.creator import CREATOR_METADATA_KEY
+from bot.jobs.records import Origin
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
+from bot.sandbox.standin.models import OpenView
 from tests.support.audit import audit_rows
 from tests.support.runtime import BASE_MODEL, BotRig, button_labels, texts_of
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import SPEC_KEYS, SUBCOMMANDS
+from bot.jobs.grammar import SPEC_KEYS, SUBCOMMANDS
 from tests.support.runtime import BotRig
 
 WORDS = st.sampled_from(

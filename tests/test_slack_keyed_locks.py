@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.keyed_locks import KeyedLocks
+from bot.jobs.keyed_locks import KeyedLocks
 
 
 async def test_same_key_runs_one_at_a_time_and_is_forgotten_after() -> None:

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from bot.commands import SUBCOMMANDS
 from bot.config import Settings
+from bot.jobs.grammar import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "tests" / "data" / "slack_app_manifest.schema.json").read_text())

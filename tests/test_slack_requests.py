@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.metrics import REGISTRY
-from bot.standin.payloads import slash_command_form
-from bot.standin.sender import SentRequest
+from bot.ops.metrics import REGISTRY
+from bot.sandbox.standin.payloads import slash_command_form
+from bot.sandbox.standin.sender import SentRequest
 from tests.support.runtime import CREATE_ARGS, BotRig, StartBot, button_labels, texts_of
 
 

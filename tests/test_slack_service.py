@@ -11,8 +11,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot.emulator.server import EmulatorServer
-from bot.standin import SlackStandIn
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.standin import SlackStandIn
 from tests.support.runtime import texts_of
 
 ROOT = Path(__file__).resolve().parents[1]

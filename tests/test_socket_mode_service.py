@@ -11,10 +11,10 @@ from typing import Any
 
 import aiohttp
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
-from bot.emulator.state import DEMO_TRAINING_FILE
-from bot.standin import SlackStandIn
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
+from bot.sandbox.standin import SlackStandIn
 from tests.support.ops import (
     OPS_API_KEY,
     OPS_APP_TOKEN,

@@ -17,8 +17,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import MissingRequiredInput, SlackStandIn, sign
-from bot.standin.sender import TRANSPORTS, Transport
+from bot.sandbox.standin import MissingRequiredInput, SlackStandIn, sign
+from bot.sandbox.standin.sender import TRANSPORTS, Transport
 
 CARD_BLOCKS: list[dict[str, Any]] = [
     {"type": "section", "block_id": "summary", "text": {"type": "mrkdwn", "text": "*ftjob-1* is running"}},

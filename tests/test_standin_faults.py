@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 
 
 def bare_client(slack: SlackStandIn, **kwargs: object) -> AsyncWebClient:

@@ -14,8 +14,8 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import SlackStandIn
-from bot.standin.updates import UpdateLog
+from bot.sandbox.standin import SlackStandIn
+from bot.sandbox.standin.updates import UpdateLog
 
 BUTTON_CARD = [
     {

@@ -7,7 +7,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 
 
 async def test_a_public_channel_the_bot_is_not_in_takes_posts_but_refuses_reads(

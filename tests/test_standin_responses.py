@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 
 
 def hook(slack: SlackStandIn, **target: str) -> AsyncWebhookClient:

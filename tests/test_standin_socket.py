@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 
 COMMAND_PAYLOAD = {"command": "/finetune", "text": "help", "user_id": "U_ALICE", "channel_id": "C_ML"}
 

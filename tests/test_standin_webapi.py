@@ -8,7 +8,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Job* `ftjob-1` is running"}}
 

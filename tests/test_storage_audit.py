@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from storage.records import AuditEntry
+from bot.jobs.records import AuditEntry
 from storage.sqlite import SqliteStore, open_store
 
 

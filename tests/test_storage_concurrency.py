@@ -7,7 +7,7 @@ import random
 import sys
 from pathlib import Path
 
-from storage.records import AuditEntry, StatusChange
+from bot.jobs.records import AuditEntry, StatusChange
 from storage.sqlite import SqliteStore
 from tests.storage_crash_writer import STATUSES
 from tests.support.storage import assert_database_consistent, new_job, seen

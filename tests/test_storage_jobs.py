@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.jobs.records import Origin, OutboxState, TrackedJob
 from storage.errors import JobNotTrackedError
-from storage.records import Origin, OutboxState, TrackedJob
 from storage.sqlite import SqliteStore
 from tests.support.storage import new_job, seen
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.records import OutboxState
+from bot.jobs.records import OutboxState
 from storage.sqlite import SqliteStore
 from tests.support.storage import new_job, seen
 

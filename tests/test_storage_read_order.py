@@ -7,8 +7,8 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.jobs.records import NewJob
 from storage.migrations import MIGRATIONS, apply_migrations
-from storage.records import NewJob
 from storage.sqlite import SqliteStore, open_store
 from tests.support.storage import new_job, seen
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.jobs.records import Observation, Progress
 from storage.errors import JobNotTrackedError
-from storage.records import Observation, Progress
 from storage.sqlite import DUE_JOBS_QUERY, SqliteStore
 from tests.support.storage import new_job, seen
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.records import Origin, Progress, TrackedJob
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
 from bot.views.card import card_for, render_card
-from storage.records import Origin, Progress, TrackedJob
 from tests.support.views import assert_valid_message, buttons, message_text
 
 NOW = 1_700_000_000.0

@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.records import Progress
 from bot.views.card import render_card
 from bot.views.lists import api_job_list
 from bot.views.notes import status_note, stuck_note
-from storage.records import Progress
 from tests.support.views import assert_valid_message, buttons
 
 statuses = st.one_of(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import CommandError
 from bot.finetune.models import Checkpoint, FineTuningJob, JobEvent
+from bot.jobs.grammar import CommandError
+from bot.jobs.records import Origin, Progress, TrackedJob
 from bot.views.actions import ACTION_NEXT_PAGE
 from bot.views.checkpoints import checkpoints_message
 from bot.views.errors import (
@@ -18,7 +19,6 @@ from bot.views.errors import (
 from bot.views.events import events_message
 from bot.views.help import help_message, usage_text
 from bot.views.lists import api_job_list, job_list, tracked_job_list
-from storage.records import Origin, Progress, TrackedJob
 from tests.support.views import assert_valid_message, buttons, message_text
 
 BASE = 1_700_000_000

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.records import Progress
 from bot.views.notes import should_broadcast, status_note, stuck_note
-from storage.records import Progress
 from tests.support.views import assert_valid_message, message_text
 
 CREATED = 1_700_000_000

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.records import Progress
 from bot.views.card import render_card
 from bot.views.format import status_in_sentence
 from bot.views.replies import control_summary, refresh_summary, with_card
-from storage.records import Progress
 from tests.support.views import assert_valid_message, message_text
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
+from bot.sandbox.emulator.control import EmulatorControl
 from bot.views.actions import ACTION_PAUSE, ACTION_RESUME
 from tests.support.background import AppRig
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
+from bot.jobs.records import NewJob, Origin
+from bot.sandbox.emulator.control import EmulatorControl
 from bot.views.actions import ACTION_CANCEL, ACTION_REFRESH
-from bot.watcher import Watcher
-from storage.records import NewJob, Origin
+from bot.watch.watcher import Watcher
 from tests.support.background import FAST_POLL, RigFactory, fast_background, note_transition
 from tests.support.runtime import BotRig, StartBot, button_labels, texts_of
 

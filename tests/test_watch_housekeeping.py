@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
+from bot.sandbox.emulator.control import EmulatorControl
 from tests.support.background import Rig, RigFactory
 from tests.support.storage import new_job, seen
 

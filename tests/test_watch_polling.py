@@ -7,12 +7,12 @@ import dataclasses
 
 import pytest
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.state import DEMO_TRAINING_FILE
 from bot.finetune.spec import JobSpec
-from bot.poll_policy import PollPolicy
-from bot.watcher import Watcher
-from storage.records import NewJob, Origin
+from bot.jobs.records import NewJob, Origin
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
+from bot.watch.poll_policy import PollPolicy
+from bot.watch.watcher import Watcher
 from tests.support.background import BASE_MODEL, FAST_POLL, Rig, RigFactory
 
 

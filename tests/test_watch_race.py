@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
 from bot.views.actions import ACTION_PAUSE, ACTION_RESUME
 from tests.support.background import FAST_POLL, AppRig, fast_background
 from tests.support.runtime import StartBot

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.metrics import REGISTRY
-from bot.supervisor import supervise
+from bot.app.supervisor import supervise
+from bot.ops.metrics import REGISTRY
 from tests.support.background import Rig, RigFactory
 
 

@@ -22,7 +22,7 @@ from bot.finetune.client import FineTuneClient
 from bot.finetune.providers import ProviderConfig
 from bot.finetune.retry import RetryPolicy
 from bot.services import Services
-from bot.watcher import Watcher
+from bot.watch.watcher import Watcher
 from storage.sqlite import SqliteStore
 from tests.support.storage import new_job
 

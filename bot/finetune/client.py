@@ -24,7 +24,7 @@ from bot.finetune.providers import ProviderConfig, provider_from_settings
 from bot.finetune.results import ResultsTable, parse_results
 from bot.finetune.retry import Replay, RetryPolicy, retryable_exception, retryable_status
 from bot.finetune.spec import JobSpec
-from bot.metrics import API_REQUESTS
+from bot.ops.metrics import API_REQUESTS
 
 log = logging.getLogger(__name__)
 

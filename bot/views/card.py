@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.records import Progress, TrackedJob
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
 from bot.views.format import (
     code,
@@ -36,7 +37,6 @@ from bot.views.format import (
     truncate,
 )
 from bot.views.message import SlackMessage, fit
-from storage.records import Progress, TrackedJob
 
 MAX_BLOCK_ID = 255
 

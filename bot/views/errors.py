@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.commands import CommandError
+from bot.jobs.grammar import CommandError
 from bot.views.format import bullet_list, code, escape
 from bot.views.help import usage_text
 from bot.views.message import SlackMessage, fit

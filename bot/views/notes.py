@@ -9,6 +9,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.records import Progress
 from bot.views.format import (
     code,
     duration,
@@ -21,7 +22,6 @@ from bot.views.format import (
     status_words,
 )
 from bot.views.message import SlackMessage, fit
-from storage.records import Progress
 
 BROADCAST_STATUSES = frozenset({"succeeded", "failed", "cancelled", "paused"})
 

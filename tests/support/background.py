@@ -19,23 +19,23 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.background import Background
+from bot.app.background import Background
 from bot.config import Settings
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
-from bot.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
 from bot.finetune.client import FineTuneClient
 from bot.finetune.providers import ProviderConfig
 from bot.finetune.retry import RetryPolicy
 from bot.finetune.spec import JobSpec
-from bot.notifier import Notifier
+from bot.jobs.records import NewJob, Origin
+from bot.notify.notifier import Notifier
+from bot.notify.thread_lookup import NOTIFICATION_EVENT
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
+from bot.sandbox.standin.models import StoredMessage
+from bot.sandbox.standin.server import SlackStandIn
 from bot.services import Services
-from bot.standin.models import StoredMessage
-from bot.standin.server import SlackStandIn
-from bot.thread_lookup import NOTIFICATION_EVENT
 from bot.views.card import card_for
-from bot.watcher import Watcher
-from storage.records import NewJob, Origin
+from bot.watch.watcher import Watcher
 from storage.sqlite import SqliteStore
 
 if TYPE_CHECKING:

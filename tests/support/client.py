@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from bot.emulator.server import EmulatorServer
 from bot.finetune.client import FineTuneClient
 from bot.finetune.providers import ProviderConfig
 from bot.finetune.retry import RetryPolicy, Sleep
 from bot.finetune.spec import JobSpec, ProviderName
+from bot.sandbox.emulator.server import EmulatorServer
 
 EMULATOR_KEY = "sk-emulator"
 PROVIDERS: tuple[ProviderName, ...] = ("openai", "azure")

@@ -16,8 +16,8 @@ from openapi_schema_validator import OAS31Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.app.health import ops_extension
+from bot.app.runtime import Runtime
 from bot.config import Settings
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
-from bot.health import ops_extension
-from bot.runtime import Runtime
-from bot.standin.server import SlackStandIn
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.standin.server import SlackStandIn
 
 OPS_BOT_TOKEN = "xoxb-ops-0000-secretbottoken"
 OPS_APP_TOKEN = "xapp-1-A_OPS-0000-secretapptoken"

@@ -19,16 +19,16 @@ from typing import Any, Protocol
 
 import pytest
 
+from bot.app.runtime import Runtime
 from bot.config import Settings, load_settings
-from bot.emulator.control import EmulatorControl
-from bot.emulator.server import EmulatorServer
-from bot.emulator.state import DEMO_TRAINING_FILE
-from bot.runtime import Runtime
+from bot.jobs.records import AuditEntry
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.server import EmulatorServer
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
+from bot.sandbox.standin import SlackStandIn
+from bot.sandbox.standin.models import ResponsePost, StoredMessage
+from bot.sandbox.standin.sender import SentRequest
 from bot.services import Services
-from bot.standin import SlackStandIn
-from bot.standin.models import ResponsePost, StoredMessage
-from bot.standin.sender import SentRequest
-from storage.records import AuditEntry
 from storage.store import Store
 
 BASE_MODEL = "gpt-4o-mini-2024-07-18"

@@ -1,4 +1,4 @@
-"""Slack stand-in fixtures: `slack` is a started `SlackStandIn` (bot/standin) on 127.0.0.1, port 0.
+"""Slack stand-in fixtures: `slack` is a started `SlackStandIn` (bot/sandbox/standin) on 127.0.0.1, port 0.
 
 Wire the bot to it with `AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)` (any other token is
 refused with `invalid_auth`, as Slack would) and the signing secret `slack.signing_secret`, tell it where the
@@ -16,7 +16,7 @@ import pytest
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 
 # Slack gives 3 s to use a trigger_id; tests get more so that a loaded CI machine does not flake. The
 # trigger is still checked to be one the stand-in issued and used only once.

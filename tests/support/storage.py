@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from storage.records import NewJob, Observation, Origin, Progress
+from bot.jobs.records import NewJob, Observation, Origin, Progress
 from storage.sqlite import SqliteStore, open_store
 
 

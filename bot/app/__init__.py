@@ -1,0 +1,1 @@
+"""The running service: wiring, the process, health and the deployment check."""

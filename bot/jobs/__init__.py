@@ -1,0 +1,1 @@
+"""The job domain: the command grammar, the job service, permissions, the audit log."""

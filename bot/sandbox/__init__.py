@@ -1,0 +1,1 @@
+"""The sandbox: the fine-tuning API emulator, the Slack stand-in and `tuneops sandbox`."""

@@ -1,0 +1,196 @@
+"""The emulator's HTTP server: routes for both dialects, auth, injected faults, request ids and stats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import signal
+import uuid
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+
+from aiohttp import web
+
+from bot.sandbox.emulator.api import ROUTES, ApiHandlers
+from bot.sandbox.emulator.clock import EmulatorClock
+from bot.sandbox.emulator.control_routes import ControlHandlers
+from bot.sandbox.emulator.errors import ApiError, bad_request, invalid_url, unauthorized
+from bot.sandbox.emulator.faults import FaultInjector, RequestStats
+from bot.sandbox.emulator.flavour import (
+    AZURE_API_VERSIONS,
+    AZURE_PREFIX,
+    FLAVOUR_KEY,
+    OPENAI_PREFIX,
+    REQUEST_ID_HEADER,
+    Flavour,
+    flavour_of_path,
+)
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE, EmulatorState
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MAX_UPLOAD_BYTES = 520 * 1024 * 1024
+
+
+def _presented_key(request: web.Request, flavour: Flavour) -> str | None:
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    if flavour == "azure":
+        return request.headers.get("api-key")
+    return None
+
+
+class EmulatorServer:
+    """The fine-tuning API emulator on a real port; `async with EmulatorServer() as emu:` starts and stops it."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "sk-emulator",
+        speed: float = 1.0,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._api_key = api_key
+        self._host = host
+        self._port = port
+        self.clock = EmulatorClock(speed)
+        self.state = EmulatorState(self.clock, seed=seed)
+        self.faults = FaultInjector(seed)
+        self.stats = RequestStats()
+        self.api = ApiHandlers(self.state)
+        self._control = ControlHandlers(self.state, self.faults, self.stats, self.api)
+        self._runner: web.AppRunner | None = None
+
+    # ---- addresses -------------------------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> str:
+        return self._api_key
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self._host in ("", "0.0.0.0") else self._host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return self.url + OPENAI_PREFIX
+
+    @property
+    def azure_endpoint(self) -> str:
+        """The Azure resource endpoint; clients append `/openai/v1`."""
+        return self.url
+
+    # ---- app -------------------------------------------------------------------------------------------
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware], client_max_size=MAX_UPLOAD_BYTES)
+        for flavour, prefix in (("openai", OPENAI_PREFIX), ("azure", AZURE_PREFIX)):
+            for method, path, operation, attribute in ROUTES:
+                app.router.add_route(
+                    method, prefix + path, getattr(self.api, attribute), name=f"{flavour}:{operation}"
+                )
+        app.add_routes(self._control.routes())
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        flavour = flavour_of_path(request.path)
+        if flavour is None:
+            return await handler(request)
+        request[FLAVOUR_KEY] = flavour
+        route_name = getattr(request.match_info.route, "name", None) or ""
+        operation = route_name.partition(":")[2] or "unknown"
+        try:
+            response = await self._guarded(request, handler, flavour)
+        except ApiError as exc:
+            response = web.json_response(exc.body(flavour), status=exc.status, headers=exc.headers)
+        response.headers[REQUEST_ID_HEADER[flavour]] = uuid.uuid4().hex
+        self.stats.record(operation, response.status)
+        return response
+
+    async def _guarded(self, request: web.Request, handler: Handler, flavour: Flavour) -> web.StreamResponse:
+        presented = _presented_key(request, flavour)
+        if presented is None or not hmac.compare_digest(presented.encode(), self._api_key.encode()):
+            raise unauthorized(flavour, presented)
+        if flavour == "azure":
+            version = request.query.get("api-version")
+            if version is not None and version not in AZURE_API_VERSIONS:
+                raise bad_request(
+                    f"Unsupported api-version '{version[:40]}'. The /openai/v1 routes accept 'v1' or 'preview'.",
+                    param="api-version",
+                    code="unsupported_api_version",
+                )
+        delay, failing = self.faults.pick(request.method, request.path)
+        if delay:
+            await asyncio.sleep(delay)
+        if failing is not None:
+            self.stats.faults_injected += 1
+            raise failing.error(flavour)
+        try:
+            return await handler(request)
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+            raise invalid_url(request.method, request.path) from None
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(self.build_app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        await site.start()
+        self._runner = runner
+        address = runner.addresses[0]
+        self._port = int(address[1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> EmulatorServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+async def serve_forever(*, host: str, port: int, speed: float, api_key: str, seed: int) -> None:
+    """`tuneops emulator`: serve until Ctrl-C or SIGTERM."""
+    server = EmulatorServer(api_key=api_key, speed=speed, seed=seed, host=host, port=port)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Windows event loops have no signal handlers: there Ctrl-C ends the process as usual.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    print(f"TuneOps fine-tuning API emulator on {server.url} (speed ×{speed:g})", flush=True)
+    print(f"  OpenAI:   OPENAI_BASE_URL={server.openai_base_url}", flush=True)
+    print(
+        f"  Azure:    AZURE_OPENAI_ENDPOINT={server.azure_endpoint}  (requests go to /openai/v1/...)",
+        flush=True,
+    )
+    print("  API key:  the one given by --api-key (default sk-emulator)", flush=True)
+    print(f"  Files:    {DEMO_TRAINING_FILE} (training), {DEMO_VALIDATION_FILE} (validation)", flush=True)
+    print(f"  Control:  {server.url}/_emulator/  (faults, clock, speed, stats, reset)", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        print("emulator stopped", flush=True)

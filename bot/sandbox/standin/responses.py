@@ -1,0 +1,124 @@
+"""What Slack does with a message sent to a response_url (or in a slash command's acknowledgement).
+
+- `delete_original: true` deletes the message the interaction came from;
+- `replace_original: true` edits it in place (a channel message for everyone, an ephemeral for its owner);
+- otherwise a new message: `response_type: "in_channel"` posts it in the channel (as the app), anything else
+  is an ephemeral message only the person who acted sees.
+
+A response_url works up to 5 times within 30 minutes; after that it answers 404 like an expired hook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.sandbox.standin.models import JSON, ResponsePost
+from bot.sandbox.standin.webapi import ApiError, arg_bool, arg_str, parse_message_content
+from bot.sandbox.standin.workspace import (
+    RESPONSE_URL_LIFETIME,
+    RESPONSE_URL_MAX_USES,
+    ResponseTarget,
+    Workspace,
+)
+
+
+@dataclass
+class ResponseOutcome:
+    status: int
+    body: JSON
+
+
+def apply_response(
+    workspace: Workspace, target: ResponseTarget, body: JSON, *, source: Literal["response_url", "ack"]
+) -> None:
+    """Carry out one response message; raises `ApiError` when Slack would refuse it."""
+    if arg_bool(body, "delete_original"):
+        _delete_original(workspace, target)
+        return
+    content = parse_message_content(body)
+    assert content is not None  # required=True
+    if arg_bool(body, "replace_original") and _replace_original(
+        workspace, target, content.text, content.blocks
+    ):
+        return
+    thread_ts = arg_str(body, "thread_ts") or target.thread_ts
+    if body.get("response_type") == "in_channel":
+        workspace.post_message(
+            target.channel,
+            text=content.text,
+            blocks=content.blocks,
+            user=workspace.bot_user_id,
+            bot=True,
+            thread_ts=thread_ts if thread_ts and workspace.thread_parent(target.channel, thread_ts) else None,
+        )
+    else:
+        workspace.post_ephemeral(
+            target.channel,
+            target.user,
+            text=content.text,
+            blocks=content.blocks,
+            source=source,
+            thread_ts=thread_ts,
+        )
+
+
+def _delete_original(workspace: Workspace, target: ResponseTarget) -> None:
+    if target.ephemeral_id is not None:
+        ephemeral = workspace.find_ephemeral(target.ephemeral_id)
+        if ephemeral is not None:
+            workspace.delete_ephemeral(ephemeral)
+    elif target.message_ts is not None:
+        message = workspace.find_message(target.channel, target.message_ts)
+        if message is not None:
+            workspace.delete_message(message)
+
+
+def _replace_original(workspace: Workspace, target: ResponseTarget, text: str, blocks: list[JSON]) -> bool:
+    """Edit the source message; False when the interaction had none (a slash command)."""
+    if target.ephemeral_id is not None:
+        ephemeral = workspace.find_ephemeral(target.ephemeral_id)
+        if ephemeral is not None:
+            workspace.edit_ephemeral(ephemeral, text=text, blocks=blocks)
+            return True
+    elif target.message_ts is not None:
+        message = workspace.find_message(target.channel, target.message_ts)
+        if message is not None:
+            workspace.edit_message(message, text=text, blocks=blocks, metadata=None)
+            return True
+    return False
+
+
+def receive_response(
+    workspace: Workspace,
+    response_url_id: str,
+    body: JSON,
+    *,
+    source: Literal["response_url", "ack"] = "response_url",
+) -> tuple[ResponseOutcome, ResponsePost]:
+    """Handle one post to a response_url id: check the hook is still usable, apply it, record it."""
+    now = workspace.clock()
+    target = workspace.response_target(response_url_id)
+    if target is None:
+        outcome = ResponseOutcome(404, {"ok": False, "error": "no_active_hooks"})
+    elif now - target.created > RESPONSE_URL_LIFETIME:
+        outcome = ResponseOutcome(404, {"ok": False, "error": "expired_url"})
+    elif target.uses >= RESPONSE_URL_MAX_USES:
+        outcome = ResponseOutcome(404, {"ok": False, "error": "used_url"})
+    else:
+        if source == "response_url":
+            target.uses += 1
+        try:
+            apply_response(workspace, target, body, source=source)
+            outcome = ResponseOutcome(200, {"ok": True})
+        except ApiError as error:
+            outcome = ResponseOutcome(400 if source == "response_url" else 200, error.body())
+    post = ResponsePost(
+        response_url_id=response_url_id,
+        body=body,
+        at=now,
+        status=outcome.status,
+        source=source,
+        error=None if outcome.body.get("ok") else str(outcome.body.get("error")),
+    )
+    return outcome, post

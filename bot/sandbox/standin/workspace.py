@@ -1,0 +1,446 @@
+"""The stand-in's workspace: channels, people, messages, ephemerals, modals, trigger ids and response_urls.
+
+Everything a fake Slack must remember lives here, with no HTTP in sight; the Web API methods
+(`webapi.py`), the response_url sink, the sender and the web page all change it through these methods,
+and every change is appended to `updates` so the page can follow along.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import string
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.sandbox.standin.models import (
+    JSON,
+    Channel,
+    ChannelState,
+    EphemeralSource,
+    OpenView,
+    SlackUser,
+    StoredEphemeral,
+    StoredMessage,
+)
+from bot.sandbox.standin.updates import UpdateLog
+
+DEFAULT_CHANNELS = (("C_ML", "ml-team"), ("C_GENERAL", "general"))
+DEFAULT_USERS = (
+    ("U_SANDBOX", "you", "You (sandbox)"),
+    ("U_ALICE", "alice", "Alice Example"),
+    ("U_BOB", "bob", "Bob Example"),
+    ("U_CAROL", "carol", "Carol Example"),
+)
+RESPONSE_URL_MAX_USES = 5  # Slack: up to 5 times within 30 minutes
+RESPONSE_URL_LIFETIME = 30 * 60
+MAX_VIEW_STACK = 3  # views.push beyond this answers push_limit_reached
+_ALNUM = string.ascii_letters + string.digits
+
+
+def random_id(prefix: str, length: int = 10) -> str:
+    return prefix + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(length))
+
+
+def _short_id() -> str:
+    return "".join(secrets.choice(_ALNUM) for _ in range(5))
+
+
+def fill_block_ids(blocks: list[JSON]) -> list[JSON]:
+    """Give every block a `block_id` and every interactive element an `action_id`, as Slack does when
+    it stores blocks that lack them (a view's `state.values` and a click's payload are keyed by them)."""
+    filled = copy.deepcopy(blocks)
+    for block in filled:
+        if not isinstance(block, dict):
+            continue
+        block.setdefault("block_id", _short_id())
+        elements: list[Any] = []
+        if isinstance(block.get("accessory"), dict):
+            elements.append(block["accessory"])
+        if isinstance(block.get("element"), dict):
+            elements.append(block["element"])
+        if block.get("type") == "actions" and isinstance(block.get("elements"), list):
+            elements.extend(block["elements"])
+        for element in elements:
+            if isinstance(element, dict) and element.get("type") not in ("image", "plain_text", "mrkdwn"):
+                element.setdefault("action_id", _short_id())
+    return filled
+
+
+@dataclass
+class ResponseTarget:
+    """Where a response_url's posts go: the interaction's channel and person, and the message it came from."""
+
+    id: str
+    channel: str
+    user: str
+    created: float
+    message_ts: str | None = None  # a channel message the interaction came from (replace/delete_original)
+    ephemeral_id: str | None = None  # or an ephemeral message it came from
+    thread_ts: str | None = None
+    uses: int = 0
+
+
+@dataclass
+class Trigger:
+    id: str
+    user: str
+    issued: float
+    used: bool = False
+
+
+@dataclass
+class Workspace:
+    team_id: str
+    team_domain: str = "standin"
+    bot_user_id: str = "U_BOT"
+    bot_id: str = "B_BOT"
+    app_id: str = "A_STANDIN"
+    clock: Callable[[], float] = time.time
+    channels: dict[str, Channel] = field(default_factory=dict)
+    users: dict[str, SlackUser] = field(default_factory=dict)
+    updates: UpdateLog = field(default_factory=UpdateLog)
+    _messages: dict[str, list[StoredMessage]] = field(default_factory=dict)
+    _by_ts: dict[tuple[str, str], StoredMessage] = field(default_factory=dict)
+    _ephemerals: list[StoredEphemeral] = field(default_factory=list)
+    _views: dict[str, list[OpenView]] = field(default_factory=dict)
+    _triggers: dict[str, Trigger] = field(default_factory=dict)
+    _responses: dict[str, ResponseTarget] = field(default_factory=dict)
+    _last_ts: float = 0.0
+
+    def __post_init__(self) -> None:
+        for channel_id, name in DEFAULT_CHANNELS:
+            self.channels[channel_id] = Channel(channel_id, name)
+        for user_id, name, real_name in DEFAULT_USERS:
+            self.users[user_id] = SlackUser(user_id, name, real_name)
+        self.users[self.bot_user_id] = SlackUser(self.bot_user_id, "tuneops", "TuneOps", is_bot=True)
+
+    # ---- directory -------------------------------------------------------------------------------------
+
+    def add_channel(self, channel_id: str, name: str, *, is_private: bool = False) -> Channel:
+        channel = Channel(channel_id, name, is_private=is_private)
+        self.channels[channel_id] = channel
+        self.updates.add("directory", {})
+        return channel
+
+    def ensure_channel(self, channel_id: str) -> Channel:
+        """The channel, created on first mention (so tests may use any id) unless marked not_found."""
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            channel = self.add_channel(channel_id, channel_id.lower().removeprefix("c_") or channel_id)
+        return channel
+
+    def set_channel_state(self, channel_id: str, state: ChannelState) -> None:
+        self.ensure_channel(channel_id).state = state
+        self.updates.add("directory", {})
+
+    def add_user(
+        self, user_id: str, name: str, real_name: str | None = None, *, is_admin: bool = False
+    ) -> SlackUser:
+        user = SlackUser(user_id, name, real_name or name, is_admin=is_admin)
+        self.users[user_id] = user
+        self.updates.add("directory", {})
+        return user
+
+    def ensure_user(self, user_id: str) -> SlackUser:
+        user = self.users.get(user_id)
+        if user is None:
+            user = self.add_user(user_id, user_id.lower().removeprefix("u_") or user_id)
+        return user
+
+    # ---- messages --------------------------------------------------------------------------------------
+
+    def new_ts(self) -> str:
+        """A unique, increasing message timestamp in Slack's `seconds.micros` form."""
+        now = round(self.clock(), 6)
+        self._last_ts = max(now, round(self._last_ts + 0.000001, 6))
+        return f"{self._last_ts:.6f}"
+
+    def messages(self, channel: str) -> list[StoredMessage]:
+        """Top-level messages of a channel, oldest first, including thread replies also sent to the channel."""
+        return [
+            m
+            for m in self._messages.get(channel, [])
+            if not m.deleted and (not m.is_reply or m.reply_broadcast)
+        ]
+
+    def all_messages(self, channel: str) -> list[StoredMessage]:
+        """Every live message of a channel, replies included, oldest first."""
+        return [m for m in self._messages.get(channel, []) if not m.deleted]
+
+    def find_message(self, channel: str, ts: str) -> StoredMessage | None:
+        message = self._by_ts.get((channel, ts))
+        return message if message is not None and not message.deleted else None
+
+    def thread_parent(self, channel: str, ts: str) -> StoredMessage | None:
+        """The parent of the thread `ts` belongs to (`ts` may be the parent or any reply)."""
+        message = self.find_message(channel, ts)
+        if message is not None and message.is_reply and message.thread_ts is not None:
+            return self.find_message(channel, message.thread_ts)
+        return message
+
+    def post_message(
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: list[JSON],
+        user: str,
+        bot: bool,
+        thread_ts: str | None = None,
+        reply_broadcast: bool = False,
+        metadata: JSON | None = None,
+    ) -> StoredMessage:
+        parent = self.thread_parent(channel, thread_ts) if thread_ts else None
+        message = StoredMessage(
+            channel=channel,
+            ts=self.new_ts(),
+            text=text,
+            blocks=fill_block_ids(blocks),
+            user=user,
+            bot_id=self.bot_id if bot else None,
+            thread_ts=parent.ts if parent else None,
+            reply_broadcast=reply_broadcast and parent is not None,
+            metadata=copy.deepcopy(metadata),
+        )
+        self._messages.setdefault(channel, []).append(message)
+        self._by_ts[(channel, message.ts)] = message
+        self._message_changed(message)
+        if parent is not None:
+            parent.replies.append(message)
+            self._message_changed(parent)
+        return message
+
+    def edit_message(
+        self, message: StoredMessage, *, text: str, blocks: list[JSON], metadata: JSON | None
+    ) -> None:
+        message.edit(text=text, blocks=fill_block_ids(blocks), at=self.clock())
+        if metadata is not None:
+            message.metadata = copy.deepcopy(metadata)
+        self._message_changed(message)
+
+    def delete_message(self, message: StoredMessage) -> None:
+        message.deleted = True
+        self.updates.add("delete", {"channel": message.channel, "ts": message.ts})
+        parent = (
+            self.thread_parent(message.channel, message.thread_ts)
+            if message.is_reply and message.thread_ts
+            else None
+        )
+        if parent is not None:
+            self._message_changed(parent)
+
+    def message_json(self, message: StoredMessage, *, include_metadata: bool = True) -> JSON:
+        return message.to_slack(team_id=self.team_id, app_id=self.app_id, include_metadata=include_metadata)
+
+    def _message_changed(self, message: StoredMessage) -> None:
+        self.updates.add("message", {"channel": message.channel, "message": self.ui_message(message)})
+
+    def ui_message(self, message: StoredMessage) -> JSON:
+        """A message as the page draws it: Slack's shape plus who wrote it and where it shows."""
+        data = self.message_json(message)
+        author = self.users.get(message.user)
+        data["standin"] = {
+            "channel": message.channel,
+            "author": author.real_name if author else message.user,
+            "is_bot": message.bot_id is not None,
+            "is_reply": message.is_reply,
+            "reply_broadcast": message.reply_broadcast,
+            "edited": message.edited,
+        }
+        return data
+
+    # ---- ephemerals ------------------------------------------------------------------------------------
+
+    def post_ephemeral(
+        self,
+        channel: str,
+        user: str,
+        *,
+        text: str,
+        blocks: list[JSON],
+        source: EphemeralSource,
+        thread_ts: str | None = None,
+    ) -> StoredEphemeral:
+        ephemeral = StoredEphemeral(
+            id=self.new_ts(),
+            channel=channel,
+            user=user,
+            text=text,
+            blocks=fill_block_ids(blocks),
+            source=source,
+            thread_ts=thread_ts,
+        )
+        self._ephemerals.append(ephemeral)
+        self._ephemeral_changed(ephemeral)
+        return ephemeral
+
+    def ephemerals(self, user: str | None = None) -> list[StoredEphemeral]:
+        return [e for e in self._ephemerals if not e.deleted and (user is None or e.user == user)]
+
+    def find_ephemeral(self, ephemeral_id: str) -> StoredEphemeral | None:
+        for ephemeral in self._ephemerals:
+            if ephemeral.id == ephemeral_id and not ephemeral.deleted:
+                return ephemeral
+        return None
+
+    def edit_ephemeral(self, ephemeral: StoredEphemeral, *, text: str, blocks: list[JSON]) -> None:
+        ephemeral.edit(text=text, blocks=fill_block_ids(blocks), at=self.clock())
+        self._ephemeral_changed(ephemeral)
+
+    def delete_ephemeral(self, ephemeral: StoredEphemeral) -> None:
+        ephemeral.deleted = True
+        self._ephemeral_changed(ephemeral)
+
+    def ui_ephemeral(self, ephemeral: StoredEphemeral) -> JSON:
+        data = ephemeral.to_slack()
+        data["standin"] = {
+            "channel": ephemeral.channel,
+            "user": ephemeral.user,
+            "source": ephemeral.source,
+            "deleted": ephemeral.deleted,
+            "edited": bool(ephemeral.versions),
+            "author": "Slackbot" if ephemeral.source == "slack" else "TuneOps",
+        }
+        return data
+
+    def _ephemeral_changed(self, ephemeral: StoredEphemeral) -> None:
+        self.updates.add(
+            "ephemeral",
+            {"user": ephemeral.user, "channel": ephemeral.channel, "message": self.ui_ephemeral(ephemeral)},
+        )
+
+    # ---- trigger ids and response_urls ------------------------------------------------------------------
+
+    def issue_trigger(self, user: str) -> str:
+        trigger_id = f"{int(self.clock())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
+        self._triggers[trigger_id] = Trigger(trigger_id, user, self.clock())
+        return trigger_id
+
+    def use_trigger(self, trigger_id: str, ttl: float | None) -> Trigger | str:
+        """The trigger, now spent, or the error Slack would answer (`invalid_trigger_id`, ...)."""
+        trigger = self._triggers.get(trigger_id)
+        if trigger is None:
+            return "invalid_trigger_id"
+        if trigger.used:
+            return "exchanged_trigger_id"
+        if ttl is not None and self.clock() - trigger.issued > ttl:
+            return "expired_trigger_id"
+        trigger.used = True
+        return trigger
+
+    def register_response_url(
+        self,
+        channel: str,
+        user: str,
+        *,
+        message_ts: str | None = None,
+        ephemeral_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> ResponseTarget:
+        target = ResponseTarget(
+            id=secrets.token_hex(12),
+            channel=channel,
+            user=user,
+            created=self.clock(),
+            message_ts=message_ts,
+            ephemeral_id=ephemeral_id,
+            thread_ts=thread_ts,
+        )
+        self._responses[target.id] = target
+        return target
+
+    def response_target(self, response_url_id: str) -> ResponseTarget | None:
+        return self._responses.get(response_url_id)
+
+    # ---- modals ----------------------------------------------------------------------------------------
+
+    def view_stack(self, user: str) -> list[OpenView]:
+        return list(self._views.get(user, []))
+
+    def open_view(self, user: str) -> OpenView | None:
+        stack = self._views.get(user)
+        return stack[-1] if stack else None
+
+    def find_view(self, *, view_id: str | None = None, external_id: str | None = None) -> OpenView | None:
+        for stack in self._views.values():
+            for view in stack:
+                if view_id is not None and view.id == view_id:
+                    return view
+                if external_id is not None and view.view.get("external_id") == external_id:
+                    return view
+        return None
+
+    def build_view(self, view: JSON, *, view_id: str | None = None, root: OpenView | None = None) -> JSON:
+        """Slack's full view object for a view the bot sent (ids, hash, empty state filled in)."""
+        full = copy.deepcopy(view)
+        full["id"] = view_id or random_id("V")
+        full["team_id"] = self.team_id
+        full["app_id"] = self.app_id
+        full["bot_id"] = self.bot_id
+        full["blocks"] = fill_block_ids(list(view.get("blocks") or []))
+        full.setdefault("private_metadata", "")
+        full.setdefault("callback_id", "")
+        full["state"] = {"values": {}}
+        full["hash"] = f"{int(self.clock())}.{secrets.token_hex(4)}"
+        full["root_view_id"] = root.id if root else full["id"]
+        full["previous_view_id"] = None
+        full.setdefault("clear_on_close", False)
+        full.setdefault("notify_on_close", False)
+        return full
+
+    def push_view(self, user: str, view: JSON) -> OpenView | str:
+        stack = self._views.setdefault(user, [])
+        if len(stack) >= MAX_VIEW_STACK:
+            return "push_limit_reached"
+        full = self.build_view(view, root=stack[0] if stack else None)
+        if stack:
+            full["previous_view_id"] = stack[-1].id
+        opened = OpenView(id=str(full["id"]), user=user, view=full, opened_at=self.clock())
+        stack.append(opened)
+        self._views_changed(user)
+        return opened
+
+    def replace_view(self, opened: OpenView, view: JSON) -> None:
+        root = self._views.get(opened.user, [opened])[0]
+        full = self.build_view(view, view_id=opened.id, root=root)
+        full["previous_view_id"] = opened.view.get("previous_view_id")
+        opened.view = full
+        opened.errors = {}
+        self._views_changed(opened.user)
+
+    def close_view(self, user: str, *, all_views: bool = False) -> list[OpenView]:
+        """Close the top modal (or the whole stack) of `user`; returns the views closed."""
+        stack = self._views.get(user, [])
+        closed = stack[:] if all_views else stack[-1:]
+        del stack[len(stack) - len(closed) :]
+        self._views_changed(user)
+        return closed
+
+    def set_view_errors(self, opened: OpenView, errors: dict[str, str]) -> None:
+        opened.errors = dict(errors)
+        self._views_changed(opened.user)
+
+    def ui_views(self, user: str) -> list[JSON]:
+        return [
+            {**copy.deepcopy(v.view), "standin_errors": dict(v.errors)} for v in self._views.get(user, [])
+        ]
+
+    def _views_changed(self, user: str) -> None:
+        self.updates.add("view", {"user": user, "views": self.ui_views(user)})
+
+    # ---- the page's first load -------------------------------------------------------------------------
+
+    def snapshot(self, user: str) -> JSON:
+        return {
+            "seq": self.updates.seq,
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "bot_user_id": self.bot_user_id,
+            "channels": [c.to_slack() for c in self.channels.values()],
+            "users": [u.to_slack(self.team_id) for u in self.users.values()],
+            "messages": {cid: [self.ui_message(m) for m in self.all_messages(cid)] for cid in self._messages},
+            "ephemerals": [self.ui_ephemeral(e) for e in self.ephemerals(user)],
+            "views": self.ui_views(user),
+        }
