@@ -1,4 +1,4 @@
-"""Configuration read from the environment and an optional `.env` file (DESIGN.md §2).
+"""Configuration read from the environment and an optional `.env` file.
 
 Every problem is reported at once, naming the variable and what it should look like; secret values are
 never echoed back (they are `SecretStr`).

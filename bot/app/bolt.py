@@ -1,7 +1,7 @@
 """The Bolt app: the Slack Web API client, the app itself, its one error boundary and its listeners.
 
 The client is built once per process (one aiohttp session, retry handlers for connection errors, rate
-limits and server errors) and every listener's per-request client inherits it (slack-bolt.md §1.1). Those
+limits and server errors) and every listener's per-request client inherits it. Those
 retries suit idempotent calls (edits, private answers, reads); a job's card is posted through a client
 without the 5xx and connection retries (`bot/notify/cards.py`), as the notifier's replies are.
 """

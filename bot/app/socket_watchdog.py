@@ -1,11 +1,9 @@
 """Keeps the Socket Mode connection alive when the SDK's own reconnect gives up.
 
-Bolt's aiohttp Socket Mode client reconnects by itself most of the time, but users report connections that
-stay silently dead (bolt-python #417, #1446, #1529; reference `slack-bolt.md` §7). Every `interval` seconds
-this watchdog *awaits* `client.is_connected()` (the coroutine itself is always truthy, the pitfall of §1.4);
-after `max_failures` checks in a row that say "down" it closes the handler and connects a brand-new one (a
-closed client cannot be reused: `close()` cancels its message processor), and keeps trying on later checks
-until a connection holds.
+The SDK's client reconnects by itself most of the time, yet connections are known to stay silently dead
+(bolt-python #417, #1446, #1529). Every `interval` seconds this *awaits* `client.is_connected()` (the bare
+coroutine is always truthy); after `max_failures` "down" answers in a row it connects a brand-new handler (a
+closed client cannot be reused) and keeps trying until a connection holds.
 """
 
 from __future__ import annotations

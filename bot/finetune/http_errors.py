@@ -1,6 +1,6 @@
 """Turn HTTP failures into the exceptions of `errors.py`, keeping the server's own words.
 
-Error bodies are parsed loosely (reference §4): `{"error": {...}}` with every field optional, Azure's `code`
+Error bodies are parsed loosely: `{"error": {...}}` with every field optional, Azure's `code`
 possibly a number, and bodies that are not JSON at all (proxies, gateways). Messages never contain headers,
 so the API key cannot leak through them.
 """

@@ -1,4 +1,4 @@
-"""Objects of the fine-tuning API, parsed the way real servers send them (reference §2–§3).
+"""Objects of the fine-tuning API, parsed the way real servers send them.
 
 Parsing is tolerant: unknown fields are kept, `status` is an open string, `error: {}` means no error,
 `result_files: null` means none, and `hyperparameters` may be missing.

@@ -1,4 +1,4 @@
-"""Where requests go and how they are signed, per provider (reference §4).
+"""Where requests go and how they are signed, per provider.
 
 Both providers serve the same paths and shapes; what differs is the base URL, the auth header, an optional
 `api-version` query parameter, Azure's `trainingType` create field, and whether listing jobs can filter by

@@ -1,4 +1,4 @@
-"""The results file of a finished job: a CSV with one row per step (reference §2.5).
+"""The results file of a finished job: a CSV with one row per step.
 
 Columns differ between providers and over time, so the header is read, never assumed. Some servers return
 the CSV base64-encoded; when the content is not a CSV with a `step` column, base64 is tried.
