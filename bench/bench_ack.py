@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request  # noqa: E402
 from slack_bolt.async_app import AsyncApp  # noqa: E402
 from slack_bolt.context.ack.async_ack import AsyncAck  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
 from bot.app.runtime import Runtime  # noqa: E402
-from bot.app.web import build_web_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.sandbox.emulator.control import EmulatorControl  # noqa: E402
 from bot.sandbox.emulator.server import EmulatorServer  # noqa: E402
@@ -72,7 +72,13 @@ async def serve() -> None:
     runtime = await Runtime.start(settings, port=0, background=False)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    bare = build_web_app(bare_bolt_app(token, secret, settings.slack_api_url))
+    bare_bolt = bare_bolt_app(token, secret, settings.slack_api_url)
+
+    async def bare_dispatch(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bare_bolt.async_dispatch(await to_bolt_request(request)))
+
+    bare = web.Application()
+    bare.router.add_post("/slack/events", bare_dispatch)
     runner = web.AppRunner(bare, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

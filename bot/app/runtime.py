@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app.background import Background
 from bot.app.bolt import build_app, build_slack_client, close_slack_client
+from bot.app.request_gate import RequestGate
 from bot.app.web import SLACK_EVENTS_PATH, build_web_app
 from bot.config import Settings
 from bot.finetune.client import FineTuneClient
@@ -72,10 +73,8 @@ class Runtime:
         services = Services(settings=settings, store=store, api=api, slack=build_slack_client(settings))
         followups = FollowUps()
         bolt_app = build_app(services, followups)
-        signing = settings.slack_signing_secret is not None and bool(
-            settings.slack_signing_secret.get_secret_value()
-        )
-        web_app = build_web_app(bolt_app, serve_slack_events=signing or not settings.socket_mode)
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        web_app = build_web_app(bolt_app, gate=RequestGate(secret) if secret.strip() else None)
         runtime = cls(
             services=services,
             bolt_app=bolt_app,
