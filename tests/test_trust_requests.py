@@ -119,3 +119,23 @@ async def test_a_slack_retry_of_the_same_body_is_left_to_the_delivery_check(
         )
     assert retry.status == 200
     assert _replays(caplog) == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("team_id", "T_ELSEWHERE"), ("api_app_id", "A_SOMEONE_ELSE")])
+async def test_a_signed_request_from_another_workspace_or_app_is_refused(
+    bot: BotRig, field: str, value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = bot.slack.workspace
+    body = _command(bot, f"create {CREATE_ARGS}")
+    ours = {"team_id": ws.team_id, "api_app_id": ws.app_id}[field]
+    forged = body.replace(f"{field}={ours}".encode(), f"{field}={value}".encode())
+    assert forged != body
+    with caplog.at_level(logging.WARNING):
+        sent = await bot.slack.sender.signed_post(forged)
+    assert sent.status == 403
+    assert any("another workspace or app" in r.getMessage() for r in caplog.records)
+    # Refused before any listener ran: nothing is under way, and our own requests are still served.
+    sent = await bot.slack.sender.slash("help")
+    assert sent.status == 200 and await bot.answer_text(sent)
+    assert (await bot.services.api.list_jobs()).data == []
+    assert bot.slack.messages("C_ML") == []

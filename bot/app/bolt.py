@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.workspace_guard import WorkspaceGuard
 from bot.config import Settings
 from bot.jobs.permissions import Policy
 from bot.jobs.service import JobService
@@ -80,7 +81,9 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     )
     followups = followups if followups is not None else FollowUps()
     boundary = install_error_boundary(app, followups)
-    # Global middleware, in order: drop handled retries, then give every listener its services.
+    # Global middleware, in order: refuse other workspaces and apps, drop handled retries, then give every
+    # listener its services.
+    app.middleware(WorkspaceGuard(services.slack))
     deliveries.register(app, services, followups)
     jobs = JobService(services, Policy(settings.admin_ids, command=settings.command))
     context.register(app, jobs=jobs, followups=followups, boundary=boundary)
