@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app.background import Background
 from bot.app.bolt import build_app, build_slack_client, close_slack_client
+from bot.app.db_lock import DatabaseLock
 from bot.app.request_gate import RequestGate
 from bot.app.web import SLACK_EVENTS_PATH, build_web_app
 from bot.config import Settings
@@ -40,12 +41,14 @@ class Runtime:
         web_app: web.Application,
         followups: FollowUps,
         background: Background | None,
+        lock: DatabaseLock | None = None,
     ) -> None:
         self.services = services
         self.bolt_app = bolt_app
         self.web_app = web_app
         self.followups = followups
         self.background = background
+        self._lock = lock
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
         self._port = 0
@@ -63,12 +66,19 @@ class Runtime:
         web_extensions: Sequence[WebExtension] = (),
     ) -> Runtime:
         """Open (and migrate) the store, build the clients and the app, serve HTTP on host:port (None →
-        `settings.port`, 0 → any free port) and start the background work when asked."""
-        store = await open_store(settings.db_path)  # migrates
+        `settings.port`, 0 → any free port) and start the background work when asked; that needs the
+        database to itself (`DatabaseInUse` otherwise)."""
+        lock = DatabaseLock.acquire(settings.db_path) if background else None
         try:
-            api = FineTuneClient.from_settings(settings)
+            store = await open_store(settings.db_path)  # migrates
+            try:
+                api = FineTuneClient.from_settings(settings)
+            except BaseException:
+                await store.close()
+                raise
         except BaseException:
-            await store.close()
+            if lock is not None:
+                lock.release()
             raise
         services = Services(settings=settings, store=store, api=api, slack=build_slack_client(settings))
         followups = FollowUps()
@@ -81,6 +91,7 @@ class Runtime:
             web_app=web_app,
             followups=followups,
             background=Background(services) if background else None,
+            lock=lock,
         )
         try:
             for extend in web_extensions:
@@ -138,6 +149,8 @@ class Runtime:
         await self.services.api.aclose()
         await close_slack_client(self.services.slack)
         await self.services.store.close()
+        if self._lock is not None:
+            self._lock.release()
         log.info("stopped")
 
     async def _stop_background(self, timeout: float) -> None:  # noqa: ASYNC109

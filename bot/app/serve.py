@@ -10,6 +10,7 @@ import sys
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot.app.db_lock import DatabaseInUse
 from bot.app.health import health_of, ops_extension
 from bot.app.runtime import Runtime
 from bot.app.socket_watchdog import SocketWatchdog
@@ -51,6 +52,14 @@ async def run_service() -> int:
 
     try:
         runtime = await Runtime.start(settings, host="0.0.0.0", web_extensions=[ops_extension])
+    except DatabaseInUse as exc:
+        print(f"TuneOps cannot start: {exc}.", file=sys.stderr)
+        print(
+            "  - one process runs per database file (two would notify twice): stop the other one, or give "
+            "this one its own TUNEOPS_DB.",
+            file=sys.stderr,
+        )
+        return 1
     except OSError as exc:
         print(f"TuneOps cannot start: {exc.strerror or exc}", file=sys.stderr)
         print(f"  - is port {settings.port} taken? Set PORT to a free port.", file=sys.stderr)
