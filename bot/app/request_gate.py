@@ -14,9 +14,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl
 
 from slack_sdk.signature import SignatureVerifier
+
+from bot.app.payload_shapes import EVENTS_API_TYPES, EventsPayload, InteractivePayload, fits
 
 # Slack refuses requests older than five minutes; so do we, and a replay is remembered that long.
 SIGNATURE_WINDOW_SECONDS = 300
@@ -79,18 +81,25 @@ class RequestGate:
 
 
 def is_slack_payload(text: str, content_type: str) -> bool:
-    """A JSON object (events), or a form whose `payload`, when present, is a JSON object (interactivity)."""
-    if content_type.startswith("application/json"):
-        return _is_json_object(text)
-    form = parse_qs(text, keep_blank_values=True)
-    payloads = form.get("payload")
-    if payloads is None:
-        return bool(form)
-    return len(payloads) == 1 and _is_json_object(payloads[0])
+    """An Events API JSON body, a slash command form, or a form whose `payload` is an interactive one, each
+    shaped as Slack shapes them. The body is read the way Bolt will read it: JSON when it says so or looks
+    so, otherwise a form, whose `payload` field (if the text mentions one) holds the JSON."""
+    if content_type == "application/json" or text.startswith("{"):
+        return _fits_json(_json(text))
+    if "payload" in text:
+        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        return payload is not None and fits(InteractivePayload, _json(payload))
+    return bool(parse_qsl(text, keep_blank_values=True))
 
 
-def _is_json_object(text: str) -> bool:
+def _fits_json(body: object) -> bool:
+    if isinstance(body, dict) and isinstance(body.get("type"), str) and body["type"] in EVENTS_API_TYPES:
+        return fits(EventsPayload, body)
+    return fits(InteractivePayload, body)  # Bolt takes any JSON body for what it says it is
+
+
+def _json(text: str) -> object:
     try:
-        return isinstance(json.loads(text), dict)
+        return json.loads(text)
     except ValueError:
-        return False
+        return None
