@@ -14,7 +14,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.jobs.audit import Actor
+from bot.jobs.actor import Actor
 from bot.jobs.grammar import ListJobs
 from bot.jobs.lists import ListCursor
 from bot.jobs.service import ActionOutcome, JobService, control_action

@@ -9,7 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.jobs.audit import Actor
+from bot.jobs.actor import Actor
 from bot.jobs.records import Origin
 from bot.jobs.service import JobService
 from bot.ops.metrics import SLACK_REQUESTS

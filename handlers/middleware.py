@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.jobs.audit import Actor
+from bot.jobs.actor import Actor
 from bot.jobs.grammar import CommandError, action_name, command_job_id, looks_like_job_id, parse_command
 from bot.jobs.service import JobService
 from bot.views.actions import BUTTON_VERBS

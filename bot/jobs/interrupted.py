@@ -10,9 +10,10 @@ import asyncio
 import logging
 from typing import Any
 
-from bot.jobs.audit import Actor
+from bot.jobs.actor import Actor
+from bot.mrkdwn import code
 from bot.views import SlackMessage
-from bot.views.format import code, status_in_sentence
+from bot.views.format import status_in_sentence
 from bot.views.replies import sentence
 
 log = logging.getLogger(__name__)

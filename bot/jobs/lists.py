@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.jobs.audit import Actor
+from bot.jobs.actor import Actor
 from bot.jobs.creator import CREATOR_METADATA_KEY, creator_from_metadata
 from bot.jobs.grammar import ListJobs
 from bot.services import Services

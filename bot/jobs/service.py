@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from bot.finetune.models import FineTuningJob
 from bot.finetune.spec import JobSpec
-from bot.jobs.audit import Actor, AuditLog, AuditNote
+from bot.jobs.actor import Actor
+from bot.jobs.audit import AuditLog, AuditNote
 from bot.jobs.creator import creator_from_metadata, with_creator
 from bot.jobs.grammar import ListJobs
 from bot.jobs.interrupted import (

@@ -19,11 +19,10 @@ from slack_sdk.models.blocks import (
 
 from bot.finetune.models import FineTuningJob
 from bot.jobs.records import Progress, TrackedJob
+from bot.mrkdwn import code, escape
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
 from bot.views.format import (
-    code,
     duration,
-    escape,
     is_active,
     loss,
     mention,

@@ -17,9 +17,10 @@ from slack_sdk.models.blocks import (
 
 from bot.finetune.models import FineTuningJob
 from bot.jobs.records import Progress, TrackedJob
+from bot.mrkdwn import code
 from bot.views.actions import ACTION_NEXT_PAGE
 from bot.views.card import job_from_tracked
-from bot.views.format import code, mention, number, progress_bar, slack_date, status_text, truncate
+from bot.views.format import mention, number, progress_bar, slack_date, status_text, truncate
 from bot.views.message import SlackMessage, fit
 
 # Jobs per page: leaves room in the 50-block budget for the header, page note and button.

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.views.format import code, status_in_sentence
+from bot.mrkdwn import code
+from bot.views.format import status_in_sentence
 from bot.views.message import SlackMessage, fit
 
 CONTROL_VERBS = {"pause": "Pause", "resume": "Resume", "cancel": "Cancel"}
