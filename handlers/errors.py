@@ -24,8 +24,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneError, InvalidJobSpecError
 from bot.finetune.retry import DAILY_LIMIT_CODE
-from bot.jobs.grammar import DEFAULT_COMMAND, CommandError
 from bot.jobs.actions import CONTROL_ACTIONS, Action
+from bot.jobs.grammar import DEFAULT_COMMAND, CommandError
 from bot.jobs.service import JobService
 from bot.mrkdwn import code
 from bot.ops.metrics import SLACK_REQUESTS

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.creator import creator_from_metadata
 from bot.jobs.records import Progress, TrackedJob
 from bot.mrkdwn import code, escape
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
@@ -43,6 +44,14 @@ MAX_BLOCK_ID = 255
 def card_for(tracked: TrackedJob, now: float) -> SlackMessage:
     """The card of a tracked job, drawn from the API object stored with it."""
     return render_card(job_from_tracked(tracked), tracked.progress, creator=tracked.creator, now=now)
+
+
+def job_card(job: FineTuningJob, tracked: TrackedJob | None, now: float) -> SlackMessage:
+    """The card of a job the API just described: as recorded when tracked (with its progress), else as the
+    API said."""
+    if tracked is not None:
+        return card_for(tracked, now)
+    return render_card(job, Progress(), creator=creator_from_metadata(job), now=now)
 
 
 def job_from_tracked(tracked: TrackedJob) -> FineTuningJob:
