@@ -1,15 +1,8 @@
 """Who may do what, and from where. The whole rule table is `RULES`, in this one place.
 
-- Reading (help, list, status, events, checkpoints, refresh), creating a job and `watch` are open to anyone:
-  they change nothing about an existing job, and `watch` is how a channel adopts a job.
-- Pause, resume and cancel: the job's creator and the admins (`TUNEOPS_ADMINS`), who may do everything
-  everywhere. A job whose creator is unknown (adopted with `watch`, started outside Slack): admins only,
-  or anyone could take control of any job of the account by watching it first.
-- Acting on a job (pause, resume, cancel, unwatch) from a channel that neither owns nor watches it is
-  refused, even for its creator: the result would land on a card nobody there can see.
-- `unwatch` is open to anyone in a following channel, except in the job's owning channel (its home, where
-  silencing it hides every notification): there, only the creator and admins.
-- An action the table does not know is refused: new actions must be added here deliberately.
+Admins (`TUNEOPS_ADMINS`) may do everything everywhere. Acting on a job from a channel that neither owns
+nor watches it is refused, even for its creator: the result would land on a card nobody there can see. An
+action the table does not know is refused: new actions must be added here deliberately.
 """
 
 from __future__ import annotations
@@ -36,6 +29,7 @@ class Rule:
 
 
 RULES: dict[Action, Rule] = {
+    # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.
     Action.HELP: Rule(Who.ANYONE, needs_channel=False),
     Action.LIST: Rule(Who.ANYONE, needs_channel=False),
     Action.STATUS: Rule(Who.ANYONE, needs_channel=False),
@@ -45,7 +39,11 @@ RULES: dict[Action, Rule] = {
     Action.CREATE: Rule(Who.ANYONE, needs_channel=False),
     Action.OPEN_FORM: Rule(Who.ANYONE, needs_channel=False),
     Action.WATCH: Rule(Who.ANYONE, needs_channel=False),
+    # Anyone in a following channel, except in the job's own channel (its home: silencing it there hides
+    # every notification), where only the creator and admins may.
     Action.UNWATCH: Rule(Who.FOLLOWER, needs_channel=True),
+    # The job's creator and admins. A job whose creator is unknown (adopted with `watch`, started outside
+    # Slack): admins only, or anyone could take control of any job of the account by watching it first.
     Action.PAUSE: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
     Action.RESUME: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
     Action.CANCEL: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),

@@ -1,4 +1,4 @@
-"""The job card: one message per job and channel, edited in place as the job moves (DESIGN.md §2)."""
+"""The job card: one message per job and channel, edited in place as the job moves."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def render_card(job: FineTuningJob, progress: Progress, *, creator: str | None, 
 
 
 def job_buttons(job: FineTuningJob) -> list[ButtonElement]:
-    """Buttons by state (DESIGN.md §2): running → Pause, Cancel; paused → Resume, Cancel; any other
+    """Buttons by state: running → Pause, Cancel; paused → Resume, Cancel; any other
     not-finished status (queued, validating, or one nobody documented yet) → Cancel; Refresh always."""
     buttons: list[ButtonElement] = []
     if job.status == "running":
