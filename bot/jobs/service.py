@@ -83,7 +83,12 @@ class JobService:
     def provider(self) -> str:
         return self._services.provider
 
-    def now(self) -> float:
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The service's clock: answers drawn from outcomes say "5 minutes ago" by it."""
+        return self._services.clock
+
+    def _now(self) -> float:
         return self._services.clock()
 
     # ---- permissions ----------------------------------------------------------------------------------
@@ -116,7 +121,7 @@ class JobService:
         or a watch there), so a person is held back once: submitted again soon after, the form goes ahead,
         and if the channel still refuses, the card reaches the person directly."""
         problem = await self._services.store.channel_unreachable(actor.channel)
-        now = self.now()
+        now = self._now()
         self._held_back = {k: at for k, at in self._held_back.items() if now - at < FORM_HOLD_BACK_MEMORY}
         key = (actor.user, actor.channel)
         if problem is None or self._held_back.pop(key, None) is not None:
@@ -162,7 +167,7 @@ class JobService:
                     return MaybeStarted(channel=named)
                 return await self._interrupted_before_card(tracked, actor, note, named)
             note.job_id = tracked.job_id
-            card = card_for(tracked, self.now())
+            card = card_for(tracked, self._now())
             try:
                 problem = await self._cards.post_and_own(tracked, actor, card)
             except asyncio.CancelledError:
@@ -172,7 +177,7 @@ class JobService:
             return Started(tracked, channel=named, card_not_posted=_not_posted(problem))
 
     async def _start(self, spec: JobSpec, actor: Actor, origin: Origin) -> TrackedJob:
-        read_at = self.now()
+        read_at = self._now()
         job = await self._services.api.create_job(with_creator(spec, actor.user))
         return await self._track(job, read_at, owner=actor.channel, creator=actor.user, origin=origin)
 
@@ -186,7 +191,7 @@ class JobService:
             tracked.job_id,
             actor.channel,
             user=actor.user,
-            now=self.now(),
+            now=self._now(),
             owner=tracked.owner_channel == actor.channel,
         )
         log_interrupted(actor, tracked.job_id)
@@ -197,7 +202,7 @@ class JobService:
     async def watch(self, job_id: str, actor: Actor) -> Followed:
         """Follow a job in this channel: track it (this channel then owns it) or add a watch; post its card."""
         async with self._audit.around(Action.WATCH, actor, job_id) as note, self._per_job.hold(job_id):
-            read_at = self.now()
+            read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             store = self._services.store
             tracked = await store.get_job(job.id)
@@ -209,12 +214,12 @@ class JobService:
                     creator=creator_from_metadata(job),
                     origin=Origin.WATCH,
                 )
-                card = card_for(tracked, self.now())
+                card = card_for(tracked, self._now())
                 problem = await self._cards.post_and_own(tracked, actor, card)
                 note.result = "now tracked" + (f"; card not posted: {problem}" if problem else "")
             else:
                 tracked = await self._observe(job, read_at, tracked) or tracked
-                card = card_for(tracked, self.now())
+                card = card_for(tracked, self._now())
                 existing = await store.get_watch(job.id, actor.channel)
                 card_ts = existing.card_ts if existing is not None else None
                 if card_ts is not None and await self._cards.update(tracked, actor.channel, card, ts=card_ts):
@@ -237,7 +242,7 @@ class JobService:
     async def status(self, job_id: str, actor: Actor) -> StatusShown:
         """The job as the API sees it now (recorded, when tracked)."""
         async with self._audit.around(Action.STATUS, actor, job_id) as note, self._per_job.hold(job_id):
-            read_at = self.now()
+            read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             tracked = await self._observe(job, read_at)
             note.result = job.status
@@ -295,16 +300,16 @@ class JobService:
         }
         async with self._audit.around(action, actor, job_id) as note, self._per_job.hold(job_id):
             before = await self._services.store.get_job(job_id)
-            read_at = self.now()
+            read_at = self._now()
             job = await calls[action](job_id)
             tracked = await self._observe(
                 job,
                 read_at,
                 before,
                 details={"actor": actor.user, "action": action},
-                next_poll_at=self.now() + min(ACTION_FOLLOW_UP_SECONDS, self._polls.interval),
+                next_poll_at=self._now() + min(ACTION_FOLLOW_UP_SECONDS, self._polls.interval),
             )
-            card = job_card(job, tracked, self.now())
+            card = job_card(job, tracked, self._now())
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = f"{before.status if before else 'untracked'} → {job.status}"
             return ActionDone(action, job, tracked, card_updated=updated)
@@ -313,10 +318,10 @@ class JobService:
         self, job_id: str, actor: Actor, *, card_ts: str | None = None, update_card: bool = True
     ) -> ActionDone:
         async with self._audit.around(Action.REFRESH, actor, job_id) as note, self._per_job.hold(job_id):
-            read_at = self.now()
+            read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             tracked = await self._observe(job, read_at)
-            card = job_card(job, tracked, self.now())
+            card = job_card(job, tracked, self._now())
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = job.status
             return ActionDone(Action.REFRESH, job, tracked, card_updated=updated)
@@ -339,7 +344,7 @@ class JobService:
         tracked = tracked or await store.get_job(job.id)
         if tracked is None:
             return None
-        now = self.now()
+        now = self._now()
         if next_poll_at is None:
             next_poll_at = min(tracked.next_poll_at, self._polls.next_poll_at(job.status, now))
         observation = Observation(
@@ -360,7 +365,7 @@ class JobService:
         the owner channel follow it (`ChannelCards.post_and_own`). Until then the job is neither polled
         nor notified about, so the notifier cannot post a second card; its first poll waits its normal
         turn, set in the same transaction (the card about to be posted shows what the API just said)."""
-        now = self.now()
+        now = self._now()
         tracked, _ = await self._services.store.track_job(
             NewJob(
                 job_id=job.id,
