@@ -14,13 +14,17 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.jobs.audit import Actor
+from bot.jobs.actions import Action, control_action
+from bot.jobs.actor import Actor
 from bot.jobs.grammar import ListJobs
 from bot.jobs.lists import ListCursor
-from bot.jobs.service import ActionOutcome, JobService, control_action
+from bot.jobs.outcomes import ActionDone
+from bot.jobs.service import JobService
 from bot.services import Services
 from bot.views import SlackMessage
-from bot.views.actions import ACTION_NEXT_PAGE, JOB_BUTTON_ACTIONS
+from bot.views.actions import ACTION_NEXT_PAGE, BUTTON_ACTIONS, button_action_id
+from bot.views.answers import action_card, action_summary
+from bot.views.lists import job_list_page
 from bot.views.replies import click_answer_card_not_edited, stale_list
 from handlers.context import Intent
 from handlers.errors import ErrorBoundary
@@ -29,8 +33,8 @@ from handlers.middleware import authorize, read_job_button, read_list_page
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    for action_id in JOB_BUTTON_ACTIONS:
-        app.action(action_id, middleware=[read_job_button, authorize])(handle_job_button)
+    for action in BUTTON_ACTIONS:
+        app.action(button_action_id(action), middleware=[read_job_button, authorize])(handle_job_button)
     app.action(ACTION_NEXT_PAGE, middleware=[read_list_page, authorize])(handle_next_page)
 
 
@@ -61,18 +65,19 @@ async def _click(
     on_ephemeral = bool(container.get("is_ephemeral"))
     card_ts = None if on_ephemeral else container.get("message_ts")
     job_id = intent.job_id or ""
-    outcome: ActionOutcome
-    if intent.action == "refresh":
-        outcome = await jobs.refresh(job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
-    else:
-        verb = control_action(intent.action)
-        if verb is None:  # only the card buttons are registered here
-            return
-        outcome = await jobs.act(verb, job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+    done: ActionDone
+    verb = control_action(intent.action)
+    if verb is not None:
+        done = await jobs.act(verb, job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+    elif intent.action is Action.REFRESH:
+        done = await jobs.refresh(job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+    else:  # only the card buttons are registered here
+        return
+    card = action_card(done, now=jobs.clock())
     if on_ephemeral:
-        await _replace(outcome.card, respond=respond, client=client, actor=actor)
-    elif not outcome.card_updated:
-        answer = click_answer_card_not_edited(outcome.summary, outcome.card)
+        await _replace(card, respond=respond, client=client, actor=actor)
+    elif not done.card_updated:
+        answer = click_answer_card_not_edited(action_summary(done), card)
         await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
 
 
@@ -96,7 +101,7 @@ async def handle_next_page(
             )
         else:
             page = await jobs.list_jobs(ListJobs(scope=cursor.scope, mine=cursor.mine), actor, cursor=cursor)
-            await _replace(page, respond=respond, client=client, actor=actor)
+            await _replace(job_list_page(page), respond=respond, client=client, actor=actor)
 
 
 async def _replace(

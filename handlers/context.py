@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.jobs.audit import Actor
+from bot.jobs.actions import Action
+from bot.jobs.actor import Actor
 from bot.jobs.service import JobService
 from bot.ops.logs import log_context
 from bot.views.create_form import channel_of
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # handlers.errors imports this module: only the type checker 
 class Intent:
     """What a request asks for, in the words of the permission policy and the audit log."""
 
-    action: str
+    action: Action
     job_id: str | None = None
 
 

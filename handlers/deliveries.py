@@ -1,6 +1,6 @@
 """Global middleware: a delivery Slack retries (`x-slack-retry-num`) after we handled it is acked, not redone.
 
-Slack and Bolt do not de-duplicate (slack-bolt.md §0, §4). Each delivery is keyed by its `event_id`
+Neither Slack nor Bolt de-duplicates: a slow ack makes Slack send the same request again. Each delivery is keyed by its `event_id`
 (Events API) or a hash of its raw body (commands, clicks, form submissions: the body carries a unique
 trigger id / action ts). First deliveries are remembered in memory at once and in storage after the ack
 (so a retry that arrives after a restart is still recognised) — the ack never waits for a disk write. A

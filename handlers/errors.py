@@ -24,9 +24,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneError, InvalidJobSpecError
 from bot.finetune.retry import DAILY_LIMIT_CODE
+from bot.jobs.actions import CONTROL_ACTIONS, Action
 from bot.jobs.grammar import DEFAULT_COMMAND, CommandError
-from bot.jobs.permissions import CONTROL_ACTIONS
 from bot.jobs.service import JobService
+from bot.mrkdwn import code
 from bot.ops.metrics import SLACK_REQUESTS
 from bot.views import SlackMessage
 from bot.views.errors import (
@@ -41,7 +42,6 @@ from bot.views.errors import (
     refusal_message,
     unexpected_error_message,
 )
-from bot.views.format import code
 from handlers.context import Intent, actor_of, intent_of, request_kind, request_log_context
 from handlers.followups import FollowUps, answer_privately
 from storage.errors import JobNotTrackedError
@@ -49,13 +49,13 @@ from storage.errors import JobNotTrackedError
 log = logging.getLogger("tuneops.errors")
 
 # How the API error names what was being done: "The fine-tuning API refused/failed to <verb> `ftjob-…`".
-_API_VERBS = {
-    "create": "start the job",
-    "status": "show",
-    "watch": "find",
-    "events": "list the events of",
-    "checkpoints": "list the checkpoints of",
-    "list": "list the jobs",
+_API_VERBS: dict[Action, str] = {
+    Action.CREATE: "start the job",
+    Action.STATUS: "show",
+    Action.WATCH: "find",
+    Action.EVENTS: "list the events of",
+    Action.CHECKPOINTS: "list the checkpoints of",
+    Action.LIST: "list the jobs",
 }
 
 
@@ -122,10 +122,10 @@ def _api_status_answer(error: APIStatusError, intent: Intent | None, *, command:
     started the job); a 429 never was."""
     status = error.status_code
     said = f"{error.message} ({error.code or f'HTTP {status}'})"
-    action = intent.action if intent else "do that"
+    action = intent.action if intent else None
     job_id = intent.job_id if intent else None
     maybe_done = status >= 500 or status == 408
-    if maybe_done and action == "create":
+    if maybe_done and action == Action.CREATE:
         return maybe_started_message(said, command=command)
     refused = not maybe_done and status != 429
     then = None
@@ -133,7 +133,7 @@ def _api_status_answer(error: APIStatusError, intent: Intent | None, *, command:
         then = f"It may have happened anyway: {check_state_hint(job_id, command=command)}"
     elif not refused and error.code != DAILY_LIMIT_CODE:  # the daily limit does not clear in a minute
         then = "Try again in a minute."
-    verb = _API_VERBS.get(action, action)
+    verb = _API_VERBS.get(action, action) if action else "do that"
     return api_error_message(verb, job_id, said, refused=refused, then=then)
 
 
@@ -141,7 +141,7 @@ def _no_answer(error: APIConnectionError, intent: Intent | None, *, command: str
     """No answer from the API. When the request may have reached it, a create or a pause may have happened."""
     action = intent.action if intent else None
     job_id = intent.job_id if intent else None
-    if error.request_sent and action == "create":
+    if error.request_sent and action == Action.CREATE:
         return maybe_started_message(error.message, command=command)
     if error.request_sent and action in CONTROL_ACTIONS and job_id:
         return maybe_done_message(action, job_id, error.message, command=command)

@@ -9,12 +9,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.jobs.audit import Actor
+from bot.jobs.actor import Actor
 from bot.jobs.records import Origin
 from bot.jobs.service import JobService
 from bot.ops.metrics import SLACK_REQUESTS
 from bot.services import Services
 from bot.views.actions import CREATE_CALLBACK_ID
+from bot.views.answers import create_answer
 from bot.views.create_form import parse_create_form, unreachable_channel_errors
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_directly, answer_privately
@@ -52,7 +53,8 @@ async def handle_create_form(
             await jobs.record_form_held_back(actor, unreachable)
         return
     async with boundary.ack_then_work(ack, body, context):
-        answer = await jobs.create(spec, actor, origin=Origin.FORM)
+        created = await jobs.create(spec, actor, origin=Origin.FORM)
+        answer = create_answer(created, command=jobs.command, now=jobs.clock())
         # A form has no response_url: the answer goes to the job's channel, visible to this person only;
         # where the bot cannot post even that (not a member, archived), to the person directly.
         if not await answer_privately(

@@ -13,7 +13,8 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.jobs.audit import Actor
+from bot.jobs.actions import Action
+from bot.jobs.actor import Actor
 from bot.jobs.grammar import CommandError, action_name, command_job_id, looks_like_job_id, parse_command
 from bot.jobs.service import JobService
 from bot.views.actions import BUTTON_VERBS
@@ -46,12 +47,12 @@ async def read_job_button(action: dict[str, Any], context: AsyncBoltContext, nex
 
 
 async def read_list_page(context: AsyncBoltContext, next: Next) -> None:
-    context["intent"] = Intent("list")
+    context["intent"] = Intent(Action.LIST)
     await next()
 
 
 async def read_create_form(context: AsyncBoltContext, next: Next) -> None:
-    context["intent"] = Intent("create")
+    context["intent"] = Intent(Action.CREATE)
     await next()
 
 

@@ -10,7 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.jobs.audit import Actor
+from bot.jobs.actor import Actor
 from bot.jobs.grammar import (
     Command,
     CreateJob,
@@ -28,8 +28,14 @@ from bot.jobs.records import Origin
 from bot.jobs.service import JobService
 from bot.services import Services
 from bot.views import SlackMessage
+from bot.views.answers import create_answer, follow_answer, typed_action_answer, unfollow_answer
+from bot.views.card import job_card
+from bot.views.checkpoints import checkpoints_message
+from bot.views.create_form import create_modal
+from bot.views.events import events_message
 from bot.views.help import help_message
-from bot.views.replies import control_answer, form_opens_alone
+from bot.views.lists import job_list_page
+from bot.views.replies import form_opens_alone
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command
@@ -54,9 +60,8 @@ async def handle_command(
         if isinstance(parsed_command, OpenCreateForm):
             # trigger_id expires 3 s after the command was typed: open the form before anything slow.
             trigger_id = body["trigger_id"]
-            await jobs.open_create_form(
-                actor, lambda view: client.views_open(trigger_id=trigger_id, view=view)
-            )
+            form = create_modal(channel_id=actor.channel, command=jobs.command)
+            await jobs.open_create_form(actor, lambda: client.views_open(trigger_id=trigger_id, view=form))
         else:
             answer = await run_command(parsed_command, actor, jobs)
             await answer_privately(
@@ -72,21 +77,26 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             # `JobService.open_create_form`).
             return help_message(jobs.command, topic)
         case CreateJob(spec=spec):
-            return await jobs.create(spec, actor, origin=Origin.COMMAND)
+            created = await jobs.create(spec, actor, origin=Origin.COMMAND)
+            return create_answer(created, command=jobs.command, now=jobs.clock())
         case ListJobs():
-            return await jobs.list_jobs(command, actor)
+            return job_list_page(await jobs.list_jobs(command, actor))
         case JobAction(action=action, job_id=job_id):
-            outcome = await jobs.act(action, job_id, actor)
-            return control_answer(outcome.summary, outcome.card, card_updated=outcome.card_updated)
+            done = await jobs.act(action, job_id, actor)
+            return typed_action_answer(done, now=jobs.clock())
         case ShowStatus(job_id=job_id):
-            return await jobs.status(job_id, actor)
+            shown = await jobs.status(job_id, actor)
+            return job_card(shown.job, shown.tracked, jobs.clock())
         case ShowEvents(job_id=job_id, limit=limit):
-            return await jobs.events(job_id, limit, actor)
+            events = await jobs.events(job_id, limit, actor)
+            return events_message(events.job_id, events.events)
         case ShowCheckpoints(job_id=job_id):
-            return await jobs.checkpoints(job_id, actor)
+            checkpoints = await jobs.checkpoints(job_id, actor)
+            return checkpoints_message(checkpoints.job_id, checkpoints.checkpoints)
         case Watch(job_id=job_id):
-            return await jobs.watch(job_id, actor)
+            followed = await jobs.watch(job_id, actor)
+            return follow_answer(followed, command=jobs.command, now=jobs.clock())
         case Unwatch(job_id=job_id):
-            return await jobs.unwatch(job_id, actor)
+            return unfollow_answer(await jobs.unwatch(job_id, actor), command=jobs.command)
         case OpenCreateForm():
             return form_opens_alone(jobs.command)

@@ -7,7 +7,8 @@ from typing import get_args
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.jobs.grammar import SPEC_KEYS, SUBCOMMANDS, Command, CommandError, parse_command
+from bot.jobs.create_args import SPEC_KEYS
+from bot.jobs.grammar import SUBCOMMANDS, Command, CommandError, parse_command
 from bot.views.errors import command_error_message
 from tests.support.views import assert_valid_message
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs.permissions import CONTROL_ACTIONS, MUTATING_ACTIONS, READ_ONLY_ACTIONS, RULES, Decision, Policy
+from bot.jobs.actions import CONTROL_ACTIONS, Action
+from bot.jobs.permissions import MUTATING_ACTIONS, READ_ONLY_ACTIONS, RULES, Decision, Policy
 from bot.jobs.records import Origin, Progress, TrackedJob
 
 CREATOR, ADMIN, OTHER = "UCREATOR", "UADMIN", "UOTHER"
@@ -140,6 +141,10 @@ def test_the_exported_sets_come_from_the_table() -> None:
     assert CONTROL_ACTIONS <= MUTATING_ACTIONS
     assert set(RULES) >= READ_ONLY_ACTIONS | MUTATING_ACTIONS | {"watch", "create"}
     assert not READ_ONLY_ACTIONS & MUTATING_ACTIONS
+
+
+def test_every_action_has_a_rule() -> None:
+    assert set(RULES) == set(Action)
 
 
 def test_no_admins_configured_means_only_creators() -> None:

@@ -7,10 +7,9 @@ import asyncio
 import pytest
 
 from bot.finetune.spec import JobSpec
-from bot.jobs.lists import ListCursor
+from bot.jobs.lists import PAGE_SIZE, ListCursor
 from bot.jobs.records import NewJob, Origin, OutboxItem
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
-from bot.views.lists import PAGE_SIZE
 from tests.support.audit import audit_rows
 from tests.support.runtime import BASE_MODEL, BotRig, button_labels, texts_of
 

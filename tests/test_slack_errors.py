@@ -21,6 +21,7 @@ from bot.finetune.errors import (
     UnexpectedResponseError,
 )
 from bot.finetune.http_errors import connection_error
+from bot.jobs.actions import Action
 from bot.jobs.grammar import CommandError
 from handlers.context import Intent
 from handlers.errors import PermissionRefused, explain
@@ -47,14 +48,14 @@ def test_every_problem_of_a_job_request() -> None:
     error = InvalidJobSpecError(
         [("suffix", "on Azure must be 1–40 characters"), ("seed", "must be a whole number")]
     )
-    text, outcome, _ = _said(error, Intent("create"))
+    text, outcome, _ = _said(error, Intent(Action.CREATE))
     assert outcome == "bad_input"
     assert "2 things to fix" in text and "`suffix` on Azure" in text and "`seed` must be" in text
 
 
 def test_a_long_list_of_problems_is_cut_at_ten() -> None:
     error = InvalidJobSpecError([(f"field{n}", "is wrong") for n in range(25)])
-    text, _, _ = _said(error, Intent("create"))
+    text, _, _ = _said(error, Intent(Action.CREATE))
     assert "25 things to fix" in text and "`field9` is wrong" in text and "field10" not in text
     assert "…and 15 more" in text
 
@@ -63,19 +64,19 @@ def test_the_apis_own_words_and_code() -> None:
     error = ConflictError(
         "Job ftjob-1 is paused and cannot be paused.", status_code=409, code="invalid_job_state"
     )
-    text, outcome, _ = _said(error, Intent("pause", "ftjob-1"))
+    text, outcome, _ = _said(error, Intent(Action.PAUSE, "ftjob-1"))
     assert outcome == "api_error"
     assert "refused to pause `ftjob-1`" in text
     assert "Job ftjob-1 is paused and cannot be paused. (invalid_job_state)" in text
 
 
 def test_an_api_error_without_a_code_names_the_http_status() -> None:
-    text, _, _ = _said(ConflictError("Busy.", status_code=409), Intent("cancel", "ftjob-1"))
+    text, _, _ = _said(ConflictError("Busy.", status_code=409), Intent(Action.CANCEL, "ftjob-1"))
     assert "Busy. (HTTP 409)" in text
 
 
 def test_an_unreachable_or_slow_api() -> None:
-    text, outcome, _ = _said(APITimeoutError(), Intent("status", "ftjob-1"))
+    text, outcome, _ = _said(APITimeoutError(), Intent(Action.STATUS, "ftjob-1"))
     assert outcome == "api_unreachable"
     assert "couldn't reach the fine-tuning API" in text and "did not answer in time" in text
 
@@ -139,7 +140,7 @@ MAY_HAVE_STARTED = (
 
 
 def test_a_create_that_failed_on_the_server_may_have_started_the_job() -> None:
-    text, outcome, _ = _said(SERVER_ERROR, Intent("create"))
+    text, outcome, _ = _said(SERVER_ERROR, Intent(Action.CREATE))
     assert outcome == "api_error"
     assert MAY_HAVE_STARTED in text and "refused" not in text
     assert "The server had an error" in text
@@ -147,13 +148,13 @@ def test_a_create_that_failed_on_the_server_may_have_started_the_job() -> None:
 
 def test_a_create_without_an_answer_may_have_started_the_job() -> None:
     for lost in (APITimeoutError(), APIConnectionError("the connection failed", request_sent=True)):
-        text, outcome, _ = _said(lost, Intent("create"))
+        text, outcome, _ = _said(lost, Intent(Action.CREATE))
         assert outcome == "api_unreachable"
         assert MAY_HAVE_STARTED in text and "nothing was done" not in text
 
 
 def test_a_create_that_never_left_did_nothing() -> None:
-    text, _, _ = _said(APIConnectionError("could not reach it", request_sent=False), Intent("create"))
+    text, _, _ = _said(APIConnectionError("could not reach it", request_sent=False), Intent(Action.CREATE))
     assert "couldn't reach the fine-tuning API, so nothing was done" in text
     assert "may have started" not in text
 
@@ -174,13 +175,13 @@ def test_the_client_says_whether_a_failed_request_may_have_arrived() -> None:
 
 def test_server_errors_and_rate_limits_failed_only_4xx_refused() -> None:
     limited = RateLimitError("Rate limit reached for requests.", status_code=429, code="rate_limit_exceeded")
-    text, _, _ = _said(limited, Intent("create"))
+    text, _, _ = _said(limited, Intent(Action.CREATE))
     assert "The fine-tuning API failed to start the job:" in text
     assert "may have started" not in text  # a 429 started nothing
     assert "refused" not in text and "Try again in a minute." in text
-    text, _, _ = _said(SERVER_ERROR, Intent("status", "ftjob-1"))
+    text, _, _ = _said(SERVER_ERROR, Intent(Action.STATUS, "ftjob-1"))
     assert "The fine-tuning API failed to show `ftjob-1`:" in text and "refused" not in text
-    text, _, _ = _said(SERVER_ERROR, Intent("pause", "ftjob-1"))
+    text, _, _ = _said(SERVER_ERROR, Intent(Action.PAUSE, "ftjob-1"))
     assert "failed to pause `ftjob-1`" in text
     assert "may have happened anyway: `/finetune status ftjob-1` shows where it stands" in text
 
@@ -191,21 +192,21 @@ def test_the_daily_limit_is_not_told_to_try_again_in_a_minute() -> None:
         status_code=429,
         code="daily_rate_limit_exceeded",
     )
-    text, _, _ = _said(daily, Intent("create"))
+    text, _, _ = _said(daily, Intent(Action.CREATE))
     assert "failed to start the job" in text and "per day" in text
     assert "Try again in a minute" not in text and "may have started" not in text
 
 
 def test_an_api_timeout_status_is_a_failure_that_may_have_done_it() -> None:
     timed_out = APIStatusError("Request timed out.", status_code=408)
-    text, _, _ = _said(timed_out, Intent("create"))
+    text, _, _ = _said(timed_out, Intent(Action.CREATE))
     assert MAY_HAVE_STARTED in text
-    text, _, _ = _said(timed_out, Intent("cancel", "ftjob-1"))
+    text, _, _ = _said(timed_out, Intent(Action.CANCEL, "ftjob-1"))
     assert "failed to cancel `ftjob-1`" in text and "may have happened anyway" in text
 
 
 def test_a_pause_without_an_answer_may_have_happened() -> None:
-    text, _, _ = _said(APITimeoutError(), Intent("pause", "ftjob-1"))
+    text, _, _ = _said(APITimeoutError(), Intent(Action.PAUSE, "ftjob-1"))
     assert "didn't answer when I asked it to pause `ftjob-1`; it may have done it anyway" in text
     assert "nothing was done" not in text
 
@@ -213,7 +214,7 @@ def test_a_pause_without_an_answer_may_have_happened() -> None:
 def test_the_plain_text_fallback_reads_as_one_sentence() -> None:
     explanation = explain(
         ConflictError("Job ftjob-1 is paused.", status_code=409, code="invalid_job_state"),
-        intent=Intent("pause", "ftjob-1"),
+        intent=Intent(Action.PAUSE, "ftjob-1"),
         command="/finetune",
     )
     assert explanation.message.text == (

@@ -31,6 +31,12 @@ async def test_a_good_form_closes_and_starts_the_job_in_the_channel_it_came_from
     assert sent.status == 200
     assert bot.slack.open_view("U_ALICE") is None  # the modal closed
 
+    # A form has no response_url: the confirmation is a private message in the job's channel. It is sent
+    # last (the card is posted before the channel's watch is added), so the job is listed by then.
+    note = await bot.slack.wait_for(
+        lambda: [e for e in bot.slack.ephemerals("U_ALICE") if "Started" in e.text]
+    )
+    assert note[0].channel == "C_TRAINING"
     card = (await bot.slack.wait_for(lambda: bot.slack.messages("C_TRAINING")))[0]
     job = (await bot.store.channel_jobs("C_TRAINING"))[0]
     assert job.job_id in card.text
@@ -39,11 +45,6 @@ async def test_a_good_form_closes_and_starts_the_job_in_the_channel_it_came_from
     assert api_job.user_provided_suffix == "from-form"
     assert api_job.validation_file == DEMO_VALIDATION_FILE
     assert (api_job.metadata or {}).get(CREATOR_METADATA_KEY) == "U_ALICE"
-    # A form has no response_url: the confirmation is a private message in the job's channel.
-    note = await bot.slack.wait_for(
-        lambda: [e for e in bot.slack.ephemerals("U_ALICE") if "Started" in e.text]
-    )
-    assert note[0].channel == "C_TRAINING"
 
 
 async def test_bad_input_is_shown_next_to_each_field_and_the_form_stays_open(bot: BotRig) -> None:

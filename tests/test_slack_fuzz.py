@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.jobs.grammar import SPEC_KEYS, SUBCOMMANDS
+from bot.jobs.create_args import SPEC_KEYS
+from bot.jobs.grammar import SUBCOMMANDS
 from tests.support.runtime import BotRig
 
 WORDS = st.sampled_from(

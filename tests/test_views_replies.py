@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.actions import Action
 from bot.jobs.records import Progress
 from bot.views.card import render_card
 from bot.views.format import status_in_sentence
@@ -15,7 +16,7 @@ def test_known_statuses_read_as_words_and_unknown_ones_as_sent() -> None:
     assert status_in_sentence("paused") == "paused"
     assert status_in_sentence("Quarantined_NEW") == "`Quarantined_NEW`"
     assert (
-        control_summary("cancel", "ftjob-1", "cancelled")
+        control_summary(Action.CANCEL, "ftjob-1", "cancelled")
         == "Cancel requested for `ftjob-1`: it is now cancelled."
     )
     assert refresh_summary("ftjob-1", "Quarantined_NEW") == "`ftjob-1` is `Quarantined_NEW`."

@@ -9,18 +9,12 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 
 from bot.finetune.errors import APIStatusError, FineTuneError, InvalidJobSpecError
+from bot.jobs.actions import Action
+from bot.jobs.actor import Actor
 from bot.jobs.records import AuditEntry
 from storage.store import Store
 
 MAX_AUDIT_RESULT = 500
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who asked, and from which channel."""
-
-    user: str
-    channel: str
 
 
 @dataclass
@@ -51,7 +45,7 @@ class AuditLog:
 
     async def write(
         self,
-        action: str,
+        action: Action,
         actor: Actor,
         job_id: str | None,
         *,
@@ -72,11 +66,13 @@ class AuditLog:
             )
         )
 
-    async def refusal(self, action: str, job_id: str | None, actor: Actor, reason: str | None) -> None:
+    async def refusal(self, action: Action, job_id: str | None, actor: Actor, reason: str | None) -> None:
         await self.write(action, actor, job_id, allowed=False, reason=reason, result="refused")
 
     @asynccontextmanager
-    async def around(self, action: str, actor: Actor, job_id: str | None = None) -> AsyncIterator[AuditNote]:
+    async def around(
+        self, action: Action, actor: Actor, job_id: str | None = None
+    ) -> AsyncIterator[AuditNote]:
         """Audit the allowed operation inside the block: with `note.result`, or the error that ended it."""
         note = AuditNote(job_id)
         try:

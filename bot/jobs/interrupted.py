@@ -1,4 +1,4 @@
-"""A create cut short by shutdown: what is audited, logged and told to the person.
+"""A create cut short by shutdown: what is audited and logged (`bot.views.replies` words the answer).
 
 The API may have started the job (and billed it) before the service stopped: the person must hear
 about it, and the audit log must say so, rather than the request vanishing.
@@ -10,10 +10,7 @@ import asyncio
 import logging
 from typing import Any
 
-from bot.jobs.audit import Actor
-from bot.views import SlackMessage
-from bot.views.format import code, status_in_sentence
-from bot.views.replies import sentence
+from bot.jobs.actor import Actor
 
 log = logging.getLogger(__name__)
 
@@ -31,24 +28,8 @@ def not_known_result(command: str) -> str:
     )
 
 
-def not_known_answer(command: str, channel: str | None) -> SlackMessage:
-    where = f" in <#{channel}>" if channel else ""
-    return sentence(
-        f"⚠️ The bot was restarting while it started your job{where}: the fine-tuning API had not answered "
-        f"yet, so the job may have started. Check with {check_command(command)} before trying again."
-    )
-
-
 def started_without_card_result(status: str) -> str:
     return f"created ({status}); interrupted by shutdown before its card was posted"
-
-
-def started_without_card_answer(job_id: str, status: str, channel: str | None) -> SlackMessage:
-    where = f"<#{channel}>" if channel else "this channel"
-    return sentence(
-        f"✅ Started {code(job_id)} ({status_in_sentence(status)}), but the bot was restarting before it "
-        f"could post its card. {where} follows the job: its card is posted with its first status change."
-    )
 
 
 def log_interrupted(actor: Actor, job_id: str | None) -> None:

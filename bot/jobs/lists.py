@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
-from bot.jobs.audit import Actor
+from bot.finetune.models import FineTuningJob
+from bot.jobs.actor import Actor
 from bot.jobs.creator import CREATOR_METADATA_KEY, creator_from_metadata
 from bot.jobs.grammar import ListJobs
+from bot.jobs.records import TrackedJob
 from bot.services import Services
-from bot.views import SlackMessage
-from bot.views.lists import PAGE_SIZE, api_job_list, tracked_job_list
 
+# Jobs per page: leaves room in a message's 50 blocks for the header, the page note and the button.
+PAGE_SIZE = 20
 MAX_CURSOR = 2000  # a button's value
 
 
@@ -51,20 +54,34 @@ class ListCursor:
 
 @dataclass(frozen=True)
 class JobListPage:
-    """A page of a job list, and what the audit log says about it."""
+    """A page of a job list: the channel's tracked jobs, or the account's jobs from the API (`all`)."""
 
-    message: SlackMessage
-    shown: int
-    more: bool
     cursor: ListCursor
+    following: ListCursor | None  # the next page, when there is one
+    tracked: Sequence[TrackedJob] = ()
+    from_api: Sequence[FineTuningJob] = ()
+    creators: Mapping[str, str | None] = field(default_factory=dict)  # of API jobs TuneOps tracks
+
+    @property
+    def shown(self) -> int:
+        return len(self.tracked) + len(self.from_api)
+
+    @property
+    def next_value(self) -> str | None:
+        """The "Next page" button's value; None when there is no next page (or its cursor is too long)."""
+        if self.following is None:
+            return None
+        value = self.following.encode()
+        return value if len(value) <= MAX_CURSOR else None
 
     @property
     def summary(self) -> str:
+        """What the audit log says about the page."""
         scope = {"channel": "this channel", "active": "active here", "all": "the account"}[self.cursor.scope]
         mine = ", mine" if self.cursor.mine else ""
         noun = "job" if self.shown == 1 else "jobs"
         return f"{scope}{mine}, page {self.cursor.page}: {self.shown} {noun}" + (
-            " and more" if self.more else ""
+            " and more" if self.following is not None else ""
         )
 
 
@@ -90,15 +107,7 @@ class JobLists:
             if page.has_more and page.last_id
             else None
         )
-        message = api_job_list(
-            page.data,
-            title=_title(cursor),
-            page=cursor.page,
-            next_value=_button_value(following),
-            creators=creators,
-            empty_text="No jobs you started through TuneOps." if cursor.mine else "The account has no jobs.",
-        )
-        return JobListPage(message, shown=len(page.data), more=following is not None, cursor=cursor)
+        return JobListPage(cursor, following, from_api=page.data, creators=creators)
 
     async def _from_channel(self, cursor: ListCursor, actor: Actor) -> JobListPage:
         jobs = await self._services.store.channel_jobs(
@@ -113,31 +122,4 @@ class JobLists:
             if len(jobs) > PAGE_SIZE
             else None
         )
-        kwargs: dict[str, Any] = {}
-        if cursor.scope != "channel" or cursor.mine:
-            kwargs["empty_text"] = "No jobs match here."
-        message = tracked_job_list(
-            jobs[:PAGE_SIZE],
-            title=_title(cursor),
-            page=cursor.page,
-            next_value=_button_value(following),
-            **kwargs,
-        )
-        shown = len(jobs[:PAGE_SIZE])
-        return JobListPage(message, shown=shown, more=following is not None, cursor=cursor)
-
-
-def _title(cursor: ListCursor) -> str:
-    title = {
-        "channel": "Jobs in this channel",
-        "active": "Active jobs in this channel",
-        "all": "All fine-tuning jobs of the account",
-    }[cursor.scope]
-    return title + (" that you started" if cursor.mine else "")
-
-
-def _button_value(cursor: ListCursor | None) -> str | None:
-    if cursor is None:
-        return None
-    value = cursor.encode()
-    return value if len(value) <= MAX_CURSOR else None
+        return JobListPage(cursor, following, tracked=jobs[:PAGE_SIZE])

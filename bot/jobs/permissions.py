@@ -1,18 +1,8 @@
-"""Who may do what, and from where (DESIGN.md §3). The whole rule table is `RULES`, in this one place.
+"""Who may do what, and from where. The whole rule table is `RULES`, in this one place.
 
-- Reading (help, list, status, events, checkpoints, refresh), creating a job and `watch` are open to anyone:
-  they change nothing about an existing job, and `watch` is how a channel adopts a job.
-- Pause, resume and cancel: the job's creator and the admins (`TUNEOPS_ADMINS`).
-- Acting on a job (pause, resume, cancel, unwatch) from a channel that neither owns nor watches it is
-  refused, even for its creator: the result would land on a card nobody there can see.
-- Admins may do every action everywhere (DESIGN.md §2, `TUNEOPS_ADMINS`).
-- A job whose creator is unknown (adopted with `watch`, started outside Slack) can be paused, resumed or
-  cancelled by admins only. Otherwise anyone could take control of any job of the account by watching it
-  first; "whoever typed watch" is not the owner of a job.
-- `unwatch` in a channel that follows the job is open to anyone there, except in the job's owning channel,
-  where only the creator and admins may stop it: that channel is the job's home, and silencing it hides
-  every notification about the job.
-- An action the table does not know is refused: new actions must be added here deliberately.
+Admins (`TUNEOPS_ADMINS`) may do everything everywhere. Acting on a job from a channel that neither owns
+nor watches it is refused, even for its creator: the result would land on a card nobody there can see. An
+action the table does not know is refused: new actions must be added here deliberately.
 """
 
 from __future__ import annotations
@@ -20,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.jobs.actions import Action
 from bot.jobs.grammar import DEFAULT_COMMAND
 from bot.jobs.records import TrackedJob
-from bot.views.format import code
+from bot.mrkdwn import code
 
 
 class Who(StrEnum):
@@ -37,25 +28,31 @@ class Rule:
     needs_channel: bool  # the channel must own or watch the job (admins are exempt)
 
 
-RULES: dict[str, Rule] = {
-    "help": Rule(Who.ANYONE, needs_channel=False),
-    "list": Rule(Who.ANYONE, needs_channel=False),
-    "status": Rule(Who.ANYONE, needs_channel=False),
-    "events": Rule(Who.ANYONE, needs_channel=False),
-    "checkpoints": Rule(Who.ANYONE, needs_channel=False),
-    "refresh": Rule(Who.ANYONE, needs_channel=False),
-    "create": Rule(Who.ANYONE, needs_channel=False),
-    "open_form": Rule(Who.ANYONE, needs_channel=False),
-    "watch": Rule(Who.ANYONE, needs_channel=False),
-    "unwatch": Rule(Who.FOLLOWER, needs_channel=True),
-    "pause": Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
-    "resume": Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
-    "cancel": Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
+RULES: dict[Action, Rule] = {
+    # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.
+    Action.HELP: Rule(Who.ANYONE, needs_channel=False),
+    Action.LIST: Rule(Who.ANYONE, needs_channel=False),
+    Action.STATUS: Rule(Who.ANYONE, needs_channel=False),
+    Action.EVENTS: Rule(Who.ANYONE, needs_channel=False),
+    Action.CHECKPOINTS: Rule(Who.ANYONE, needs_channel=False),
+    Action.REFRESH: Rule(Who.ANYONE, needs_channel=False),
+    Action.CREATE: Rule(Who.ANYONE, needs_channel=False),
+    Action.OPEN_FORM: Rule(Who.ANYONE, needs_channel=False),
+    Action.WATCH: Rule(Who.ANYONE, needs_channel=False),
+    # Anyone in a following channel, except in the job's own channel (its home: silencing it there hides
+    # every notification), where only the creator and admins may.
+    Action.UNWATCH: Rule(Who.FOLLOWER, needs_channel=True),
+    # The job's creator and admins. A job whose creator is unknown (adopted with `watch`, started outside
+    # Slack): admins only, or anyone could take control of any job of the account by watching it first.
+    Action.PAUSE: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
+    Action.RESUME: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
+    Action.CANCEL: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
 }
-CONTROL_ACTIONS = frozenset({"pause", "resume", "cancel"})
 # Actions that change an existing job or its channels' subscriptions and are therefore checked.
 MUTATING_ACTIONS = frozenset(action for action, rule in RULES.items() if rule.needs_channel)
-READ_ONLY_ACTIONS = frozenset({"help", "list", "status", "events", "checkpoints", "refresh"})
+READ_ONLY_ACTIONS = frozenset(
+    {Action.HELP, Action.LIST, Action.STATUS, Action.EVENTS, Action.CHECKPOINTS, Action.REFRESH}
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,7 @@ class Policy:
     def decide(
         self,
         *,
-        action: str,
+        action: Action,
         user: str,
         channel: str,
         job: TrackedJob | None,
@@ -130,7 +127,7 @@ class Policy:
             )
         return Decision.allow()
 
-    def _untracked(self, action: str, job_id: str | None) -> str:
+    def _untracked(self, action: Action, job_id: str | None) -> str:
         """A job TuneOps does not follow: there is no card anywhere, and `watch` is the way in."""
         if not job_id:
             return f"TuneOps doesn't follow that job, so I won't {action} it."

@@ -1,8 +1,8 @@
 """The job operations behind every command, button and form: API call, storage, the card, the audit log.
 
-Handlers parse and answer; this module does the work. Each operation returns what the person is shown
-privately (a `SlackMessage`), and writes one audit entry with its result — including when the API or
-Slack fails, in which case the error is re-raised for the error boundary to explain.
+Handlers parse and answer; this module does the work. Each operation returns what it did as plain data
+(`bot.jobs.outcomes`), and writes one audit entry with its result — including when the API or Slack
+fails, in which case the error is re-raised for the error boundary to explain.
 
 Every API answer is recorded with the time its request was sent (`read_at`, taken just before the call):
 the watcher reads the same jobs on its own schedule, and storage keeps whichever read was sent last.
@@ -12,70 +12,49 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Literal
 
 from bot.finetune.models import FineTuningJob
 from bot.finetune.spec import JobSpec
-from bot.jobs.audit import Actor, AuditLog, AuditNote
+from bot.jobs.actions import Action, ControlAction
+from bot.jobs.actor import Actor
+from bot.jobs.audit import AuditLog, AuditNote
 from bot.jobs.creator import creator_from_metadata, with_creator
 from bot.jobs.grammar import ListJobs
 from bot.jobs.interrupted import (
     log_interrupted,
-    not_known_answer,
     not_known_result,
     outcome_after_cancel,
-    started_without_card_answer,
     started_without_card_result,
     take_back_cancellation,
 )
 from bot.jobs.keyed_locks import KeyedLocks
-from bot.jobs.lists import JobLists, ListCursor
+from bot.jobs.lists import JobListPage, JobLists, ListCursor
+from bot.jobs.outcomes import (
+    ActionDone,
+    CardNotPosted,
+    CheckpointsShown,
+    CreateOutcome,
+    EventsShown,
+    Followed,
+    MaybeStarted,
+    Started,
+    StartedWithoutCard,
+    StatusShown,
+    Unfollowed,
+)
 from bot.jobs.permissions import RULES, Decision, Policy, Who
 from bot.jobs.records import NewJob, Observation, Origin, Progress, TrackedJob
 from bot.notify.cards import ChannelCards
+from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
-from bot.views import SlackMessage
-from bot.views.card import card_for, render_card
-from bot.views.checkpoints import checkpoints_message
-from bot.views.create_form import create_modal
-from bot.views.events import events_message
-from bot.views.replies import (
-    already_following,
-    control_summary,
-    now_following,
-    refresh_summary,
-    started,
-    stopped_following,
-    was_not_following,
-)
+from bot.views.card import card_for, job_card
 from bot.watch.poll_policy import PollPolicy
-
-ControlAction = Literal["pause", "resume", "cancel"]
 
 # After a pause/resume/cancel the job moves on by itself (pausing → paused): look again soon.
 ACTION_FOLLOW_UP_SECONDS = 5.0
 MAX_CHECKPOINTS = 10
 # How long a person held back from creating in an unreachable channel may submit again and go ahead.
 FORM_HOLD_BACK_MEMORY = 15 * 60.0
-
-
-def control_action(name: str) -> ControlAction | None:
-    match name:
-        case "pause" | "resume" | "cancel":
-            return name
-        case _:
-            return None
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    """A pause/resume/cancel/refresh: the job as the API answered, its card, and what to tell the person."""
-
-    job: FineTuningJob
-    card: SlackMessage
-    card_updated: bool  # the card message in the channel was edited in place
-    summary: str
 
 
 class JobService:
@@ -104,12 +83,17 @@ class JobService:
     def provider(self) -> str:
         return self._services.provider
 
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The service's clock: answers drawn from outcomes say "5 minutes ago" by it."""
+        return self._services.clock
+
     def _now(self) -> float:
         return self._services.clock()
 
     # ---- permissions ----------------------------------------------------------------------------------
 
-    async def authorize(self, action: str, job_id: str | None, actor: Actor) -> Decision:
+    async def authorize(self, action: Action, job_id: str | None, actor: Actor) -> Decision:
         """The policy's decision. Runs before the ack, so it reads only storage, and only when the rule
         for `action` depends on the job (reads, create and watch are open to anyone, anywhere)."""
         rule = RULES.get(action)
@@ -147,29 +131,31 @@ class JobService:
 
     async def record_form_held_back(self, actor: Actor, problem: str) -> None:
         await self._audit.write(
-            "create",
+            Action.CREATE,
             actor,
             None,
             allowed=True,
             result=f"not started: the bot can't post in the channel ({problem}); asked to invite it",
         )
 
-    async def record_refusal(self, action: str, job_id: str | None, actor: Actor, reason: str | None) -> None:
+    async def record_refusal(
+        self, action: Action, job_id: str | None, actor: Actor, reason: str | None
+    ) -> None:
         await self._audit.refusal(action, job_id, actor, reason)
 
     # ---- create, watch, unwatch -----------------------------------------------------------------------
 
-    async def create(self, spec: JobSpec, actor: Actor, *, origin: Origin) -> SlackMessage:
+    async def create(self, spec: JobSpec, actor: Actor, *, origin: Origin) -> CreateOutcome:
         """Start the job, track it as owned by this channel and post its card there.
 
-        The answer to a form names the channel: a form has no response_url, and when the bot cannot post
+        The outcome of a form names the channel: a form has no response_url, and when the bot cannot post
         in the channel the answer goes to the person as a direct message.
 
         The API call and the tracking run in a task of their own, awaited under a shield: a shutdown that
         cancels this request lets them finish (briefly, `INTERRUPTED_CREATE_GRACE`), so a job the API
         started is tracked; either way the person is answered and the audit log says what happened."""
         named = actor.channel if origin is Origin.FORM else None
-        async with self._audit.around("create", actor) as note:
+        async with self._audit.around(Action.CREATE, actor) as note:
             starting = asyncio.ensure_future(self._start(spec, actor, origin))
             try:
                 tracked = await asyncio.shield(starting)
@@ -178,7 +164,7 @@ class JobService:
                 if tracked is None:
                     log_interrupted(actor, None)
                     note.result = not_known_result(self.command)
-                    return not_known_answer(self.command, named)
+                    return MaybeStarted(channel=named)
                 return await self._interrupted_before_card(tracked, actor, note, named)
             note.job_id = tracked.job_id
             card = card_for(tracked, self._now())
@@ -188,9 +174,7 @@ class JobService:
                 take_back_cancellation()
                 return await self._interrupted_before_card(tracked, actor, note, named)
             note.result = f"created ({tracked.status})" + (f"; card not posted: {problem}" if problem else "")
-            if problem:
-                return self._cards.not_posted(tracked.job_id, problem, card, started=True, channel=named)
-            return started(tracked.job_id, tracked.status, channel=named)
+            return Started(tracked, channel=named, card_not_posted=_not_posted(problem))
 
     async def _start(self, spec: JobSpec, actor: Actor, origin: Origin) -> TrackedJob:
         read_at = self._now()
@@ -199,7 +183,7 @@ class JobService:
 
     async def _interrupted_before_card(
         self, tracked: TrackedJob, actor: Actor, note: AuditNote, named: str | None
-    ) -> SlackMessage:
+    ) -> StartedWithoutCard:
         """Shutdown came after the job was tracked, before its card was posted: the owner channel follows
         it (the notifier posts the card with the first note), and the person is told."""
         store = self._services.store
@@ -213,11 +197,11 @@ class JobService:
         log_interrupted(actor, tracked.job_id)
         note.job_id = tracked.job_id
         note.result = started_without_card_result(tracked.status)
-        return started_without_card_answer(tracked.job_id, tracked.status, named)
+        return StartedWithoutCard(tracked.job_id, tracked.status, channel=named)
 
-    async def watch(self, job_id: str, actor: Actor) -> SlackMessage:
+    async def watch(self, job_id: str, actor: Actor) -> Followed:
         """Follow a job in this channel: track it (this channel then owns it) or add a watch; post its card."""
-        async with self._audit.around("watch", actor, job_id) as note, self._per_job.hold(job_id):
+        async with self._audit.around(Action.WATCH, actor, job_id) as note, self._per_job.hold(job_id):
             read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             store = self._services.store
@@ -240,67 +224,60 @@ class JobService:
                 card_ts = existing.card_ts if existing is not None else None
                 if card_ts is not None and await self._cards.update(tracked, actor.channel, card, ts=card_ts):
                     note.result = "already watching; card refreshed"
-                    return already_following(job.id)
+                    return Followed(tracked, already=True)
                 problem = await self._cards.post_and_follow(tracked, actor, card)
                 note.result = ("card re-posted" if existing else "watching") + (
                     f"; card not posted: {problem}" if problem else ""
                 )
-            if problem:
-                return self._cards.not_posted(job.id, problem, card, started=False)
-            return now_following(job.id)
+            return Followed(tracked, already=False, card_not_posted=_not_posted(problem))
 
-    async def unwatch(self, job_id: str, actor: Actor) -> SlackMessage:
-        async with self._audit.around("unwatch", actor, job_id) as note:
+    async def unwatch(self, job_id: str, actor: Actor) -> Unfollowed:
+        async with self._audit.around(Action.UNWATCH, actor, job_id) as note:
             removed = await self._services.store.remove_watch(job_id, actor.channel)
-            if not removed:
-                note.result = "was not watching"
-                return was_not_following(job_id)
-            note.result = "stopped watching"
-            return stopped_following(job_id, command=self.command)
+            note.result = "stopped watching" if removed else "was not watching"
+            return Unfollowed(job_id, was_following=removed)
 
     # ---- reading ----------------------------------------------------------------------------------------
 
-    async def status(self, job_id: str, actor: Actor) -> SlackMessage:
-        """The job's card as the API sees it now (recorded, when tracked)."""
-        async with self._audit.around("status", actor, job_id) as note, self._per_job.hold(job_id):
+    async def status(self, job_id: str, actor: Actor) -> StatusShown:
+        """The job as the API sees it now (recorded, when tracked)."""
+        async with self._audit.around(Action.STATUS, actor, job_id) as note, self._per_job.hold(job_id):
             read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             tracked = await self._observe(job, read_at)
             note.result = job.status
-            return self._card(job, tracked)
+            return StatusShown(job, tracked)
 
-    async def events(self, job_id: str, limit: int, actor: Actor) -> SlackMessage:
-        async with self._audit.around("events", actor, job_id) as note:
+    async def events(self, job_id: str, limit: int, actor: Actor) -> EventsShown:
+        async with self._audit.around(Action.EVENTS, actor, job_id) as note:
             page = await self._services.api.list_events(job_id, limit=limit)
             note.result = f"{len(page.data)} events"
-            return events_message(job_id, page.data)
+            return EventsShown(job_id, page.data)
 
-    async def checkpoints(self, job_id: str, actor: Actor) -> SlackMessage:
-        async with self._audit.around("checkpoints", actor, job_id) as note:
+    async def checkpoints(self, job_id: str, actor: Actor) -> CheckpointsShown:
+        async with self._audit.around(Action.CHECKPOINTS, actor, job_id) as note:
             page = await self._services.api.list_checkpoints(job_id, limit=MAX_CHECKPOINTS)
             note.result = f"{len(page.data)} checkpoints"
-            return checkpoints_message(job_id, page.data)
+            return CheckpointsShown(job_id, page.data)
 
     async def list_jobs(
         self, request: ListJobs, actor: Actor, *, cursor: ListCursor | None = None
-    ) -> SlackMessage:
+    ) -> JobListPage:
         """This channel's jobs (newest first), or with `all` the account's; `cursor` for the next pages
         ("Next page"). Audited like every action: a list reads the account's jobs (`all` asks the API)."""
-        async with self._audit.around("list", actor) as note:
+        async with self._audit.around(Action.LIST, actor) as note:
             page = await self._lists.page(request, actor, cursor=cursor)
             note.result = page.summary
-            return page.message
+            return page
 
-    async def open_create_form(
-        self, actor: Actor, open_modal: Callable[[dict[str, Any]], Awaitable[object]]
-    ) -> None:
-        """Open the create form with `open_modal` (`views.open` with the request's trigger id).
+    async def open_create_form(self, actor: Actor, open_form: Callable[[], Awaitable[object]]) -> None:
+        """Open the create form with `open_form` (`views.open` with the request's trigger id).
 
         Audited although it changes nothing: it is the first half of a create, and a form opened and
         never submitted (or held back, see `form_held_back`) is part of the story of a job that was not
         started. `help` is not audited: it reads nothing and concerns no job."""
-        async with self._audit.around("open_form", actor) as note:
-            await open_modal(create_modal(channel_id=actor.channel, command=self.command))
+        async with self._audit.around(Action.OPEN_FORM, actor) as note:
+            await open_form()
             note.result = "form opened"
 
     # ---- pause, resume, cancel, refresh -------------------------------------------------------------
@@ -313,13 +290,13 @@ class JobService:
         *,
         card_ts: str | None = None,
         update_card: bool = True,
-    ) -> ActionOutcome:
+    ) -> ActionDone:
         """Ask the API to pause/resume/cancel, record its answer (the notifier tells the thread who did it)
         and redraw the card in place: the one clicked (`card_ts`) or this channel's."""
         calls: dict[ControlAction, Callable[[str], Awaitable[FineTuningJob]]] = {
-            "pause": self._services.api.pause_job,
-            "resume": self._services.api.resume_job,
-            "cancel": self._services.api.cancel_job,
+            Action.PAUSE: self._services.api.pause_job,
+            Action.RESUME: self._services.api.resume_job,
+            Action.CANCEL: self._services.api.cancel_job,
         }
         async with self._audit.around(action, actor, job_id) as note, self._per_job.hold(job_id):
             before = await self._services.store.get_job(job_id)
@@ -332,24 +309,22 @@ class JobService:
                 details={"actor": actor.user, "action": action},
                 next_poll_at=self._now() + min(ACTION_FOLLOW_UP_SECONDS, self._polls.interval),
             )
-            card = self._card(job, tracked)
+            card = job_card(job, tracked, self._now())
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = f"{before.status if before else 'untracked'} → {job.status}"
-            summary = control_summary(action, job.id, job.status)
-            return ActionOutcome(job=job, card=card, card_updated=updated, summary=summary)
+            return ActionDone(action, job, tracked, card_updated=updated)
 
     async def refresh(
         self, job_id: str, actor: Actor, *, card_ts: str | None = None, update_card: bool = True
-    ) -> ActionOutcome:
-        async with self._audit.around("refresh", actor, job_id) as note, self._per_job.hold(job_id):
+    ) -> ActionDone:
+        async with self._audit.around(Action.REFRESH, actor, job_id) as note, self._per_job.hold(job_id):
             read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             tracked = await self._observe(job, read_at)
-            card = self._card(job, tracked)
+            card = job_card(job, tracked, self._now())
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = job.status
-            summary = refresh_summary(job.id, job.status)
-            return ActionOutcome(job=job, card=card, card_updated=updated, summary=summary)
+            return ActionDone(Action.REFRESH, job, tracked, card_updated=updated)
 
     # ---- helpers --------------------------------------------------------------------------------------
 
@@ -383,12 +358,6 @@ class JobService:
             self._services.outbox_ready.set()
         return await store.get_job(job.id)
 
-    def _card(self, job: FineTuningJob, tracked: TrackedJob | None) -> SlackMessage:
-        now = self._now()
-        if tracked is not None:
-            return card_for(tracked, now)
-        return render_card(job, Progress(), creator=creator_from_metadata(job), now=now)
-
     async def _track(
         self, job: FineTuningJob, read_at: float, *, owner: str, creator: str | None, origin: Origin
     ) -> TrackedJob:
@@ -415,6 +384,12 @@ class JobService:
             owner_watch=False,
         )
         return tracked
+
+
+def _not_posted(problem: str | None) -> CardNotPosted | None:
+    if not problem:
+        return None
+    return CardNotPosted(problem, unreachable=problem in UNREACHABLE_ERRORS)
 
 
 def _snapshot(job: FineTuningJob) -> dict[str, object]:

@@ -19,7 +19,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.jobs.audit import Actor, failure_text
+from bot.jobs.actor import Actor
+from bot.jobs.audit import failure_text
 from bot.jobs.records import TrackedJob
 from bot.notify.slack_failures import UNREACHABLE_ERRORS, FailureKind, SlackFailure, classify
 from bot.notify.thread_lookup import card_metadata, find_card

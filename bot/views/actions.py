@@ -1,20 +1,26 @@
-"""Identifiers the views put on interactive elements; handlers register listeners for the same names."""
+"""Identifiers the views put on interactive elements; handlers register listeners for the same names.
+
+A job card's button is named after the action it asks for (`job_pause` asks for `pause`).
+"""
 
 from __future__ import annotations
 
-ACTION_PAUSE = "job_pause"
-ACTION_RESUME = "job_resume"
-ACTION_CANCEL = "job_cancel"
-ACTION_REFRESH = "job_refresh"
+from bot.jobs.actions import Action
+
+BUTTON_ACTIONS = (Action.PAUSE, Action.RESUME, Action.CANCEL, Action.REFRESH)
+
+
+def button_action_id(action: Action) -> str:
+    return f"job_{action}"
+
+
+ACTION_PAUSE = button_action_id(Action.PAUSE)
+ACTION_RESUME = button_action_id(Action.RESUME)
+ACTION_CANCEL = button_action_id(Action.CANCEL)
+ACTION_REFRESH = button_action_id(Action.REFRESH)
+# The action each job button's action id asks for.
+BUTTON_VERBS: dict[str, Action] = {button_action_id(action): action for action in BUTTON_ACTIONS}
+
+# "Next page" under a job list asks for the next page of the same `list`.
 ACTION_NEXT_PAGE = "jobs_next_page"
-
-JOB_BUTTON_ACTIONS = (ACTION_PAUSE, ACTION_RESUME, ACTION_CANCEL, ACTION_REFRESH)
-# What each job button asks for, in the words the permission policy and the audit log use.
-BUTTON_VERBS: dict[str, str] = {
-    ACTION_PAUSE: "pause",
-    ACTION_RESUME: "resume",
-    ACTION_CANCEL: "cancel",
-    ACTION_REFRESH: "refresh",
-}
-
 CREATE_CALLBACK_ID = "create_job"

@@ -1,4 +1,4 @@
-"""The job card: one message per job and channel, edited in place as the job moves (DESIGN.md §2)."""
+"""The job card: one message per job and channel, edited in place as the job moves."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.creator import creator_from_metadata
 from bot.jobs.records import Progress, TrackedJob
+from bot.mrkdwn import code, escape
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
 from bot.views.format import (
-    code,
     duration,
-    escape,
     is_active,
     loss,
     mention,
@@ -44,6 +44,14 @@ MAX_BLOCK_ID = 255
 def card_for(tracked: TrackedJob, now: float) -> SlackMessage:
     """The card of a tracked job, drawn from the API object stored with it."""
     return render_card(job_from_tracked(tracked), tracked.progress, creator=tracked.creator, now=now)
+
+
+def job_card(job: FineTuningJob, tracked: TrackedJob | None, now: float) -> SlackMessage:
+    """The card of a job the API just described: as recorded when tracked (with its progress), else as the
+    API said."""
+    if tracked is not None:
+        return card_for(tracked, now)
+    return render_card(job, Progress(), creator=creator_from_metadata(job), now=now)
 
 
 def job_from_tracked(tracked: TrackedJob) -> FineTuningJob:
@@ -79,7 +87,7 @@ def render_card(job: FineTuningJob, progress: Progress, *, creator: str | None, 
 
 
 def job_buttons(job: FineTuningJob) -> list[ButtonElement]:
-    """Buttons by state (DESIGN.md §2): running → Pause, Cancel; paused → Resume, Cancel; any other
+    """Buttons by state: running → Pause, Cancel; paused → Resume, Cancel; any other
     not-finished status (queued, validating, or one nobody documented yet) → Cancel; Refresh always."""
     buttons: list[ButtonElement] = []
     if job.status == "running":

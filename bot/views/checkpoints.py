@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock
 
 from bot.finetune.models import Checkpoint
+from bot.mrkdwn import code
 from bot.views.events import chunk_lines, metrics_text
-from bot.views.format import code, number, slack_time, truncate
+from bot.views.format import number, slack_time, truncate
 from bot.views.message import SlackMessage, fit
 
 

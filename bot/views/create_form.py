@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.finetune.spec import JobSpec, ProviderName
-from bot.jobs.grammar import SPEC_KEYS, spec_from_values
+from bot.jobs.create_args import SPEC_KEYS, spec_from_values
 from bot.views.actions import CREATE_CALLBACK_ID
 
 MAX_ERROR_TEXT = 2000  # Slack shows field errors under the input; keep them readable

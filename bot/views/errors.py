@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.jobs.grammar import CommandError
-from bot.views.format import bullet_list, code, escape
+from bot.mrkdwn import bullet_list, code, escape
 from bot.views.help import usage_text
 from bot.views.message import SlackMessage, fit
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block, HeaderBlock, MarkdownTextObject, PlainTextObject, SectionBlock
 
 from bot.finetune.models import JobEvent, Metrics
-from bot.views.format import code, escape, loss, number, percent, slack_time, truncate
+from bot.mrkdwn import code, escape
+from bot.views.format import loss, number, percent, slack_time, truncate
 from bot.views.message import MAX_SECTION_TEXT, SlackMessage, fit
 
 LEVEL_EMOJI = {"info": "ℹ️", "warn": "⚠️", "warning": "⚠️", "error": "🛑"}

@@ -1,4 +1,4 @@
-"""Small text helpers every view shares: escaping, statuses, progress bars, times and numbers.
+"""Small text helpers every view shares: statuses, progress bars, times and numbers.
 
 Times are shown twice: Slack's `<!date^…>` token renders them in each reader's own time zone, and its
 fallback (after `|`) is UTC for clients that cannot.
@@ -10,6 +10,7 @@ import math
 import time
 
 from bot.finetune.models import StatusGroup, status_group
+from bot.mrkdwn import code
 
 # One emoji and one phrase per status the API is known to send; anything else is shown as it comes.
 STATUS_EMOJI: dict[str, str] = {
@@ -44,16 +45,6 @@ ELLIPSIS = "…"
 BAR_WIDTH = 10
 
 
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def code(text: str) -> str:
-    """Show a value (id, model name) as inline code; backticks inside would end the span early."""
-    return "`" + escape(text.replace("`", "'")) + "`"
-
-
 def truncate(text: str, limit: int) -> str:
     """Shorten `text` to at most `limit` characters, ending with "…" when it was cut.
 
@@ -72,18 +63,6 @@ def truncate(text: str, limit: int) -> str:
     if ampersand > cut.rfind(";") and len(cut) - ampersand < 6:
         cut = cut[:ampersand]
     return cut + ELLIPSIS
-
-
-MAX_PROBLEMS_SHOWN = 10
-
-
-def bullet_list(items: list[str], *, limit: int = MAX_PROBLEMS_SHOWN) -> list[str]:
-    """`• item` lines, at most `limit` of them, then "…and N more" for the rest: a long list must not push
-    what follows it (the usage line) out of the message."""
-    lines = [f"• {item}" for item in items[:limit]]
-    if len(items) > limit:
-        lines.append(f"…and {len(items) - limit} more")
-    return lines
 
 
 def status_emoji(status: str) -> str:

@@ -1,4 +1,4 @@
-"""The usage text: the grammar of DESIGN.md §2, one line of explanation and an example for each form."""
+"""The usage text: every form of the command, one line of explanation and an example for each."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -16,15 +17,38 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.lists import PAGE_SIZE, JobListPage
 from bot.jobs.records import Progress, TrackedJob
+from bot.mrkdwn import code
 from bot.views.actions import ACTION_NEXT_PAGE
 from bot.views.card import job_from_tracked
-from bot.views.format import code, mention, number, progress_bar, slack_date, status_text, truncate
+from bot.views.format import mention, number, progress_bar, slack_date, status_text, truncate
 from bot.views.message import SlackMessage, fit
 
-# Jobs per page: leaves room in the 50-block budget for the header, page note and button.
-PAGE_SIZE = 20
 MAX_BUTTON_VALUE = 2000
+
+
+def job_list_page(page: JobListPage) -> SlackMessage:
+    """A page of `/finetune list`, titled after what was asked for."""
+    cursor = page.cursor
+    title = {
+        "channel": "Jobs in this channel",
+        "active": "Active jobs in this channel",
+        "all": "All fine-tuning jobs of the account",
+    }[cursor.scope] + (" that you started" if cursor.mine else "")
+    if cursor.scope == "all":
+        return api_job_list(
+            page.from_api,
+            title=title,
+            page=cursor.page,
+            next_value=page.next_value,
+            creators=page.creators,
+            empty_text="No jobs you started through TuneOps." if cursor.mine else "The account has no jobs.",
+        )
+    kwargs: dict[str, Any] = {}
+    if cursor.scope != "channel" or cursor.mine:
+        kwargs["empty_text"] = "No jobs match here."
+    return tracked_job_list(page.tracked, title=title, page=cursor.page, next_value=page.next_value, **kwargs)
 
 
 def tracked_job_list(

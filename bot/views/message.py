@@ -1,9 +1,8 @@
 """A message ready for `chat.postMessage` / `chat.update` / `respond`, and the guard for Slack's limits.
 
-slack_sdk validates single elements but not the message as a whole (reference slack-bolt.md §0, §3), so every
-view goes through `fit`: at most 50 blocks, section text ≤ 3000, ≤ 10 fields of ≤ 2000, header ≤ 150, the
-fallback text ≤ 3000, and about 11,000 characters of block text in total (Slack's undocumented
-`msg_blocks_too_long`). What does not fit is cut or dropped with a visible note, never silently.
+slack_sdk validates single elements but not the message as a whole, so every view goes through `fit`: at
+most 50 blocks, section text ≤ 3000, ≤ 10 fields of ≤ 2000, header ≤ 150, the fallback text ≤ 3000, and
+about 11,000 characters of block text in total (Slack's undocumented `msg_blocks_too_long`). What does not fit is cut or dropped with a visible note, never silently.
 """
 
 from __future__ import annotations

@@ -10,17 +10,8 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.finetune.models import FineTuningJob
 from bot.jobs.records import Progress
-from bot.views.format import (
-    code,
-    duration,
-    escape,
-    loss,
-    mention,
-    number,
-    status_emoji,
-    status_text,
-    status_words,
-)
+from bot.mrkdwn import code, escape
+from bot.views.format import duration, loss, mention, number, status_emoji, status_text, status_words
 from bot.views.message import SlackMessage, fit
 
 BROADCAST_STATUSES = frozenset({"succeeded", "failed", "cancelled", "paused"})

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot.views.format import code, status_in_sentence
+from bot.jobs.actions import Action
+from bot.jobs.interrupted import check_command
+from bot.mrkdwn import code
+from bot.views.format import status_in_sentence
 from bot.views.message import SlackMessage, fit
 
-CONTROL_VERBS = {"pause": "Pause", "resume": "Resume", "cancel": "Cancel"}
+CONTROL_VERBS = {Action.PAUSE: "Pause", Action.RESUME: "Resume", Action.CANCEL: "Cancel"}
 
 
 def sentence(text: str) -> SlackMessage:
@@ -32,6 +35,24 @@ def started(job_id: str, status: str, *, channel: str | None = None) -> SlackMes
     return sentence(
         f"✅ Started {code(job_id)} ({status_in_sentence(status)}). Its card is in {where} and every "
         "status change will be posted in its thread."
+    )
+
+
+def maybe_started_at_restart(command: str, channel: str | None) -> SlackMessage:
+    """Shutdown came before the API answered a create."""
+    where = f" in <#{channel}>" if channel else ""
+    return sentence(
+        f"⚠️ The bot was restarting while it started your job{where}: the fine-tuning API had not answered "
+        f"yet, so the job may have started. Check with {check_command(command)} before trying again."
+    )
+
+
+def started_without_card(job_id: str, status: str, channel: str | None) -> SlackMessage:
+    """Shutdown came after a create was tracked, before its card was posted."""
+    where = f"<#{channel}>" if channel else "this channel"
+    return sentence(
+        f"✅ Started {code(job_id)} ({status_in_sentence(status)}), but the bot was restarting before it "
+        f"could post its card. {where} follows the job: its card is posted with its first status change."
     )
 
 
@@ -91,7 +112,7 @@ def card_not_posted(
 # ---- pause, resume, cancel, refresh ------------------------------------------------------------------
 
 
-def control_summary(action: str, job_id: str, status: str) -> str:
+def control_summary(action: Action, job_id: str, status: str) -> str:
     verb = CONTROL_VERBS.get(action, action.capitalize())
     return f"{verb} requested for {code(job_id)}: it is now {status_in_sentence(status)}."
 

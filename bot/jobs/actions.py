@@ -1,0 +1,40 @@
+"""What a person can ask TuneOps to do, by one name each.
+
+The values are what the permission table, the audit log and the notifier's thread notes record, and the
+card buttons' action ids are built from them, so they never change once released.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+
+class Action(StrEnum):
+    HELP = "help"
+    LIST = "list"
+    STATUS = "status"
+    EVENTS = "events"
+    CHECKPOINTS = "checkpoints"
+    REFRESH = "refresh"
+    CREATE = "create"
+    OPEN_FORM = "open_form"
+    WATCH = "watch"
+    UNWATCH = "unwatch"
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+# The three actions that ask the fine-tuning API to change a job.
+ControlAction = Literal[Action.PAUSE, Action.RESUME, Action.CANCEL]
+CONTROL_ACTIONS: frozenset[ControlAction] = frozenset({Action.PAUSE, Action.RESUME, Action.CANCEL})
+
+
+def control_action(action: Action) -> ControlAction | None:
+    """`action` as a control action, or None when it is not one."""
+    match action:
+        case Action.PAUSE | Action.RESUME | Action.CANCEL:
+            return action
+        case _:
+            return None
