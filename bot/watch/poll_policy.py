@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.finetune.models import StatusGroup, status_group
+from bot.ops.backoff import Backoff
 
 WAITING_STATUSES = frozenset({"queued", "validating_files", "pending", "created"})
 
@@ -45,24 +46,6 @@ class PollPolicy:
 
     def next_poll_at(self, status: str, now: float) -> float:
         return now + self.delay_for(status)
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with a floor and a cap; `failures` counts consecutive failures."""
-
-    base: float
-    cap: float
-    failures: int = 0
-
-    def fail(self, asked: float | None = None) -> float:
-        """Record one more failure; the wait before the next try (a server's own ask wins if longer)."""
-        self.failures += 1
-        wait = min(self.cap, self.base * (2 ** (self.failures - 1)))
-        return float(max(wait, asked or 0.0))
-
-    def succeed(self) -> None:
-        self.failures = 0
 
 
 class ApiBackoff:

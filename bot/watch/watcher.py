@@ -47,6 +47,7 @@ from bot.finetune.models import FineTuningJob, JobEvent, StatusGroup, status_gro
 from bot.jobs.records import Observation, Progress, TrackedJob
 from bot.ops.logs import log_context
 from bot.ops.metrics import POLL_CYCLE_SECONDS, POLL_LAG_SECONDS
+from bot.ops.waiting import wait_any
 from bot.services import Services
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
@@ -159,15 +160,7 @@ class Watcher:
             await self._pause(stopping)
 
     async def _pause(self, stopping: asyncio.Event) -> None:
-        stop_wait = asyncio.ensure_future(stopping.wait())
-        wake_wait = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait(
-                {stop_wait, wake_wait}, timeout=self._tick, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stop_wait.cancel()
-            wake_wait.cancel()
+        await wait_any(stopping, self._wake, seconds=self._tick)
         self._wake.clear()
 
     async def prune_if_due(self, now: float) -> int | None:
