@@ -94,8 +94,8 @@ class ChannelCards:
         return problem
 
     async def watch_without_card(self, tracked: TrackedJob, actor: Actor) -> None:
-        """Make the actor's channel follow the job with no card (yet): the notifier posts it with the
-        first note. Only for a card already posted, or one that will not be posted by the caller."""
+        """Make the actor's channel follow the job. Called once its card was posted (`post_then_watch`),
+        or when the caller will not post it (a create cut short): the notifier then posts it."""
         await self._services.store.add_watch(
             tracked.job_id,
             actor.channel,

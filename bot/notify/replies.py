@@ -1,12 +1,10 @@
 """Delivering one outbox row: a reply in its job card's thread, exactly once.
 
-A row is marked sent only after Slack says `ok`. Every reply carries metadata naming its job and
-transition, so a row that may already have reached Slack (its answer was lost, or the process that claimed
-it died) is first looked up in the card's thread and marked sent with the ts found there. A thread the bot
-may not read (a public channel it was never invited to) is not checked: the reply is posted, since a rare
-repeat beats silence. A 429 pushes the channel's clock back by `Retry-After`; other failures back off
-exponentially with jitter; a row undelivered after `give_up_after` seconds, or meant for a channel the bot
-cannot post to, is given up.
+A row is marked sent only after Slack says `ok`. Every reply carries metadata naming its job and change,
+so a row that may already be in Slack (a lost answer, a process that died) is first looked for in the
+card's thread. A thread the bot may not read is not checked: a rare repeat beats silence. A 429 pauses
+the channel for `Retry-After`; other failures back off exponentially with jitter; a row too old, or for a
+channel the bot cannot post to, is given up.
 """
 
 from __future__ import annotations
