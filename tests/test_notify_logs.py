@@ -16,6 +16,9 @@ from bot.sandbox.emulator.server import EmulatorServer
 from bot.sandbox.standin.server import SlackStandIn
 from tests.support.background import Rig
 
+# The notifier's modules: the loops, the delivery of one reply, the upkeep of cards.
+NOTIFIER_LOGGERS = ("bot.notify.notifier", "bot.notify.replies", "bot.notify.card_upkeep")
+
 
 @pytest.fixture(autouse=True)
 async def frozen_emulator(emulator_control: EmulatorControl) -> None:
@@ -72,7 +75,7 @@ async def test_an_unreachable_channel_warning_names_the_job_and_the_channel_in_j
     warnings = [line for line in lines if "marked unreachable" in str(line["message"])]
     for warning in warnings:
         assert warning["level"] == "warning"
-        assert warning["logger"] == "bot.notify.notifier"
+        assert warning["logger"] in NOTIFIER_LOGGERS[1:]
         assert (warning["job_id"], warning["channel"]) == (job_id, "C_ARCHIVED")
         assert warning["task"] == "notifier"
 
@@ -104,7 +107,7 @@ async def test_nothing_logged_at_info_holds_a_secret_or_a_message_sent_to_slack(
     # The run logged what it met, each line about one delivery naming its job and channel...
     await rig.until(lambda: captured.logged("marked unreachable") and captured.logged("not delivered"))
     for record, message, context in captured.records:
-        if record.name == "bot.notify.notifier" and "row" in message:
+        if record.name in NOTIFIER_LOGGERS and "row" in message:
             assert context.get("job_id") == job_id and context.get("channel"), message
     # ...and never a credential, nor what was posted to Slack (a note's text, its blocks).
     secrets = (slack.bot_token, slack.signing_secret, emulator.api_key)

@@ -4,7 +4,7 @@
 awaits `stop(timeout)` on shutdown. A loop that dies is restarted with backoff and counted in
 `tuneops_watcher_restarts_total{task=…}`; a watcher that has not finished a cycle for
 `3 × TUNEOPS_POLL_INTERVAL + health_margin` seconds makes the service unhealthy (a silent stall is
-the failure users hate most: anchors.md §B5).
+the failure users hate most).
 """
 
 from __future__ import annotations

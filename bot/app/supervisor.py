@@ -9,12 +9,13 @@ database, a bug hit by one odd job) costs one short pause, while a crash loop do
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.ops.backoff import Backoff
 from bot.ops.metrics import WATCHER_RESTARTS
+from bot.ops.waiting import wait_any
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ async def supervise(
     healthy_after: float = 60.0,
 ) -> None:
     """Run `run()` until it returns or `stopping` is set, restarting it whenever it raises."""
-    backoff = min_backoff
+    deaths = Backoff(base=min_backoff, cap=max_backoff)
     while not stopping.is_set():
         started = time.monotonic()
         try:
@@ -40,15 +41,10 @@ async def supervise(
             if stopping.is_set():
                 return
             if time.monotonic() - started >= healthy_after:
-                backoff = min_backoff
+                deaths.succeed()  # it ran long enough: this death starts a new count
+            wait = deaths.fail()
             WATCHER_RESTARTS.labels(name).inc()
-            log.exception("%s died; restarting in %.1fs", name, backoff)
-            await _sleep_unless(stopping, backoff)
-            backoff = min(max_backoff, backoff * 2)
+            log.exception("%s died; restarting in %.1fs", name, wait)
+            await wait_any(stopping, seconds=wait)
         else:
             return
-
-
-async def _sleep_unless(stopping: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stopping.wait(), timeout=seconds)

@@ -26,6 +26,8 @@ from time import time
 
 import httpx
 
+from bot.ops.backoff import exponential, jittered
+
 DAILY_LIMIT_CODE = "daily_rate_limit_exceeded"
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -107,8 +109,8 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """The wait before retry number `attempt + 1` (attempt counts from 0) when the server named none."""
-        ceiling = min(self.cap, self.base * 2.0 ** min(attempt, 62))
-        return ceiling * (1.0 - self.jitter * self.uniform())
+        ceiling = exponential(attempt, base=self.base, cap=self.cap)
+        return jittered(ceiling, share=self.jitter, fraction=self.uniform())
 
     def delay(self, attempt: int, headers: Mapping[str, str] | None = None) -> float | None:
         """Seconds to wait before the next try, or None when no further try should be made."""

@@ -169,7 +169,7 @@ class JobService:
             note.job_id = tracked.job_id
             card = card_for(tracked, self._now())
             try:
-                problem = await self._cards.post_and_own(tracked, actor, card)
+                problem = await self._cards.post_then_watch(tracked, actor, card)
             except asyncio.CancelledError:
                 take_back_cancellation()
                 return await self._interrupted_before_card(tracked, actor, note, named)
@@ -186,14 +186,7 @@ class JobService:
     ) -> StartedWithoutCard:
         """Shutdown came after the job was tracked, before its card was posted: the owner channel follows
         it (the notifier posts the card with the first note), and the person is told."""
-        store = self._services.store
-        await store.add_watch(
-            tracked.job_id,
-            actor.channel,
-            user=actor.user,
-            now=self._now(),
-            owner=tracked.owner_channel == actor.channel,
-        )
+        await self._cards.watch_without_card(tracked, actor)
         log_interrupted(actor, tracked.job_id)
         note.job_id = tracked.job_id
         note.result = started_without_card_result(tracked.status)
@@ -215,7 +208,7 @@ class JobService:
                     origin=Origin.WATCH,
                 )
                 card = card_for(tracked, self._now())
-                problem = await self._cards.post_and_own(tracked, actor, card)
+                problem = await self._cards.post_then_watch(tracked, actor, card)
                 note.result = "now tracked" + (f"; card not posted: {problem}" if problem else "")
             else:
                 tracked = await self._observe(job, read_at, tracked) or tracked
@@ -225,7 +218,7 @@ class JobService:
                 if card_ts is not None and await self._cards.update(tracked, actor.channel, card, ts=card_ts):
                     note.result = "already watching; card refreshed"
                     return Followed(tracked, already=True)
-                problem = await self._cards.post_and_follow(tracked, actor, card)
+                problem = await self._cards.post_then_watch(tracked, actor, card)
                 note.result = ("card re-posted" if existing else "watching") + (
                     f"; card not posted: {problem}" if problem else ""
                 )
@@ -362,7 +355,7 @@ class JobService:
         self, job: FineTuningJob, read_at: float, *, owner: str, creator: str | None, origin: Origin
     ) -> TrackedJob:
         """Track a job the API just described, with no watch yet: the caller posts its card, then makes
-        the owner channel follow it (`ChannelCards.post_and_own`). Until then the job is neither polled
+        the owner channel follow it (`ChannelCards.post_then_watch`). Until then the job is neither polled
         nor notified about, so the notifier cannot post a second card; its first poll waits its normal
         turn, set in the same transaction (the card about to be posted shows what the API just said)."""
         now = self._now()

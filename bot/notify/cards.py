@@ -1,12 +1,11 @@
-"""A job's card in a channel: posted once (with metadata the notifier can find it by), remembered in
-storage, edited in place; and the explanation when Slack will not let the bot post there.
+"""A job's card in a channel: posted once, found again by its metadata, edited in place.
 
-Posting a card is not idempotent, so it does not go through the shared client, whose retry handlers would
-send it again after a 5xx or a lost connection — when Slack may have posted it already. Like the notifier
-(`bot/notify/notifier.py`), cards are posted with a client that retries only 429s (nothing was posted), and after
-a failure that may have posted the card, the channel is searched for it (by its metadata,
-`bot.notify.thread_lookup.find_card`) before it is posted once more. Edits (`chat.update`) are idempotent and keep
-the shared client's retries.
+The job service (create, watch, the buttons) and the notifier (a card missing or deleted, the cards it
+keeps live) both go through here, with one policy for each kind of call. A post is not idempotent: its
+client retries only 429s (nothing was posted), and after a failure that may have posted the card, the
+channel is searched for it before it is posted once more. Edits and reads are idempotent: they go through
+the shared client, whose retries are harmless. A channel follows a job only once its card went out
+(`post_then_watch`), so the notifier never posts a second card for a job it sees followed without one.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from bot.notify.slack_failures import UNREACHABLE_ERRORS, FailureKind, SlackFail
 from bot.notify.thread_lookup import card_metadata, find_card
 from bot.services import Services
 from bot.views import SlackMessage
-from bot.views.replies import card_not_posted
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +36,15 @@ CARD_POST_ATTEMPTS = 2
 CARD_SETTLE_SECONDS = 2.0
 # How far before the post the search starts, for clocks that disagree with Slack's.
 CLOCK_SKEW_SECONDS = 60.0
+
+
+class CardNotPosted(Exception):
+    """Slack did not take the card: `failure` says why, `reason` is the error code shown to people."""
+
+    def __init__(self, failure: SlackFailure, reason: str) -> None:
+        super().__init__(reason)
+        self.failure = failure
+        self.reason = reason
 
 
 class ChannelCards:
@@ -62,120 +69,127 @@ class ChannelCards:
             )
         return self._poster
 
-    async def post_and_own(self, tracked: TrackedJob, actor: Actor, card: SlackMessage) -> str | None:
-        """Post the card of a job just tracked without a watch (`track_job(..., owner_watch=False)`) in its
-        owner channel, then make that channel follow it; Slack's error when the card was not posted.
+    # ---- following a job ------------------------------------------------------------------------------
 
-        As in `post_and_follow`, the card goes out before the watch exists, so the notifier cannot post one
-        of its own meanwhile. The watch is added even when posting fails or is cut short (shutdown): the
-        job is then followed, and the notifier posts the missing card with its first note."""
+    async def post_then_watch(self, tracked: TrackedJob, actor: Actor, card: SlackMessage) -> str | None:
+        """Post the job's card in the actor's channel, then make that channel follow the job; Slack's
+        error when the card was not posted.
+
+        The watch is added only after the post, so the notifier cannot post a card of its own meanwhile.
+        It is added even when the post fails or is cut short (shutdown): the job is then followed, and
+        the notifier posts the missing card with its first note."""
+        ts: str | None = None
+        problem: str | None = None
         try:
-            ts, problem = await self._send(tracked.job_id, actor.channel, card)
+            ts = await self.post(tracked.job_id, actor.channel, card)
+        except CardNotPosted as refused:
+            problem = refused.reason
         finally:
-            await asyncio.shield(
-                self._services.store.add_watch(
-                    tracked.job_id,
-                    actor.channel,
-                    user=actor.user,
-                    now=self._services.clock(),
-                    owner=tracked.owner_channel == actor.channel,
-                )
-            )
-        await self._remember(tracked, actor.channel, ts, problem)
-        return problem
-
-    async def post_and_follow(self, tracked: TrackedJob, actor: Actor, card: SlackMessage) -> str | None:
-        """Make the actor's channel follow a tracked job, with its card; Slack's error if not posted.
-
-        The card goes out before the watch exists, so the notifier cannot post one of its own meanwhile."""
-        ts, problem = await self._send(tracked.job_id, actor.channel, card)
+            await asyncio.shield(self.watch_without_card(tracked, actor))
         now = self._services.clock()
-        await self._services.store.add_watch(tracked.job_id, actor.channel, user=actor.user, now=now)
-        await self._remember(tracked, actor.channel, ts, problem)
+        if ts is not None:
+            await self.remember(tracked.job_id, actor.channel, ts, version=tracked.version)
+        elif problem in UNREACHABLE_ERRORS:
+            await self._services.store.mark_channel_unreachable(actor.channel, reason=str(problem), now=now)
         return problem
+
+    async def watch_without_card(self, tracked: TrackedJob, actor: Actor) -> None:
+        """Make the actor's channel follow the job. Called once its card was posted (`post_then_watch`),
+        or when the caller will not post it (a create cut short): the notifier then posts it."""
+        await self._services.store.add_watch(
+            tracked.job_id,
+            actor.channel,
+            user=actor.user,
+            now=self._services.clock(),
+            owner=tracked.owner_channel == actor.channel,
+        )
+
+    # ---- posting, finding, editing --------------------------------------------------------------------
+
+    async def post(self, job_id: str, channel: str, card: SlackMessage) -> str:
+        """Post the job's card in the channel (or find it posted after a lost answer); its ts.
+
+        Raises `CardNotPosted` when Slack refused it, or failed twice over."""
+        since = self._services.clock() - CLOCK_SKEW_SECONDS
+        for attempt in range(1, CARD_POST_ATTEMPTS + 1):
+            try:
+                return await self._post_once(job_id, channel, card)
+            except CardNotPosted as refused:
+                failure = refused.failure
+                # Only a failure that leaves the post in doubt is worth a second try; a definite refusal
+                # would be refused again.
+                retry = failure.kind is FailureKind.TRANSIENT and attempt < CARD_POST_ATTEMPTS
+                if failure.kind is FailureKind.TRANSIENT:
+                    log.info("posting the card of %s in %s failed (%s)", job_id, channel, failure.error)
+                    if failure.maybe_posted:
+                        found = await self._find_after_failure(
+                            job_id, channel, since=since, answered=failure.answered
+                        )
+                        if found is not None:
+                            log.info("the card of %s in %s was posted after all: %s", job_id, channel, found)
+                            return found
+                if not retry:
+                    log.warning("could not post the card of %s in %s: %s", job_id, channel, refused.reason)
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _post_once(self, job_id: str, channel: str, card: SlackMessage) -> str:
+        try:
+            answer = await self.poster.chat_postMessage(
+                channel=channel, metadata=card_metadata(job_id), **card.as_kwargs()
+            )
+        except CARD_POST_FAILURES as exc:
+            raise CardNotPosted(classify(exc), _reason(exc)) from exc
+        return str(answer["ts"])
+
+    async def find(self, job_id: str, channel: str, *, since: float) -> str | None:
+        """The ts of this job's card in the channel, posted since `since`, or None. Slack errors propagate."""
+        return await find_card(self._services.slack, channel, job_id, oldest=since)
+
+    async def edit(self, channel: str, ts: str, card: SlackMessage) -> None:
+        """Redraw the card message `ts` in place. Slack errors propagate."""
+        await self._services.slack.chat_update(channel=channel, ts=ts, **card.as_kwargs())
+
+    async def remember(self, job_id: str, channel: str, ts: str, *, version: int) -> None:
+        """Store `ts` as the channel's card of the job, drawn from the job at `version`."""
+        now = self._services.clock()
+        await self._services.store.set_card(job_id, channel, ts=ts, version=version, now=now)
 
     async def update(
         self, tracked: TrackedJob | None, channel: str, card: SlackMessage, *, ts: str | None
     ) -> bool:
         """Edit the card message `ts` (default: this channel's card) in place; False if there is none or
         Slack refused."""
-        store = self._services.store
         if ts is None and tracked is not None:
-            watch = await store.get_watch(tracked.job_id, channel)
+            watch = await self._services.store.get_watch(tracked.job_id, channel)
             ts = watch.card_ts if watch else None
         if ts is None:
             return False
         try:
-            await self._services.slack.chat_update(channel=channel, ts=ts, **card.as_kwargs())
+            await self.edit(channel, ts, card)
         except CARD_POST_FAILURES as error:
             log.warning("could not update the card %s in %s: %s", ts, channel, failure_text(error))
             return False
         if tracked is not None:
-            now = self._services.clock()
-            await store.set_card(tracked.job_id, channel, ts=ts, version=tracked.version, now=now)
+            await self.remember(tracked.job_id, channel, ts, version=tracked.version)
         return True
 
-    def not_posted(
-        self, job_id: str, problem: str, card: SlackMessage, *, started: bool, channel: str | None = None
-    ) -> SlackMessage:
-        """Why the card is not in the channel and how to fix it, followed by the card itself; `channel`
-        names the channel, for an answer that may be read elsewhere (a direct message)."""
-        return card_not_posted(
-            job_id,
-            card,
-            problem=problem,
-            unreachable=problem in UNREACHABLE_ERRORS,
-            started=started,
-            command=self._services.settings.command,
-            channel=channel,
-        )
-
-    async def _send(self, job_id: str, channel: str, card: SlackMessage) -> tuple[str | None, str | None]:
-        """(ts, None) when posted (or found posted); (None, Slack's error) when not."""
-        since = self._services.clock() - CLOCK_SKEW_SECONDS
-        failure: SlackFailure | None = None
-        error: BaseException | None = None
-        for _ in range(CARD_POST_ATTEMPTS):
-            try:
-                answer = await self.poster.chat_postMessage(
-                    channel=channel, metadata=card_metadata(job_id), **card.as_kwargs()
-                )
-            except CARD_POST_FAILURES as exc:
-                error, failure = exc, classify(exc)
-            else:
-                return str(answer["ts"]), None
-            if failure.kind is not FailureKind.TRANSIENT:
-                break  # a definite refusal: trying again changes nothing
-            log.info("posting the card of %s in %s failed (%s)", job_id, channel, failure.error)
-            if failure.maybe_posted:
-                found = await self._find(job_id, channel, since=since, answered=failure.answered)
-                if found is not None:
-                    log.info("the card of %s in %s was posted after all: %s", job_id, channel, found)
-                    return found, None
-        reason = (
-            str(error.response.get("error") or "unknown")
-            if isinstance(error, SlackApiError)
-            else "unreachable"
-        )
-        log.warning("could not post the card of %s in %s: %s", job_id, channel, reason)
-        return None, reason
-
-    async def _find(self, job_id: str, channel: str, *, since: float, answered: bool) -> str | None:
-        """The ts of this job's card in the channel, posted since `since`; None when not found or the
-        history cannot be read (then a repeat is possible, but a card is never missing)."""
+    async def _find_after_failure(
+        self, job_id: str, channel: str, *, since: float, answered: bool
+    ) -> str | None:
+        """`find`, after letting a lost post land; None when the history cannot be read either (then a
+        repeat is possible, but a card is never missing)."""
         if not answered:
             await asyncio.sleep(self._settle)
         try:
-            # A read: the shared client's retries are harmless here.
-            return await find_card(self._services.slack, channel, job_id, oldest=since)
+            return await self.find(job_id, channel, since=since)
         except CARD_POST_FAILURES as exc:
             log.warning("could not look for the card of %s in %s: %s", job_id, channel, failure_text(exc))
             return None
 
-    async def _remember(self, tracked: TrackedJob, channel: str, ts: str | None, problem: str | None) -> None:
-        store = self._services.store
-        now = self._services.clock()
-        if ts is not None:
-            await store.set_card(tracked.job_id, channel, ts=ts, version=tracked.version, now=now)
-        elif problem in UNREACHABLE_ERRORS:
-            await store.mark_channel_unreachable(channel, reason=str(problem), now=now)
+
+def _reason(error: BaseException) -> str:
+    """Slack's error code for a refused post; "unreachable" when Slack could not be reached at all."""
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error") or "unknown")
+    return "unreachable"

@@ -1,34 +1,10 @@
 """The notifier: delivers the outbox to Slack exactly once, and keeps job cards live.
 
-Replies. Claimed outbox rows go to one queue per channel; each channel is drained by its own worker, in
-claim order (a job's transitions in sequence), at about one message per second (`ChannelPacer`), many
-channels at once (at most `concurrency` requests in flight). A row is marked sent only after Slack says
-`ok`. Every reply carries message metadata naming its job and transition; a row that may already have
-reached Slack (claimed by a process that died, or whose answer was lost) is first looked up in the card's
-thread, and marked sent with the ts found there instead of being posted again. A thread (or history) the
-bot may not read (a public channel it was never invited to) is not checked: the reply is posted, since a
-rare repeat beats silence, and only a refused post marks a channel unreachable.
-
-Failures. A 429 pushes the channel's clock back by `Retry-After` and retries the row then; 5xx, timeouts
-and other refusals back off exponentially with jitter (capped), and a row still undelivered after
-`give_up_after` seconds is given up; a channel the bot cannot post to is marked unreachable and skipped.
-While a row of a job waits for its retry, later rows of that job in that channel wait behind it (storage
-does not hand them out before it: `claim_due_outbox`).
-
-The dedicated Slack client has no retry handlers: slack_sdk's rate-limit handler would sleep inside the
-call (invisible to the pacer, lost on a crash) and its connection-error handler can re-send a post Slack
-had already accepted. Here every retry goes through the outbox, which checks the thread first.
-
-Success notes show the job's final losses, which the watcher's final read of the job brings. When a
-person's Refresh recorded the success first, that read comes a moment later: storage holds the note until
-it is recorded (for at most `final_read_wait` seconds), and every note is drawn from the job as stored
-just before it is posted, so it shows the freshest figures.
-
-Every line logged about one delivery or card carries its job id and channel (`log_context`).
-
-Cards. Every `card_tick` seconds, cards whose job changed are redrawn with `chat.update`, at most once per
-card every `card_min_interval` seconds (progress edits are coalesced), drawn from a shared budget for the
-whole workspace (`chat.update` is Tier 3).
+Claimed outbox rows go to one queue per channel; each channel is drained by its own worker, in claim order
+(a job's transitions in sequence), at about one message per second, many channels at once (at most
+`concurrency` requests in flight). While a row of a job waits for its retry, later rows of that job in that
+channel wait behind it (storage does not hand them out before it). Delivering one row is `ReplyDelivery`'s
+work; redrawing cards is `CardUpkeep`'s. Every line logged about one delivery carries its job and channel.
 """
 
 from __future__ import annotations
@@ -40,23 +16,20 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
-from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.finetune.models import FineTuningJob
-from bot.jobs.records import CardToRefresh, OutboxItem, TrackedJob, Watch
-from bot.notify.pacing import ChannelPacer, RateBudget
-from bot.notify.slack_failures import FailureKind, SlackFailure, cannot_look, classify
-from bot.notify.thread_lookup import card_metadata, find_card, find_reply, notification_metadata
+from bot.jobs.records import OutboxItem
+from bot.notify.card_upkeep import CardUpkeep
+from bot.notify.pacing import RateLimiter
+from bot.notify.replies import ReplyDelivery, RetryRules
+from bot.notify.slack_failures import FailureKind, SlackFailure
+from bot.ops.backoff import JitteredBackoff
 from bot.ops.logs import log_context
-from bot.ops.metrics import DELIVERIES, OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
+from bot.ops.metrics import OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
+from bot.ops.waiting import wait_any
 from bot.services import Services
-from bot.views.card import card_for, job_from_tracked
-from bot.views.message import SlackMessage
-from bot.views.notes import should_broadcast, status_note, stuck_note
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +38,11 @@ MIN_CLAIM_GAP = 0.01
 
 
 class Notifier:
+    """Replies wait out failures in the outbox, not in the client: the reply client (`slack`) has no
+    retry handlers (slack_sdk's would sleep inside the call, unseen by the pacing and lost on a crash, or
+    send again a post Slack had already taken); cards go through `ChannelCards` and its policies.
+    `final_read_wait`: how long a success note may wait for the watcher's final read of its job."""
+
     def __init__(
         self,
         services: Services,
@@ -88,33 +66,42 @@ class Notifier:
     ) -> None:
         self._services = services
         self._store = services.store
-        self._pacer = ChannelPacer(interval=per_channel_interval)
-        self._requests = asyncio.Semaphore(concurrency)
+        self._pacer = RateLimiter(interval=per_channel_interval)
+        requests = asyncio.Semaphore(concurrency)
         self._claim_limit = claim_limit
         self._lease = lease
         self._tick = tick
         self._card_tick = card_tick
-        self._card_min_interval = card_min_interval
-        self._card_budget = RateBudget(per_minute=card_edits_per_minute, burst=card_burst)
-        self._retry_base = retry_base
-        self._retry_cap = retry_cap
-        self._give_up_after = give_up_after
         self._request_timeout = request_timeout
         self._final_read_wait = final_read_wait
-        self._random = random_fraction
         self._given_slack = slack
         self._slack: AsyncWebClient | None = slack
         self._session: aiohttp.ClientSession | None = None
+        # 50-100 % of the exponential wait: the same formula, spread out at random.
+        backoff = JitteredBackoff(
+            base=retry_base, cap=retry_cap, share=0.5, random=lambda: 1.0 - random_fraction()
+        )
+        self._cards = CardUpkeep(
+            services,
+            requests=requests,
+            pacer=self._pacer,
+            budget=RateLimiter(interval=60.0 / card_edits_per_minute, burst=card_burst),
+            min_interval=card_min_interval,
+            backoff=backoff,
+        )
+        self._replies = ReplyDelivery(
+            services,
+            slack=lambda: self.slack,
+            requests=requests,
+            pacer=self._pacer,
+            cards=self._cards,
+            rules=RetryRules(backoff=backoff, give_up_after=give_up_after, request_timeout=request_timeout),
+            channel_unreachable=self._drop_channel_queue,
+        )
 
         self._queues: dict[str, deque[OutboxItem]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._queued_ids: set[int] = set()
-        # Rows this process tried and Slack definitely refused: no thread look-up needed before the next try.
-        self._known_unsent: set[int] = set()
-        # (job, channel) -> no card edit before this monotonic time (after a failed edit).
-        self._card_retry_at: dict[tuple[str, str], float] = {}
-        # (job, channel) -> held while a card is (re)posted there.
-        self._card_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.last_loop_at: float | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------------
@@ -178,7 +165,7 @@ class Notifier:
                 await self._update_gauges()
                 gauges_at = time.monotonic() + GAUGE_INTERVAL
             self.last_loop_at = self._services.clock()
-            await _wait_any(stopping, ready, seconds=self._tick)
+            await wait_any(stopping, ready, seconds=self._tick)
             # Let a burst of wake-ups (every finished row sets `ready`) make one claim, not hundreds.
             await asyncio.sleep(MIN_CLAIM_GAP)
         self._keep_only_rows_under_way()
@@ -237,7 +224,7 @@ class Notifier:
                 item = queue[0]
                 try:
                     with log_context(job_id=item.job_id, channel=item.channel):
-                        await self._deliver_unless_unreachable(item)
+                        await self._replies.deliver(item)
                     # The next row of this job (held back in storage until now) can be claimed.
                     self._services.outbox_ready.set()
                 except asyncio.CancelledError:
@@ -248,7 +235,7 @@ class Notifier:
                     with log_context(job_id=item.job_id, channel=item.channel):
                         log.exception("delivering outbox row %s failed unexpectedly", item.id)
                         with contextlib.suppress(Exception):
-                            await self._retry(
+                            await self._replies.retry(
                                 item, SlackFailure(FailureKind.TRANSIENT, "internal", maybe_posted=True)
                             )
                 finally:
@@ -259,216 +246,6 @@ class Notifier:
             if not queue:
                 self._queues.pop(channel, None)
                 self._workers.pop(channel, None)
-
-    async def _deliver_unless_unreachable(self, item: OutboxItem) -> None:
-        now = self._services.clock()
-        if await self._store.channel_unreachable(item.channel) is not None:
-            await self._store.mark_given_up(item.id, error="channel unreachable", now=now)
-            DELIVERIES.labels("reply", "given_up", "unreachable").inc()
-            return
-        await self._deliver(item)
-
-    async def _deliver(self, item: OutboxItem) -> None:
-        job = await self._store.get_job(item.job_id)
-        watch = await self._store.get_watch(item.job_id, item.channel)
-        now = self._services.clock()
-        if job is None or watch is None:
-            await self._store.mark_given_up(item.id, error="the channel no longer follows this job", now=now)
-            DELIVERIES.labels("reply", "given_up", "unwatched").inc()
-            return
-        # Slack may hold this reply already when an earlier attempt's outcome is unknown.
-        check_thread = item.attempts > 1 and item.id not in self._known_unsent
-        try:
-            card_ts = watch.card_ts or await self._ensure_card(job, watch)
-            try:
-                await self._check_and_post(item, job, card_ts, check_thread=check_thread)
-            except _Failed as failed:
-                if failed.failure.kind is not FailureKind.MESSAGE_GONE:
-                    raise
-                # Someone deleted the card: a fresh card, and the reply goes into its (empty) thread.
-                log.info("the card of %s in %s is gone; posting a new one", item.job_id, item.channel)
-                card_ts = await self._post_card(job, item.channel, replacing=card_ts)
-                await self._check_and_post(item, job, card_ts, check_thread=False)
-        except _Failed as failed:
-            await self._handle_failure(item, failed.failure)
-
-    async def _check_and_post(
-        self, item: OutboxItem, job: TrackedJob, card_ts: str, *, check_thread: bool
-    ) -> None:
-        if check_thread:
-            try:
-                async with self._requests:
-                    found = await find_reply(self.slack, item.channel, card_ts, item.job_id, item.transition)
-            except Exception as exc:
-                failure = classify(exc)
-                if not cannot_look(failure):
-                    raise _Failed(failure) from exc
-                # The thread cannot be read (a public channel the bot was not invited to, a missing history
-                # scope): better a rare repeat than a notification that is never sent. Only a refused post
-                # makes a channel unreachable.
-                log.warning(
-                    "cannot look in the thread of %s in %s (%s); posting without checking",
-                    item.job_id,
-                    item.channel,
-                    failure.error,
-                )
-                found = None
-            if found is not None:
-                await self._store.mark_sent(item.id, ts=found, now=self._services.clock())
-                self._known_unsent.discard(item.id)
-                DELIVERIES.labels("reply", "sent", "found_in_thread").inc()
-                log.info("row %s (%s %s) was already in the thread", item.id, item.job_id, item.transition)
-                return
-        await self._pacer.wait(item.channel)
-        # Drawn from the job as stored now: figures recorded while the row waited (final losses) show.
-        job = await self._store.get_job(item.job_id) or job
-        message, broadcast = self._note(item, job)
-        ts = await self._post_reply(item, card_ts, message, broadcast)
-        await self._store.mark_sent(item.id, ts=ts, now=self._services.clock())
-        self._known_unsent.discard(item.id)
-        DELIVERIES.labels("reply", "sent", "broadcast" if broadcast else "thread").inc()
-
-    async def _post_reply(
-        self, item: OutboxItem, card_ts: str, message: SlackMessage, broadcast: bool
-    ) -> str:
-        kwargs: dict[str, Any] = {
-            "channel": item.channel,
-            "thread_ts": card_ts,
-            "reply_broadcast": broadcast,
-            "metadata": notification_metadata(item.job_id, item.transition),
-            **message.as_kwargs(),
-        }
-        try:
-            return await self._post(kwargs)
-        except _Failed as failed:
-            if failed.failure.kind is not FailureKind.BLOCKS_REJECTED:
-                raise
-            log.warning(
-                "Slack refused the blocks of row %s (%s); sending text only", item.id, failed.failure.error
-            )
-            kwargs.pop("blocks", None)
-            return await self._post(kwargs)
-
-    async def _post(self, kwargs: dict[str, Any]) -> str:
-        try:
-            async with self._requests:
-                response = await self.slack.chat_postMessage(**kwargs)
-        except Exception as exc:
-            raise _Failed(classify(exc)) from exc
-        return str(response.get("ts"))
-
-    def _note(self, item: OutboxItem, tracked: TrackedJob) -> tuple[SlackMessage, bool]:
-        payload = item.payload
-        job = _job_in(payload) or job_from_tracked(tracked)
-        if item.kind == "stuck":
-            last_event_at = payload.get("last_event_at")
-            since = last_event_at if isinstance(last_event_at, int | float) else tracked.created_at
-            return stuck_note(job, quiet_for=max(0.0, item.created_at - float(since))), False
-        current = str(payload.get("current") or item.transition.partition(":")[2] or tracked.status)
-        previous = str(payload.get("previous") or "")
-        actor = payload.get("actor")
-        message = status_note(
-            job,
-            previous=previous,
-            current=current,
-            creator=tracked.creator,
-            actor=str(actor) if actor else None,
-            progress=tracked.progress,
-        )
-        return message, should_broadcast(current)
-
-    async def _ensure_card(self, job: TrackedJob, watch: Watch) -> str:
-        """The channel's card for the job, posting it first if it was never posted.
-
-        A card may exist that nobody remembered (a process that died after posting it, or a post whose
-        answer was lost): look for it by its metadata first, so it is never posted twice. Rare: the bot
-        posts cards when jobs are created or watched."""
-        try:
-            async with self._requests:
-                found = await find_card(self.slack, watch.channel, job.job_id, oldest=watch.created_at - 60)
-        except Exception as exc:
-            failure = classify(exc)
-            if not cannot_look(failure):
-                raise _Failed(failure) from exc
-            # As for a thread: a refused read is not a refused post (the post below says whether the
-            # channel takes messages).
-            log.warning(
-                "cannot read the history of %s (%s); posting the card without checking",
-                watch.channel,
-                failure.error,
-            )
-            found = None
-        if found is not None:
-            await self._store.set_card(
-                job.job_id, watch.channel, ts=found, version=-1, now=self._services.clock()
-            )
-            return found
-        return await self._post_card(job, watch.channel, replacing=None)
-
-    async def _post_card(self, job: TrackedJob, channel: str, *, replacing: str | None) -> str:
-        """Post the job's card in `channel` in place of `replacing` (None: there was none) and remember it;
-        its metadata lets a restart find it. The reply path and the card path can both find a card gone at
-        the same moment: one posts, the other takes the card it posted."""
-        async with self._card_locks.setdefault((job.job_id, channel), asyncio.Lock()):
-            watch = await self._store.get_watch(job.job_id, channel)
-            if watch is not None and watch.card_ts is not None and watch.card_ts != replacing:
-                return watch.card_ts
-            await self._pacer.wait(channel)
-            card = card_for(job, self._services.clock())
-            ts = await self._post(
-                {"channel": channel, "metadata": card_metadata(job.job_id), **card.as_kwargs()}
-            )
-            await self._store.set_card(
-                job.job_id, channel, ts=ts, version=job.version, now=self._services.clock()
-            )
-            DELIVERIES.labels("card", "sent", "posted" if replacing is None else "reposted").inc()
-            return ts
-
-    async def _handle_failure(self, item: OutboxItem, failure: SlackFailure) -> None:
-        now = self._services.clock()
-        if failure.kind is FailureKind.UNREACHABLE:
-            dropped = await self._store.mark_channel_unreachable(item.channel, reason=failure.error, now=now)
-            await self._store.mark_given_up(item.id, error=failure.error, now=now)
-            DELIVERIES.labels("reply", "given_up", "unreachable").inc()
-            log.warning(
-                "cannot post in %s (%s): channel marked unreachable, %d notification(s) dropped",
-                item.channel,
-                failure.error,
-                dropped,
-            )
-            self._drop_channel_queue(item.channel)
-            return
-        await self._retry(item, failure)
-
-    async def _retry(self, item: OutboxItem, failure: SlackFailure) -> None:
-        now = self._services.clock()
-        if now - item.created_at >= self._give_up_after:
-            await self._store.mark_given_up(item.id, error=failure.error, now=now)
-            self._known_unsent.discard(item.id)
-            DELIVERIES.labels("reply", "given_up", failure.kind.value).inc()
-            log.error("giving up row %s (%s %s): %s", item.id, item.job_id, item.transition, failure.error)
-            return
-        if failure.kind is FailureKind.RATE_LIMITED:
-            wait = failure.retry_after if failure.retry_after is not None else 1.0
-            self._pacer.defer(item.channel, wait)
-        else:
-            wait = self._backoff(item.attempts)
-        if not failure.answered:
-            # Slack may still be finishing the lost request: let it land before the thread is checked.
-            wait = max(wait, self._request_timeout)
-        if failure.maybe_posted:
-            self._known_unsent.discard(item.id)
-        else:
-            self._known_unsent.add(item.id)
-        await self._store.mark_retry(item.id, error=failure.error, next_attempt_at=now + wait)
-        DELIVERIES.labels("reply", "retry", failure.kind.value).inc()
-        log.info(
-            "row %s (%s) not delivered (%s); retrying in %.1fs", item.id, item.channel, failure.error, wait
-        )
-
-    def _backoff(self, attempts: int) -> float:
-        ceiling = min(self._retry_cap, self._retry_base * (2 ** max(0, attempts - 1)))
-        return float(ceiling * (0.5 + 0.5 * self._random()))
 
     def _drop_channel_queue(self, channel: str) -> None:
         queue = self._queues.get(channel)
@@ -486,101 +263,6 @@ class Notifier:
 
     async def _card_loop(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            await self.refresh_cards()
+            await self._cards.refresh()
             self._pacer.forget_idle()
-            await _wait_any(stopping, seconds=self._card_tick)
-
-    async def refresh_cards(self, *, limit: int = 100) -> int:
-        """Redraw the cards whose job changed; return how many were edited."""
-        now = self._services.clock()
-        due = await self._store.cards_to_refresh(now=now, min_interval=self._card_min_interval, limit=limit)
-        moment = time.monotonic()
-        due = [card for card in due if self._card_retry_at.get(_card_key(card), 0.0) <= moment]
-        results = await asyncio.gather(*(self._refresh_card(card) for card in due))
-        return sum(results)
-
-    async def _refresh_card(self, card: CardToRefresh) -> bool:
-        with log_context(job_id=card.job.job_id, channel=card.watch.channel):
-            return await self._redraw_card(card)
-
-    async def _redraw_card(self, card: CardToRefresh) -> bool:
-        watch, job = card.watch, card.job
-        if watch.card_ts is None:
-            return False  # the first reply (or the handler) posts it
-        await self._card_budget.take()
-        # The wait for the budget can be long in a busy workspace: draw the job as it is now.
-        job = await self._store.get_job(job.job_id) or job
-        message = card_for(job, self._services.clock())
-        try:
-            async with self._requests:
-                await self.slack.chat_update(channel=watch.channel, ts=watch.card_ts, **message.as_kwargs())
-        except Exception as exc:
-            return await self._card_failed(card, classify(exc))
-        await self._store.set_card(
-            job.job_id, watch.channel, ts=watch.card_ts, version=job.version, now=self._services.clock()
-        )
-        self._card_retry_at.pop(_card_key(card), None)
-        DELIVERIES.labels("card", "sent", "edited").inc()
-        return True
-
-    async def _card_failed(self, card: CardToRefresh, failure: SlackFailure) -> bool:
-        watch, job = card.watch, card.job
-        now = self._services.clock()
-        if failure.kind is FailureKind.UNREACHABLE:
-            await self._store.mark_channel_unreachable(watch.channel, reason=failure.error, now=now)
-            DELIVERIES.labels("card", "given_up", "unreachable").inc()
-            log.warning(
-                "cannot edit cards in %s (%s): channel marked unreachable", watch.channel, failure.error
-            )
-            return False
-        if failure.kind is FailureKind.MESSAGE_GONE:
-            # Someone deleted the card: post a fresh one; later replies go to its thread.
-            try:
-                await self._post_card(job, watch.channel, replacing=watch.card_ts)
-            except _Failed as failed:
-                if failed.failure.kind is FailureKind.MESSAGE_GONE:
-                    return False
-                return await self._card_failed(card, failed.failure)
-            return True
-        if failure.kind is FailureKind.RATE_LIMITED:
-            self._card_budget.pause(failure.retry_after if failure.retry_after is not None else 1.0)
-        wait = failure.retry_after if failure.retry_after is not None else self._backoff(1)
-        self._card_retry_at[_card_key(card)] = time.monotonic() + wait
-        DELIVERIES.labels("card", "retry", failure.kind.value).inc()
-        log.info(
-            "card of %s in %s not edited (%s); again in %.1fs", job.job_id, watch.channel, failure.error, wait
-        )
-        return False
-
-
-class _Failed(Exception):
-    def __init__(self, failure: SlackFailure) -> None:
-        super().__init__(failure.error)
-        self.failure = failure
-
-
-def _card_key(card: CardToRefresh) -> tuple[str, str]:
-    return (card.job.job_id, card.watch.channel)
-
-
-def _job_in(payload: dict[str, object]) -> FineTuningJob | None:
-    """The job as it was when the change was recorded (the stored snapshot has moved on since)."""
-    snapshot = payload.get("job")
-    if not isinstance(snapshot, dict):
-        details = payload.get("details")
-        snapshot = details.get("job") if isinstance(details, dict) else None
-    if not isinstance(snapshot, dict):
-        return None
-    try:
-        return FineTuningJob.model_validate(snapshot)
-    except ValidationError:
-        return None
-
-
-async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
-    waits = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
+            await wait_any(stopping, seconds=self._card_tick)

@@ -1,70 +1,70 @@
-"""Pacing for Slack writes (reference slack-bolt.md §4).
+"""Pacing for Slack writes: token buckets, one per key, that a 429 can pause.
 
-* `ChannelPacer`: `chat.postMessage` allows about one message per second per channel, so each channel has
-  its own slot clock; channels never wait for each other. A 429's `Retry-After` pushes that channel's
-  clock forward.
-* `RateBudget`: `chat.update` is Tier 3 (about 50 per minute for the whole workspace), so card edits share
-  one token bucket, which a 429 can also pause.
-
-Both use the monotonic clock: pacing is about real seconds, whatever the service's wall clock says.
+Each key earns a token every `interval` seconds and saves up at most `burst` of them; a write takes one.
+The notifier paces replies with one bucket per channel (`chat.postMessage` allows about one message a
+second in a channel, so channels never wait for each other) and card edits with one bucket for the whole
+workspace (`chat.update` allows about 50 a minute, with a small burst). A 429's `Retry-After` pauses the
+key it was answered for. Pacing is about real seconds, so it runs on the monotonic clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
+
+WORKSPACE = ""  # the key of a limit shared by every channel
 
 
-class ChannelPacer:
-    def __init__(self, *, interval: float = 1.0) -> None:
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+    paused_until: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class RateLimiter:
+    def __init__(self, *, interval: float, burst: int = 1) -> None:
         self.interval = interval
-        self._next: dict[str, float] = {}
+        self._burst = float(max(1, burst))
+        self._buckets: dict[str, _Bucket] = {}
 
-    async def wait(self, channel: str) -> None:
-        """Wait for this channel's next slot and take it."""
-        while True:
-            now = time.monotonic()
-            slot = self._next.get(channel, now)
-            if slot <= now:
-                self._next[channel] = now + self.interval
-                return
-            await asyncio.sleep(slot - now)
+    async def take(self, key: str = WORKSPACE) -> None:
+        """Wait until `key` has a token (and is not paused), and take it; waiters are served in turn."""
+        bucket = self._bucket(key)
+        async with bucket.lock:
+            while True:
+                now = self._refill(bucket)
+                if now < bucket.paused_until:
+                    await asyncio.sleep(bucket.paused_until - now)
+                elif bucket.tokens >= 1.0:
+                    bucket.tokens -= 1.0
+                    return
+                else:
+                    await asyncio.sleep((1.0 - bucket.tokens) * self.interval)
 
-    def defer(self, channel: str, seconds: float) -> None:
-        """Slack asked this channel to wait (a 429): no slot before `seconds` from now."""
-        self._next[channel] = max(self._next.get(channel, 0.0), time.monotonic() + seconds)
+    def pause(self, key: str, seconds: float) -> None:
+        """Slack asked `key` to wait (a 429): no token before `seconds` from now."""
+        bucket = self._bucket(key)
+        bucket.paused_until = max(bucket.paused_until, time.monotonic() + seconds)
 
     def forget_idle(self) -> None:
-        """Drop channels whose slot has passed, so the map does not grow with every channel ever seen."""
+        """Drop keys back to a full bucket, so the map does not grow with every channel ever seen."""
+        for key, bucket in list(self._buckets.items()):
+            now = self._refill(bucket)
+            if bucket.tokens >= self._burst and now >= bucket.paused_until and not bucket.lock.locked():
+                del self._buckets[key]
+
+    def _bucket(self, key: str) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(tokens=self._burst, stamp=time.monotonic())
+        return bucket
+
+    def _refill(self, bucket: _Bucket) -> float:
         now = time.monotonic()
-        for channel in [name for name, slot in self._next.items() if slot <= now]:
-            del self._next[channel]
-
-
-class RateBudget:
-    """A token bucket: `per_minute` tokens a minute, up to `burst` saved up."""
-
-    def __init__(self, *, per_minute: float, burst: int) -> None:
-        self._rate = per_minute / 60.0
-        self._burst = float(burst)
-        self._tokens = float(burst)
-        self._stamp = time.monotonic()
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-                self._stamp = now
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    return
-                await asyncio.sleep((1.0 - self._tokens) / self._rate)
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        earned = (now - bucket.stamp) / self.interval if self.interval > 0 else self._burst
+        bucket.tokens = min(self._burst, bucket.tokens + earned)
+        bucket.stamp = now
+        return now

@@ -96,3 +96,11 @@ def _retry_after(headers: Any) -> float | None:
         return max(0.0, float(value))
     except (TypeError, ValueError):
         return None
+
+
+class DeliveryFailed(Exception):
+    """A Slack call of the notifier failed; `failure` says what that means for the delivery."""
+
+    def __init__(self, failure: SlackFailure) -> None:
+        super().__init__(failure.error)
+        self.failure = failure

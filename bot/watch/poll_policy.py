@@ -1,15 +1,10 @@
 """How often the watcher reads a job, and how it slows down when the API is unhappy.
 
-* running (and every unknown status, which is treated as active) → every `interval` seconds;
-* waiting states (queued, validating_files, pending, created) change slowly → `waiting_factor` × interval;
-* paused only changes when someone resumes it (the bot reads that answer itself) → `paused_factor` ×
-  interval, capped at `paused_cap` (but never faster than `interval`);
-* terminal → never again once the watcher's final read of the job is recorded (storage's `due_jobs` leaves
-  finished jobs out, except one whose end a person's Refresh or click recorded first: it stays due, at
-  once, until that final read).
-
-Failures slow things down and never stop them: one job that cannot be read backs off on its own
-(`JobBackoff`), and a rate limit or an outage pauses every API call for a while (`ApiBackoff`).
+Running (and unknown, treated as active) jobs are read every `interval` seconds; waiting ones (queued,
+validating files) less often; paused ones rarely (only a resume changes them, and the bot reads that
+answer itself); finished ones never again after their final read. Failures slow things down and never
+stop them: a job that cannot be read backs off on its own (`JobBackoff`), and a rate limit or an outage
+pauses every API call for a while (`ApiBackoff`).
 """
 
 from __future__ import annotations
@@ -19,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.finetune.models import StatusGroup, status_group
+from bot.ops.backoff import Backoff
 
 WAITING_STATUSES = frozenset({"queued", "validating_files", "pending", "created"})
 
@@ -36,6 +32,7 @@ class PollPolicy:
     def delay_for(self, status: str) -> float:
         group = status_group(status)
         if group is StatusGroup.PARKED:
+            # `paused_factor` × interval, at most `paused_cap`, but never more often than `interval`.
             base = max(self.interval, min(self.interval * self.paused_factor, self.paused_cap))
         elif status in WAITING_STATUSES:
             base = self.interval * self.waiting_factor
@@ -45,24 +42,6 @@ class PollPolicy:
 
     def next_poll_at(self, status: str, now: float) -> float:
         return now + self.delay_for(status)
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with a floor and a cap; `failures` counts consecutive failures."""
-
-    base: float
-    cap: float
-    failures: int = 0
-
-    def fail(self, asked: float | None = None) -> float:
-        """Record one more failure; the wait before the next try (a server's own ask wins if longer)."""
-        self.failures += 1
-        wait = min(self.cap, self.base * (2 ** (self.failures - 1)))
-        return float(max(wait, asked or 0.0))
-
-    def succeed(self) -> None:
-        self.failures = 0
 
 
 class ApiBackoff:

@@ -1,28 +1,10 @@
 """The watcher: follows every tracked job through the fine-tuning API and records what changed.
 
-One cycle takes the jobs whose poll time has come (`due_jobs`), reads them as cheaply as it can, reads new
-metrics events for the ones that are training, and records each observation in one storage transaction
-(a status change enqueues its notifications there). The notifier is woken afterwards; the watcher itself
-never talks to Slack, so nothing it meets — rate limits, outages, odd answers — can reach a channel.
-
-Reading cheaply: the list endpoint returns up to `page_size` jobs per request, newest first. When several
-jobs are due, pages are read until every due job was seen, the page bound is reached, or the page has gone
-past (older than) every job still missing; jobs the pages did not reach are read one by one. A list page
-that cannot be read (a job in it the client cannot parse, a refused list call) is not an outage: the jobs
-are read one by one instead, and only one that fails alone is put off (`JobBackoff`).
-
-Every observation carries when the request that read the job was sent (`read_at`, taken just before it
-goes out): a person's Pause answered while a poll was under way is newer than the poll, and storage drops
-the poll's older read instead of recording it over the Pause.
-
-The final read: a job that finished is read once more, with its last metrics events and (for a success)
-its results file, for the final step and losses; after that it is never polled again. When a person's
-Refresh or Cancel recorded the end first, storage keeps the job due for this read (`due_jobs`), and holds
-its success note until it is recorded, so the note carries the final losses.
-
-Every line logged about one job carries its id and owner channel (`log_context`).
-
-Once an hour the watcher also prunes the notifications of long-finished jobs (`prune_delivered`).
+One cycle takes the jobs whose poll time has come, reads them as cheaply as it can (list pages when many
+are due), reads new metrics events for the training ones, and records each observation in one storage
+transaction (a status change enqueues its notifications there), then wakes the notifier. It never talks
+to Slack, so nothing it meets (rate limits, outages, odd answers) can reach a channel. A finished job is
+read once more for its final figures, then never again. Lines about one job name it and its channel.
 """
 
 from __future__ import annotations
@@ -47,6 +29,7 @@ from bot.finetune.models import FineTuningJob, JobEvent, StatusGroup, status_gro
 from bot.jobs.records import Observation, Progress, TrackedJob
 from bot.ops.logs import log_context
 from bot.ops.metrics import POLL_CYCLE_SECONDS, POLL_LAG_SECONDS
+from bot.ops.waiting import wait_any
 from bot.services import Services
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
@@ -159,20 +142,12 @@ class Watcher:
             await self._pause(stopping)
 
     async def _pause(self, stopping: asyncio.Event) -> None:
-        stop_wait = asyncio.ensure_future(stopping.wait())
-        wake_wait = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait(
-                {stop_wait, wake_wait}, timeout=self._tick, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stop_wait.cancel()
-            wake_wait.cancel()
+        await wait_any(stopping, self._wake, seconds=self._tick)
         self._wake.clear()
 
     async def prune_if_due(self, now: float) -> int | None:
-        """Delete old delivered notifications of finished jobs, at most once every `prune_every` seconds;
-        how many went, or None when it was not time yet."""
+        """Delete delivered notifications of jobs finished over `retention` ago, at most once every
+        `prune_every` seconds; how many went, or None when it was not time yet."""
         if now < self._next_prune_at:
             return None
         self._next_prune_at = now + self._prune_every
@@ -250,6 +225,12 @@ class Watcher:
             raise trouble[0]
 
     async def _read_by_list(self, due: Sequence[TrackedJob], result: CycleResult) -> dict[str, JobRead]:
+        """The due jobs found in list pages (newest first, `page_size` jobs each).
+
+        Pages are read until every due job was seen, the page bound is reached, or the pages have gone
+        past every job still missing; the caller reads the rest one by one. A page that cannot be read (a
+        job in it the client cannot parse, a refused list call) is not an outage: the jobs are read one
+        by one instead, and only one that fails alone is put off."""
         created = {job.job_id: _created_at(job) for job in due}
         found: dict[str, JobRead] = {}
         after: str | None = None
@@ -335,7 +316,10 @@ class Watcher:
             details=_note_details(job),
             # The status read's send time, not the events': the status is what must not go back in time.
             read_at=read.read_at,
-            final_read=job.is_terminal,  # events (and results) were read with it: the job is done with
+            # Events (and results) were read with it: the job is done with. When a person's Refresh or
+            # Cancel recorded the end first, storage kept the job due for this read, and held its
+            # success note until now, so the note carries the final losses.
+            final_read=job.is_terminal,
         )
         change = await self._services.store.record_observation(
             tracked.job_id, observation, now=now, next_poll_at=self._policy.next_poll_at(job.status, now)
@@ -419,7 +403,10 @@ class Watcher:
         return (await self._call_stamped(request))[0]
 
     async def _call_stamped(self, request: Awaitable[T]) -> tuple[T, float]:
-        """The answer, and the clock just before the request went out (after waiting for a free slot)."""
+        """The answer, and the clock just before the request went out (after waiting for a free slot).
+
+        Storage compares that send time with the time of a person's action (a Pause answered while this
+        poll was under way), and drops the older read instead of recording it over the newer one."""
         async with self._requests:
             sent_at = self._services.clock()
             try:

@@ -9,10 +9,11 @@ something newer, otherwise when something arrives or the poll times out. The log
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
+
+from bot.ops.waiting import wait_any
 
 JSON = dict[str, Any]
 
@@ -59,8 +60,7 @@ class UpdateLog:
     async def wait(self, seq: int, max_wait: float) -> tuple[list[Update], bool]:
         """Like `since`, but waits up to `max_wait` seconds for something newer than `seq`."""
         if seq == self._seq and max_wait > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), max_wait)
+            await wait_any(self._changed, seconds=max_wait)
         return self.since(seq)
 
     def wake_all(self) -> None:

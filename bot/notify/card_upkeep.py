@@ -1,0 +1,164 @@
+"""The notifier's side of job cards: redraw the cards whose job changed, and post one that is missing.
+
+Every tick, cards whose job changed are redrawn in place, at most once per card every `min_interval`
+seconds (progress edits are coalesced), drawn from one budget for the whole workspace (Slack allows about
+50 card edits a minute). A card that was deleted is posted again, and later replies go to its thread. A
+card may exist that nobody remembered (a process that died after posting it, a post whose answer was
+lost): it is looked for by its metadata before a missing card is posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from bot.jobs.records import CardToRefresh, TrackedJob, Watch
+from bot.notify.cards import CLOCK_SKEW_SECONDS, CardNotPosted, ChannelCards
+from bot.notify.pacing import WORKSPACE, RateLimiter
+from bot.notify.slack_failures import DeliveryFailed, FailureKind, SlackFailure, cannot_look, classify
+from bot.ops.backoff import JitteredBackoff
+from bot.ops.logs import log_context
+from bot.ops.metrics import DELIVERIES
+from bot.services import Services
+from bot.views.card import card_for
+
+log = logging.getLogger(__name__)
+
+
+class CardUpkeep:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        requests: asyncio.Semaphore,
+        pacer: RateLimiter,
+        budget: RateLimiter,
+        min_interval: float,
+        backoff: JitteredBackoff,
+    ) -> None:
+        self._services = services
+        self._store = services.store
+        self._cards = ChannelCards(services)
+        self._requests = requests
+        self._pacer = pacer
+        self._budget = budget
+        self._min_interval = min_interval
+        self._backoff = backoff
+        # (job, channel) -> no card edit before this monotonic time (after a failed edit).
+        self._retry_at: dict[tuple[str, str], float] = {}
+        # (job, channel) -> held while a card is (re)posted there.
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    # ---- a card for a reply ---------------------------------------------------------------------------
+
+    async def ensure(self, job: TrackedJob, watch: Watch) -> str:
+        """The channel's card for the job, posting it first if it was never posted (or never remembered).
+
+        Raises `DeliveryFailed` when Slack will not take it."""
+        try:
+            async with self._requests:
+                found = await self._cards.find(
+                    job.job_id, watch.channel, since=watch.created_at - CLOCK_SKEW_SECONDS
+                )
+        except Exception as exc:
+            failure = classify(exc)
+            if not cannot_look(failure):
+                raise DeliveryFailed(failure) from exc
+            # A refused read is not a refused post: the post below says whether the channel takes messages.
+            log.warning(
+                "cannot read the history of %s (%s); posting the card without checking",
+                watch.channel,
+                failure.error,
+            )
+            found = None
+        if found is not None:
+            await self._cards.remember(job.job_id, watch.channel, found, version=-1)
+            return found
+        return await self.post(job, watch.channel, replacing=None)
+
+    async def post(self, job: TrackedJob, channel: str, *, replacing: str | None) -> str:
+        """Post the job's card in `channel` in place of `replacing` (None: there was none) and remember it.
+
+        The reply path and the card path can both find a card gone at the same moment: one posts, the
+        other takes the card it posted. Raises `DeliveryFailed` when Slack will not take it."""
+        async with self._locks.setdefault((job.job_id, channel), asyncio.Lock()):
+            watch = await self._store.get_watch(job.job_id, channel)
+            if watch is not None and watch.card_ts is not None and watch.card_ts != replacing:
+                return watch.card_ts
+            await self._pacer.take(channel)
+            card = card_for(job, self._services.clock())
+            try:
+                async with self._requests:
+                    ts = await self._cards.post(job.job_id, channel, card)
+            except CardNotPosted as refused:
+                raise DeliveryFailed(refused.failure) from refused
+            await self._cards.remember(job.job_id, channel, ts, version=job.version)
+            DELIVERIES.labels("card", "sent", "posted" if replacing is None else "reposted").inc()
+            return ts
+
+    # ---- keeping cards live ---------------------------------------------------------------------------
+
+    async def refresh(self, *, limit: int = 100) -> int:
+        """Redraw the cards whose job changed; return how many were edited."""
+        now = self._services.clock()
+        due = await self._store.cards_to_refresh(now=now, min_interval=self._min_interval, limit=limit)
+        moment = time.monotonic()
+        due = [card for card in due if self._retry_at.get(_key(card), 0.0) <= moment]
+        results = await asyncio.gather(*(self._refresh_one(card) for card in due))
+        return sum(results)
+
+    async def _refresh_one(self, card: CardToRefresh) -> bool:
+        with log_context(job_id=card.job.job_id, channel=card.watch.channel):
+            return await self._redraw(card)
+
+    async def _redraw(self, card: CardToRefresh) -> bool:
+        watch, job = card.watch, card.job
+        if watch.card_ts is None:
+            return False  # the first reply (or the handler) posts it
+        await self._budget.take(WORKSPACE)
+        # The wait for the budget can be long in a busy workspace: draw the job as it is now.
+        job = await self._store.get_job(job.job_id) or job
+        message = card_for(job, self._services.clock())
+        try:
+            async with self._requests:
+                await self._cards.edit(watch.channel, watch.card_ts, message)
+        except Exception as exc:
+            return await self._failed(card, classify(exc))
+        await self._cards.remember(job.job_id, watch.channel, watch.card_ts, version=job.version)
+        self._retry_at.pop(_key(card), None)
+        DELIVERIES.labels("card", "sent", "edited").inc()
+        return True
+
+    async def _failed(self, card: CardToRefresh, failure: SlackFailure) -> bool:
+        watch, job = card.watch, card.job
+        now = self._services.clock()
+        if failure.kind is FailureKind.UNREACHABLE:
+            await self._store.mark_channel_unreachable(watch.channel, reason=failure.error, now=now)
+            DELIVERIES.labels("card", "given_up", "unreachable").inc()
+            log.warning(
+                "cannot edit cards in %s (%s): channel marked unreachable", watch.channel, failure.error
+            )
+            return False
+        if failure.kind is FailureKind.MESSAGE_GONE:
+            # Someone deleted the card: post a fresh one; later replies go to its thread.
+            try:
+                await self.post(job, watch.channel, replacing=watch.card_ts)
+            except DeliveryFailed as failed:
+                if failed.failure.kind is FailureKind.MESSAGE_GONE:
+                    return False
+                return await self._failed(card, failed.failure)
+            return True
+        if failure.kind is FailureKind.RATE_LIMITED:
+            self._budget.pause(WORKSPACE, failure.retry_after if failure.retry_after is not None else 1.0)
+        wait = failure.retry_after if failure.retry_after is not None else self._backoff.wait(0)
+        self._retry_at[_key(card)] = time.monotonic() + wait
+        DELIVERIES.labels("card", "retry", failure.kind.value).inc()
+        log.info(
+            "card of %s in %s not edited (%s); again in %.1fs", job.job_id, watch.channel, failure.error, wait
+        )
+        return False
+
+
+def _key(card: CardToRefresh) -> tuple[str, str]:
+    return (card.job.job_id, card.watch.channel)

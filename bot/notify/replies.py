@@ -1,0 +1,245 @@
+"""Delivering one outbox row: a reply in its job card's thread, exactly once.
+
+A row is marked sent only after Slack says `ok`. Every reply carries metadata naming its job and change,
+so a row that may already be in Slack (a lost answer, a process that died) is first looked for in the
+card's thread. A thread the bot may not read is not checked: a rare repeat beats silence. A 429 pauses
+the channel for `Retry-After`; other failures back off exponentially with jitter; a row too old, or for a
+channel the bot cannot post to, is given up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.finetune.models import FineTuningJob
+from bot.jobs.records import OutboxItem, TrackedJob
+from bot.notify.card_upkeep import CardUpkeep
+from bot.notify.pacing import RateLimiter
+from bot.notify.slack_failures import DeliveryFailed, FailureKind, SlackFailure, cannot_look, classify
+from bot.notify.thread_lookup import find_reply, notification_metadata
+from bot.ops.backoff import JitteredBackoff
+from bot.ops.metrics import DELIVERIES
+from bot.services import Services
+from bot.views.card import job_from_tracked
+from bot.views.message import SlackMessage
+from bot.views.notes import should_broadcast, status_note, stuck_note
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryRules:
+    backoff: JitteredBackoff
+    give_up_after: float
+    # A lost answer waits at least this long before a retry, so the request can land before the check.
+    request_timeout: float
+
+
+class ReplyDelivery:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        slack: Callable[[], AsyncWebClient],
+        requests: asyncio.Semaphore,
+        pacer: RateLimiter,
+        cards: CardUpkeep,
+        rules: RetryRules,
+        channel_unreachable: Callable[[str], None],
+    ) -> None:
+        self._services = services
+        self._store = services.store
+        self._slack = slack
+        self._requests = requests
+        self._pacer = pacer
+        self._cards = cards
+        self._rules = rules
+        self._channel_unreachable = channel_unreachable
+        # Rows this process tried and Slack definitely refused: no thread look-up needed before the next try.
+        self._known_unsent: set[int] = set()
+
+    async def deliver(self, item: OutboxItem) -> None:
+        """Deliver the row, or record why not (a retry, or giving up); Slack failures do not escape."""
+        now = self._services.clock()
+        if await self._store.channel_unreachable(item.channel) is not None:
+            await self._store.mark_given_up(item.id, error="channel unreachable", now=now)
+            DELIVERIES.labels("reply", "given_up", "unreachable").inc()
+            return
+        job = await self._store.get_job(item.job_id)
+        watch = await self._store.get_watch(item.job_id, item.channel)
+        now = self._services.clock()
+        if job is None or watch is None:
+            await self._store.mark_given_up(item.id, error="the channel no longer follows this job", now=now)
+            DELIVERIES.labels("reply", "given_up", "unwatched").inc()
+            return
+        # Slack may hold this reply already when an earlier attempt's outcome is unknown.
+        check_thread = item.attempts > 1 and item.id not in self._known_unsent
+        try:
+            card_ts = watch.card_ts or await self._cards.ensure(job, watch)
+            try:
+                await self._check_and_post(item, job, card_ts, check_thread=check_thread)
+            except DeliveryFailed as failed:
+                if failed.failure.kind is not FailureKind.MESSAGE_GONE:
+                    raise
+                # Someone deleted the card: a fresh card, and the reply goes into its (empty) thread.
+                log.info("the card of %s in %s is gone; posting a new one", item.job_id, item.channel)
+                card_ts = await self._cards.post(job, item.channel, replacing=card_ts)
+                await self._check_and_post(item, job, card_ts, check_thread=False)
+        except DeliveryFailed as failed:
+            await self._handle_failure(item, failed.failure)
+
+    async def retry(self, item: OutboxItem, failure: SlackFailure) -> None:
+        """Put the row back to be tried again after its wait, or give it up when it is too old."""
+        now = self._services.clock()
+        if now - item.created_at >= self._rules.give_up_after:
+            await self._store.mark_given_up(item.id, error=failure.error, now=now)
+            self._known_unsent.discard(item.id)
+            DELIVERIES.labels("reply", "given_up", failure.kind.value).inc()
+            log.error("giving up row %s (%s %s): %s", item.id, item.job_id, item.transition, failure.error)
+            return
+        if failure.kind is FailureKind.RATE_LIMITED:
+            wait = failure.retry_after if failure.retry_after is not None else 1.0
+            self._pacer.pause(item.channel, wait)
+        else:
+            wait = self._rules.backoff.wait(item.attempts - 1)
+        if not failure.answered:
+            # Slack may still be finishing the lost request: let it land before the thread is checked.
+            wait = max(wait, self._rules.request_timeout)
+        if failure.maybe_posted:
+            self._known_unsent.discard(item.id)
+        else:
+            self._known_unsent.add(item.id)
+        await self._store.mark_retry(item.id, error=failure.error, next_attempt_at=now + wait)
+        DELIVERIES.labels("reply", "retry", failure.kind.value).inc()
+        log.info(
+            "row %s (%s) not delivered (%s); retrying in %.1fs", item.id, item.channel, failure.error, wait
+        )
+
+    async def _check_and_post(
+        self, item: OutboxItem, job: TrackedJob, card_ts: str, *, check_thread: bool
+    ) -> None:
+        if check_thread and await self._found_in_thread(item, card_ts):
+            return
+        await self._pacer.take(item.channel)
+        # Drawn from the job as stored now: figures recorded while the row waited (final losses) show.
+        job = await self._store.get_job(item.job_id) or job
+        message, broadcast = _note(item, job)
+        ts = await self._post_reply(item, card_ts, message, broadcast)
+        await self._store.mark_sent(item.id, ts=ts, now=self._services.clock())
+        self._known_unsent.discard(item.id)
+        DELIVERIES.labels("reply", "sent", "broadcast" if broadcast else "thread").inc()
+
+    async def _found_in_thread(self, item: OutboxItem, card_ts: str) -> bool:
+        """True (and the row marked sent) when the card's thread already holds this reply."""
+        try:
+            async with self._requests:
+                found = await find_reply(self._slack(), item.channel, card_ts, item.job_id, item.transition)
+        except Exception as exc:
+            failure = classify(exc)
+            if not cannot_look(failure):
+                raise DeliveryFailed(failure) from exc
+            # The thread cannot be read (a public channel the bot was not invited to, a missing history
+            # scope): better a rare repeat than a notification that is never sent. Only a refused post
+            # makes a channel unreachable.
+            log.warning(
+                "cannot look in the thread of %s in %s (%s); posting without checking",
+                item.job_id,
+                item.channel,
+                failure.error,
+            )
+            return False
+        if found is None:
+            return False
+        await self._store.mark_sent(item.id, ts=found, now=self._services.clock())
+        self._known_unsent.discard(item.id)
+        DELIVERIES.labels("reply", "sent", "found_in_thread").inc()
+        log.info("row %s (%s %s) was already in the thread", item.id, item.job_id, item.transition)
+        return True
+
+    async def _post_reply(
+        self, item: OutboxItem, card_ts: str, message: SlackMessage, broadcast: bool
+    ) -> str:
+        kwargs: dict[str, Any] = {
+            "channel": item.channel,
+            "thread_ts": card_ts,
+            "reply_broadcast": broadcast,
+            "metadata": notification_metadata(item.job_id, item.transition),
+            **message.as_kwargs(),
+        }
+        try:
+            return await self._post(kwargs)
+        except DeliveryFailed as failed:
+            if failed.failure.kind is not FailureKind.BLOCKS_REJECTED:
+                raise
+            log.warning(
+                "Slack refused the blocks of row %s (%s); sending text only", item.id, failed.failure.error
+            )
+            kwargs.pop("blocks", None)
+            return await self._post(kwargs)
+
+    async def _post(self, kwargs: dict[str, Any]) -> str:
+        try:
+            async with self._requests:
+                response = await self._slack().chat_postMessage(**kwargs)
+        except Exception as exc:
+            raise DeliveryFailed(classify(exc)) from exc
+        return str(response.get("ts"))
+
+    async def _handle_failure(self, item: OutboxItem, failure: SlackFailure) -> None:
+        if failure.kind is not FailureKind.UNREACHABLE:
+            await self.retry(item, failure)
+            return
+        now = self._services.clock()
+        dropped = await self._store.mark_channel_unreachable(item.channel, reason=failure.error, now=now)
+        await self._store.mark_given_up(item.id, error=failure.error, now=now)
+        DELIVERIES.labels("reply", "given_up", "unreachable").inc()
+        log.warning(
+            "cannot post in %s (%s): channel marked unreachable, %d notification(s) dropped",
+            item.channel,
+            failure.error,
+            dropped,
+        )
+        self._channel_unreachable(item.channel)
+
+
+def _note(item: OutboxItem, tracked: TrackedJob) -> tuple[SlackMessage, bool]:
+    """The reply for the row, and whether it is also broadcast to the channel."""
+    payload = item.payload
+    job = _job_in(payload) or job_from_tracked(tracked)
+    if item.kind == "stuck":
+        last_event_at = payload.get("last_event_at")
+        since = last_event_at if isinstance(last_event_at, int | float) else tracked.created_at
+        return stuck_note(job, quiet_for=max(0.0, item.created_at - float(since))), False
+    current = str(payload.get("current") or item.transition.partition(":")[2] or tracked.status)
+    previous = str(payload.get("previous") or "")
+    actor = payload.get("actor")
+    message = status_note(
+        job,
+        previous=previous,
+        current=current,
+        creator=tracked.creator,
+        actor=str(actor) if actor else None,
+        progress=tracked.progress,
+    )
+    return message, should_broadcast(current)
+
+
+def _job_in(payload: dict[str, object]) -> FineTuningJob | None:
+    """The job as it was when the change was recorded (the stored snapshot has moved on since)."""
+    snapshot = payload.get("job")
+    if not isinstance(snapshot, dict):
+        details = payload.get("details")
+        snapshot = details.get("job") if isinstance(details, dict) else None
+    if not isinstance(snapshot, dict):
+        return None
+    try:
+        return FineTuningJob.model_validate(snapshot)
+    except ValidationError:
+        return None
