@@ -18,12 +18,12 @@ from bot.jobs.actions import Action, control_action
 from bot.jobs.actor import Actor
 from bot.jobs.grammar import ListJobs
 from bot.jobs.lists import ListCursor
-from bot.jobs.outcomes import ActionDone
+from bot.jobs.outcomes import ActionDone, ActionNotSent
 from bot.jobs.service import JobService
 from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.actions import ACTION_NEXT_PAGE, BUTTON_ACTIONS, button_action_id
-from bot.views.answers import action_card, action_summary
+from bot.views.answers import action_card, action_summary, not_sent_answer
 from bot.views.lists import job_list_page
 from bot.views.replies import click_answer_card_not_edited, stale_list
 from handlers.context import Intent
@@ -68,7 +68,14 @@ async def _click(
     done: ActionDone
     verb = control_action(intent.action)
     if verb is not None:
-        done = await jobs.act(verb, job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+        outcome = await jobs.act(verb, job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+        if isinstance(outcome, ActionNotSent):
+            answer = not_sent_answer(outcome)
+            await answer_privately(
+                answer, respond=respond, client=client, channel=actor.channel, user=actor.user
+            )
+            return
+        done = outcome
     elif intent.action is Action.REFRESH:
         done = await jobs.refresh(job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
     else:  # only the card buttons are registered here
@@ -95,6 +102,7 @@ async def handle_next_page(
     async with boundary.ack_then_work(ack, body, context):
         cursor = ListCursor.decode(str(action.get("value") or ""))
         if cursor is None:
+            await jobs.record_refusal(Action.LIST, None, actor, "a Next page button I did not make")
             answer = stale_list(jobs.command)
             await answer_privately(
                 answer, respond=respond, client=client, channel=actor.channel, user=actor.user

@@ -60,11 +60,13 @@ _API_VERBS: dict[Action, str] = {
 
 
 class PermissionRefused(Exception):
-    """The policy said no; `reason` is already in plain words for the person (and in the audit log)."""
+    """The policy said no; `reason` is already in plain words for the person and the audit log. The error
+    boundary writes the refusal of `intent` to the audit log after the ack, never before it."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, intent: Intent | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.intent = intent
 
 
 def new_reference() -> str:
@@ -174,6 +176,10 @@ class ErrorBoundary:
         if isinstance(error, BoltUnhandledRequestError) and kind not in ("command", "click", "form"):
             return None  # not a person's request (an event we don't subscribe to): keep Bolt's 404
         actor = actor_of(body)
+        refused = error.intent if isinstance(error, PermissionRefused) else None
+        if refused is not None and actor is not None and isinstance(jobs, JobService):
+            audit = jobs.record_refusal(refused.action, refused.job_id, actor, str(error))
+            self._followups.start(audit, name="audit-refusal")
         reply = answer_privately(
             explanation.message,
             respond=context.respond,

@@ -1,8 +1,8 @@
 """Listener middleware: read what a request asks for, then check it against the policy — in one place.
 
 Each listener's chain starts with a reader that sets `context["intent"]` (and, for the slash command, the
-parsed command) and ends with `authorize`, the only place permissions are enforced. A refusal is written
-to the audit log and raised as `PermissionRefused`, which the error boundary answers privately. None of
+parsed command) and ends with `authorize`, the only place permissions are enforced. A refusal is raised
+as `PermissionRefused`, which the error boundary answers privately and audits, both after the ack. None of
 this waits for the fine-tuning API: only storage is read before the ack.
 """
 
@@ -15,7 +15,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.jobs.actions import Action
 from bot.jobs.actor import Actor
-from bot.jobs.grammar import CommandError, action_name, command_job_id, looks_like_job_id, parse_command
+from bot.jobs.grammar import action_name, command_job_id, looks_like_job_id, parse_command
 from bot.jobs.service import JobService
 from bot.views.actions import BUTTON_VERBS
 from handlers.context import Intent, intent_of
@@ -40,9 +40,12 @@ async def read_job_button(action: dict[str, Any], context: AsyncBoltContext, nex
     The value comes from the click's payload, so it is checked like a typed job id before anything (the
     policy, the API) sees it: an empty or odd one would otherwise become a request for another API path."""
     value = action.get("value")
+    verb = BUTTON_VERBS[str(action.get("action_id"))]
     if not isinstance(value, str) or not looks_like_job_id(value):
-        raise CommandError("This button doesn't name a job I can act on, so I did nothing.")
-    context["intent"] = Intent(BUTTON_VERBS[str(action.get("action_id"))], value)
+        raise PermissionRefused(
+            "This button doesn't name a job I can act on, so I did nothing.", Intent(verb, None)
+        )
+    context["intent"] = Intent(verb, value)
     await next()
 
 
@@ -57,14 +60,12 @@ async def read_create_form(context: AsyncBoltContext, next: Next) -> None:
 
 
 async def authorize(context: AsyncBoltContext, jobs: JobService, next: Next) -> None:
-    """Ask the policy; audit and refuse, or let the listener run."""
+    """Ask the policy; refuse (audited by the error boundary, after the ack), or let the listener run."""
     intent = intent_of(context)
     actor = context.get("actor")
     if intent is None or not isinstance(actor, Actor):
         raise PermissionRefused("I can't tell who sent this or from which channel, so I won't act on it.")
     decision = await jobs.authorize(intent.action, intent.job_id, actor)
     if not decision.allowed:
-        reason = decision.reason or f"You may not {intent.action} this job."
-        await jobs.record_refusal(intent.action, intent.job_id, actor, reason)
-        raise PermissionRefused(reason)
+        raise PermissionRefused(decision.reason or f"You may not {intent.action} this job.", intent)
     await next()

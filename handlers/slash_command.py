@@ -24,11 +24,18 @@ from bot.jobs.grammar import (
     Unwatch,
     Watch,
 )
+from bot.jobs.outcomes import ActionNotSent
 from bot.jobs.records import Origin
 from bot.jobs.service import JobService
 from bot.services import Services
 from bot.views import SlackMessage
-from bot.views.answers import create_answer, follow_answer, typed_action_answer, unfollow_answer
+from bot.views.answers import (
+    create_answer,
+    follow_answer,
+    not_sent_answer,
+    typed_action_answer,
+    unfollow_answer,
+)
 from bot.views.card import job_card
 from bot.views.checkpoints import checkpoints_message
 from bot.views.create_form import create_modal
@@ -83,6 +90,8 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return job_list_page(await jobs.list_jobs(command, actor))
         case JobAction(action=action, job_id=job_id):
             done = await jobs.act(action, job_id, actor)
+            if isinstance(done, ActionNotSent):
+                return not_sent_answer(done)
             return typed_action_answer(done, now=jobs.clock())
         case ShowStatus(job_id=job_id):
             shown = await jobs.status(job_id, actor)

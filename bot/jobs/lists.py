@@ -19,6 +19,9 @@ from bot.services import Services
 # Jobs per page: leaves room in a message's 50 blocks for the header, the page note and the button.
 PAGE_SIZE = 20
 MAX_CURSOR = 2000  # a button's value
+# No channel lists this many jobs; a button claiming more was not made by us (and SQLite integers end at 2**63).
+MAX_PAGE = 10_000
+MAX_OFFSET = MAX_PAGE * PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,11 @@ class ListCursor:
         valid = (
             cursor.scope in ("channel", "active", "all")
             and isinstance(cursor.mine, bool)
-            and isinstance(cursor.page, int)
-            and isinstance(cursor.offset, int)
-            and cursor.offset >= 0
-            and (cursor.after is None or isinstance(cursor.after, str))
+            and type(cursor.page) is int
+            and 1 <= cursor.page <= MAX_PAGE
+            and type(cursor.offset) is int
+            and 0 <= cursor.offset <= MAX_OFFSET
+            and (cursor.after is None or (isinstance(cursor.after, str) and len(cursor.after) <= 200))
         )
         return cursor if valid else None
 

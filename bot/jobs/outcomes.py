@@ -96,3 +96,17 @@ class ActionDone:
     job: FineTuningJob
     tracked: TrackedJob | None
     card_updated: bool
+
+
+@dataclass(frozen=True)
+class ActionNotSent:
+    """A pause, resume or cancel that was not sent to the API: the same one is under way for this job
+    (concurrent clicks make one call), or the job has finished and nothing can change it."""
+
+    action: ControlAction
+    job_id: str
+    why: Literal["under_way", "finished"]
+    status: str | None = None  # the finished job's status
+
+
+ControlOutcome = ActionDone | ActionNotSent

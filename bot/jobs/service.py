@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from bot.finetune.models import FineTuningJob
+from bot.finetune.models import TERMINAL_STATUSES, FineTuningJob
 from bot.finetune.spec import JobSpec
 from bot.jobs.actions import Action, ControlAction
 from bot.jobs.actor import Actor
@@ -31,8 +31,10 @@ from bot.jobs.keyed_locks import KeyedLocks
 from bot.jobs.lists import JobListPage, JobLists, ListCursor
 from bot.jobs.outcomes import (
     ActionDone,
+    ActionNotSent,
     CardNotPosted,
     CheckpointsShown,
+    ControlOutcome,
     CreateOutcome,
     EventsShown,
     Followed,
@@ -68,6 +70,7 @@ class JobService:
         # What the API says about a job is recorded, and its card redrawn, one operation at a time: a
         # double-click, or a Refresh racing a Cancel, must not record an older answer over a newer one.
         self._per_job = KeyedLocks()
+        self._under_way: set[str] = set()  # "action:job_id" of pauses, resumes and cancels in flight
         # (user, channel) -> when a create form there was last held back (see `form_held_back`).
         self._held_back: dict[tuple[str, str], float] = {}
 
@@ -283,9 +286,24 @@ class JobService:
         *,
         card_ts: str | None = None,
         update_card: bool = True,
-    ) -> ActionDone:
+    ) -> ControlOutcome:
         """Ask the API to pause/resume/cancel, record its answer (the notifier tells the thread who did it)
-        and redraw the card in place: the one clicked (`card_ts`) or this channel's."""
+        and redraw the card in place: the one clicked (`card_ts`) or this channel's. One intent makes one
+        call: while the same action on the job is under way, or once the job has finished, none is sent."""
+        key = f"{action}:{job_id}"
+        if key in self._under_way:
+            async with self._audit.around(action, actor, job_id) as note:
+                note.result = "not sent: the same request is under way"
+                return ActionNotSent(action, job_id, "under_way")
+        self._under_way.add(key)
+        try:
+            return await self._act(action, job_id, actor, card_ts=card_ts, update_card=update_card)
+        finally:
+            self._under_way.discard(key)
+
+    async def _act(
+        self, action: ControlAction, job_id: str, actor: Actor, *, card_ts: str | None, update_card: bool
+    ) -> ControlOutcome:
         calls: dict[ControlAction, Callable[[str], Awaitable[FineTuningJob]]] = {
             Action.PAUSE: self._services.api.pause_job,
             Action.RESUME: self._services.api.resume_job,
@@ -293,6 +311,9 @@ class JobService:
         }
         async with self._audit.around(action, actor, job_id) as note, self._per_job.hold(job_id):
             before = await self._services.store.get_job(job_id)
+            if before is not None and before.status in TERMINAL_STATUSES:
+                note.result = f"not sent: the job has {before.status}"
+                return ActionNotSent(action, job_id, "finished", status=before.status)
             read_at = self._now()
             job = await calls[action](job_id)
             tracked = await self._observe(

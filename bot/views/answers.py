@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot.jobs.actions import Action
 from bot.jobs.outcomes import (
     ActionDone,
+    ActionNotSent,
     CardNotPosted,
     CreateOutcome,
     Followed,
@@ -17,9 +18,12 @@ from bot.jobs.outcomes import (
     Unfollowed,
 )
 from bot.jobs.records import TrackedJob
+from bot.mrkdwn import code
 from bot.views.card import card_for, job_card
+from bot.views.format import status_in_sentence
 from bot.views.message import SlackMessage
 from bot.views.replies import (
+    CONTROL_VERBS,
     already_following,
     card_not_posted,
     control_answer,
@@ -27,6 +31,7 @@ from bot.views.replies import (
     maybe_started_at_restart,
     now_following,
     refresh_summary,
+    sentence,
     started,
     started_without_card,
     stopped_following,
@@ -97,3 +102,15 @@ def _not_posted(
         command=command,
         channel=channel,
     )
+
+
+def not_sent_answer(outcome: ActionNotSent) -> SlackMessage:
+    """A pause, resume or cancel that made no API call, and why."""
+    verb = CONTROL_VERBS[outcome.action].lower()
+    if outcome.why == "under_way":
+        return sentence(
+            f"A {verb} of {code(outcome.job_id)} is already under way (asked a moment ago), so I didn't "
+            "send another. Its card shows the result."
+        )
+    status = status_in_sentence(outcome.status or "finished")
+    return sentence(f"{code(outcome.job_id)} is already {status}: there is nothing left to {verb}.")
