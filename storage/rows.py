@@ -1,4 +1,4 @@
-"""Turning database rows into the typed records of `bot.jobs.records`, and values into columns."""
+"""Turning database rows into the typed records of the job domain, and values into columns."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from bot.jobs.observation_rules import StoredJob
 from bot.jobs.records import (
     AuditEntry,
     Origin,
@@ -16,10 +17,6 @@ from bot.jobs.records import (
     TrackedJob,
     Watch,
 )
-
-# The statuses after which a job never changes again (kept equal to bot.finetune.models.TERMINAL_STATUSES
-# by a test; storage does not import the service). Every other status, known or not, keeps being polled.
-TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
 JOB_FIELDS = (
     "job_id",
@@ -77,12 +74,12 @@ def columns(fields: tuple[str, ...], *, table: str, prefix: str = "") -> str:
     return ", ".join(f"{table}.{name} AS {prefix}{name}" for name in fields)
 
 
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL_STATUSES
+JOB_COLUMNS = columns(JOB_FIELDS, table="j")  # the `jobs j` columns `job_from_row` reads
+WATCH_COLUMNS = columns(WATCH_FIELDS, table="w")  # the `watches w` columns `watch_from_row` reads
 
 
 def encode_json(value: Mapping[str, object]) -> str:
-    # Sorted keys: the same object always encodes to the same text, so stored snapshots compare as text.
+    # Sorted keys: the same object always encodes to the same text.
     # default=str: a stray non-JSON value (a datetime in `details`) is kept as text rather than failing.
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -147,6 +144,15 @@ def job_from_row(row: sqlite3.Row, prefix: str = "") -> TrackedJob:
     )
 
 
+def stored_job_from_row(row: sqlite3.Row) -> StoredJob:
+    """A row selected with `JOB_COLUMNS` plus its `read_at` and `final_read_due` columns."""
+    return StoredJob(
+        job=job_from_row(row),
+        read_at=_opt_float(row["read_at"]),
+        final_read_due=bool(row["final_read_due"]),
+    )
+
+
 def watch_from_row(row: sqlite3.Row, prefix: str = "") -> Watch:
     def get(name: str) -> Any:
         return row[prefix + name]
@@ -190,17 +196,4 @@ def audit_from_row(row: sqlite3.Row) -> AuditEntry:
         allowed=bool(row["allowed"]),
         reason=_opt_str(row["reason"]),
         result=_opt_str(row["result"]),
-    )
-
-
-def merge_progress(stored: Progress, seen: Progress) -> Progress:
-    """What a poll saw, with the fields it did not see kept from what was stored."""
-    return Progress(
-        step=seen.step if seen.step is not None else stored.step,
-        total_steps=seen.total_steps if seen.total_steps is not None else stored.total_steps,
-        train_loss=seen.train_loss if seen.train_loss is not None else stored.train_loss,
-        valid_loss=seen.valid_loss if seen.valid_loss is not None else stored.valid_loss,
-        estimated_finish=(
-            seen.estimated_finish if seen.estimated_finish is not None else stored.estimated_finish
-        ),
     )

@@ -10,10 +10,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.finetune.models import TERMINAL_STATUSES as SERVICE_TERMINAL_STATUSES
 from storage.errors import SchemaTooNewError
 from storage.migrations import MIGRATIONS, Migration, apply_migrations
-from storage.rows import TERMINAL_STATUSES
 from storage.sqlite import SqliteStore, open_store
 from tests.support.storage import new_job
 
@@ -136,10 +134,6 @@ async def test_open_creates_missing_directories_and_refuses_memory_databases(tmp
     assert nested.exists()
     with pytest.raises(ValueError, match="file"):
         await SqliteStore.open(":memory:")
-
-
-def test_storage_and_the_service_agree_on_terminal_statuses() -> None:
-    assert TERMINAL_STATUSES == SERVICE_TERMINAL_STATUSES
 
 
 async def test_upgrading_keeps_finished_jobs_unpolled_and_the_active_ones_due(store_path: Path) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from bot.jobs.records import Observation, Progress
 from storage.errors import JobNotTrackedError
-from storage.sqlite import DUE_JOBS_QUERY, SqliteStore
+from storage.observations import DUE_JOBS_QUERY
+from storage.sqlite import SqliteStore
 from tests.support.storage import new_job, seen
 
 
