@@ -34,18 +34,29 @@ async def parse_slash_command(
     await next()
 
 
-async def read_job_button(action: dict[str, Any], context: AsyncBoltContext, next: Next) -> None:
+async def read_job_button(
+    action: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, jobs: JobService, next: Next
+) -> None:
     """A card button: its action id says what, its value carries the job id.
 
     The value comes from the click's payload, so it is checked like a typed job id before anything (the
-    policy, the API) sees it: an empty or odd one would otherwise become a request for another API path."""
+    policy, the API) sees it, and it must be the job of the card the button sits on: a forged value could
+    otherwise turn one job's card into another's."""
     value = action.get("value")
     verb = BUTTON_VERBS[str(action.get("action_id"))]
     if not isinstance(value, str) or not looks_like_job_id(value):
         raise PermissionRefused(
             "This button doesn't name a job I can act on, so I did nothing.", Intent(verb, None)
         )
-    context["intent"] = Intent(verb, value)
+    context["intent"] = intent = Intent(verb, value)
+    container = body.get("container")
+    actor = context.get("actor")
+    if isinstance(container, dict) and not container.get("is_ephemeral") and isinstance(actor, Actor):
+        ts = container.get("message_ts")
+        if isinstance(ts, str) and not await jobs.button_fits_card(value, actor.channel, ts):
+            raise PermissionRefused(
+                "This button doesn't belong to the card it is on, so I did nothing.", intent
+            )
     await next()
 
 

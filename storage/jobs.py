@@ -112,6 +112,12 @@ class JobsAndWatches(Connections):
         )
         return watch_from_row(rows[0]) if rows else None
 
+    async def card_at(self, channel: str, ts: str) -> Watch | None:
+        rows = await self._read(
+            f"SELECT {WATCH_COLUMNS} FROM watches w WHERE w.channel = ? AND w.card_ts = ?", (channel, ts)
+        )
+        return watch_from_row(rows[0]) if rows else None
+
     async def watches(self, job_id: str) -> list[Watch]:
         rows = await self._read(
             f"""

@@ -64,6 +64,10 @@ class Store(Protocol):
 
     async def get_watch(self, job_id: str, channel: str) -> Watch | None: ...
 
+    async def card_at(self, channel: str, ts: str) -> Watch | None:
+        """The watch whose job card is the message `ts` in `channel`, if that message is one."""
+        ...
+
     async def watches(self, job_id: str) -> list[Watch]:
         """Every channel following the job, the owner first."""
 

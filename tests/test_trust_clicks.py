@@ -113,3 +113,35 @@ async def test_a_refusal_is_acknowledged_while_the_database_is_busy(bot: BotRig)
     assert "who started" in await bot.answer_text(sent)
     entries = await bot.audit(job_id, 2)
     assert [(e.action, e.allowed, e.user) for e in entries][-1] == ("cancel", False, "U_BOB")
+
+
+@pytest.mark.parametrize("bobs_channel", ["C_ML", "C_TRAINING"])
+async def test_a_forged_button_value_does_not_rebind_a_card(bot: BotRig, bobs_channel: str) -> None:
+    alices_job, alices_card = await bot.create_job(user="U_ALICE", channel="C_ML")
+    bobs_job, _ = await bot.create_job(user="U_BOB", channel=bobs_channel)
+    watches_before = {
+        w.channel: w.card_ts for job in (alices_job, bobs_job) for w in await bot.store.watches(job)
+    }
+    versions_before = len(alices_card.versions)
+    await bot.control.reset_stats()
+
+    sent = await bot.slack.sender.click(alices_card, "job_refresh", user="U_ALICE", value=bobs_job)
+
+    assert "doesn't belong to the card" in await bot.answer_text(sent)
+    assert len(alices_card.versions) == versions_before  # Alice's card still shows Alice's job
+    assert bobs_job not in texts_of([alices_card])
+    after = {
+        (job, w.channel): w.card_ts for job in (alices_job, bobs_job) for w in await bot.store.watches(job)
+    }
+    assert after == watches_before
+    assert (await bot.control.stats())["total"] == 0
+    refused = [r for r in audit_rows(bot.services.settings.db_path) if not r.allowed]
+    assert [(r.action, r.job_id, r.user) for r in refused] == [("refresh", bobs_job, "U_ALICE")]
+
+
+async def test_a_card_button_with_its_own_job_still_works(bot: BotRig) -> None:
+    job_id, card = await bot.create_job()
+    sent = await bot.slack.sender.click(card, "job_refresh")
+    assert sent.status == 200
+    entries = await bot.audit(job_id, 2)
+    assert [(e.action, e.allowed) for e in entries] == [("create", True), ("refresh", True)]

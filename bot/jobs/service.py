@@ -116,6 +116,16 @@ class JobService:
             job_id=job_id,
         )
 
+    async def button_fits_card(self, job_id: str, channel: str, message_ts: str) -> bool:
+        """Whether a button naming `job_id` may sit on the message `message_ts`: a card acts only on its
+        own job, whatever a (forged) button value says. Runs before the ack: storage reads only."""
+        store = self._services.store
+        card = await store.card_at(channel, message_ts)
+        if card is not None:
+            return card.job_id == job_id
+        watch = await store.get_watch(job_id, channel)  # the job's own card here is another message
+        return watch is None or watch.card_ts is None
+
     async def form_held_back(self, actor: Actor) -> str | None:
         """Slack's reason the bot can't post in the actor's channel, when a create form submitted there
         should be held back (answered in the form, no job started); None to go ahead. Reads storage only.
