@@ -120,7 +120,7 @@ async def test_a_forged_button_value_does_not_rebind_a_card(bot: BotRig, bobs_ch
     alices_job, alices_card = await bot.create_job(user="U_ALICE", channel="C_ML")
     bobs_job, _ = await bot.create_job(user="U_BOB", channel=bobs_channel)
     watches_before = {
-        w.channel: w.card_ts for job in (alices_job, bobs_job) for w in await bot.store.watches(job)
+        (job, w.channel): w.card_ts for job in (alices_job, bobs_job) for w in await bot.store.watches(job)
     }
     versions_before = len(alices_card.versions)
     await bot.control.reset_stats()
