@@ -17,6 +17,7 @@ from bot.services import Services
 from bot.views.actions import CREATE_CALLBACK_ID
 from bot.views.answers import create_answer
 from bot.views.create_form import parse_create_form, unreachable_channel_errors
+from bot.views.outbound import safe_tree
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_directly, answer_privately
 from handlers.middleware import authorize, read_create_form
@@ -40,14 +41,14 @@ async def handle_create_form(
     spec, errors = parse_create_form(values, provider=jobs.provider)
     if errors or spec is None:
         # Shown under each field by Slack; the modal stays open for the fix.
-        await ack(response_action="errors", errors=errors or {"model": "Please check the form."})
+        await ack(response_action="errors", errors=safe_tree(errors or {"model": "Please check the form."}))
         SLACK_REQUESTS.labels("form", "bad_input").inc()
         return
     # Storage only (fast enough before the ack): a channel known to refuse the bot's posts would leave the
     # new, billed job without a card anyone sees. Ask for an invitation first, in the form.
     unreachable = await jobs.form_held_back(actor)
     if unreachable is not None:
-        await ack(response_action="errors", errors=unreachable_channel_errors(unreachable))
+        await ack(response_action="errors", errors=safe_tree(unreachable_channel_errors(unreachable)))
         SLACK_REQUESTS.labels("form", "held_back").inc()
         async with boundary.after_ack(body, context):
             await jobs.record_form_held_back(actor, unreachable)

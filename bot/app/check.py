@@ -30,7 +30,7 @@ from bot.finetune.errors import (
 )
 from bot.finetune.providers import provider_from_settings
 from bot.finetune.retry import NO_RETRY
-from bot.ops.logs import redact, register_secrets
+from bot.ops.redaction import redact, register_secrets
 from storage.inspect import inspect_database
 
 TIMEOUT_SECONDS = 10.0

@@ -20,6 +20,7 @@ from bot.app.request_gate import RequestGate
 from bot.app.web import SLACK_EVENTS_PATH, build_web_app
 from bot.config import Settings
 from bot.finetune.client import FineTuneClient
+from bot.ops.redaction import register_settings_secrets
 from bot.services import Services
 from handlers.followups import FollowUps
 from storage.sqlite import open_store
@@ -68,6 +69,7 @@ class Runtime:
         """Open (and migrate) the store, build the clients and the app, serve HTTP on host:port (None →
         `settings.port`, 0 → any free port) and start the background work when asked; that needs the
         database to itself (`DatabaseInUse` otherwise)."""
+        register_settings_secrets(settings)  # redacted from logs, Slack messages and the audit log
         lock = DatabaseLock.acquire(settings.db_path) if background else None
         try:
             store = await open_store(settings.db_path)  # migrates

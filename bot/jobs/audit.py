@@ -12,6 +12,7 @@ from bot.finetune.errors import APIStatusError, FineTuneError, InvalidJobSpecErr
 from bot.jobs.actions import Action
 from bot.jobs.actor import Actor
 from bot.jobs.records import AuditEntry
+from bot.ops.redaction import redact
 from storage.store import Store
 
 MAX_AUDIT_RESULT = 500
@@ -61,8 +62,8 @@ class AuditLog:
                 action=action,
                 job_id=job_id,
                 allowed=allowed,
-                reason=reason,
-                result=result[:MAX_AUDIT_RESULT],
+                reason=redact(reason) if reason is not None else None,
+                result=redact(result)[:MAX_AUDIT_RESULT],
             )
         )
 

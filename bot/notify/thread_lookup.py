@@ -11,16 +11,20 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.views.outbound import safe_tree
+
 NOTIFICATION_EVENT = "tuneops_notification"
 CARD_EVENT = "tuneops_card"
 
 
 def notification_metadata(job_id: str, transition: str) -> dict[str, Any]:
-    return {"event_type": NOTIFICATION_EVENT, "event_payload": {"job_id": job_id, "transition": transition}}
+    """A transition names an API status, someone else's words: made safe like any text sent to Slack."""
+    payload = safe_tree({"job_id": job_id, "transition": transition})
+    return {"event_type": NOTIFICATION_EVENT, "event_payload": payload}
 
 
 def card_metadata(job_id: str) -> dict[str, Any]:
-    return {"event_type": CARD_EVENT, "event_payload": {"job_id": job_id}}
+    return {"event_type": CARD_EVENT, "event_payload": safe_tree({"job_id": job_id})}
 
 
 def _matches(message: dict[str, Any], event_type: str, payload: dict[str, str]) -> bool:
@@ -35,7 +39,7 @@ async def find_reply(
     client: AsyncWebClient, channel: str, thread_ts: str, job_id: str, transition: str, *, max_pages: int = 20
 ) -> str | None:
     """The ts of the reply for (job, transition) in the thread, or None. Slack errors propagate."""
-    wanted = {"job_id": job_id, "transition": transition}
+    wanted = notification_metadata(job_id, transition)["event_payload"]
     cursor: str | None = None
     for _ in range(max_pages):
         response = await client.conversations_replies(
@@ -54,7 +58,7 @@ async def find_card(
     client: AsyncWebClient, channel: str, job_id: str, *, oldest: float, max_pages: int = 5
 ) -> str | None:
     """The ts of a card for the job posted in the channel since `oldest`, or None."""
-    wanted = {"job_id": job_id}
+    wanted = card_metadata(job_id)["event_payload"]
     cursor: str | None = None
     for _ in range(max_pages):
         response = await client.conversations_history(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,10 +17,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bot.ops.redaction import redact, register_secrets, register_settings_secrets
+
 if TYPE_CHECKING:
     from bot.config import Settings
 
-REDACTED = "[redacted]"
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` or our context filter.
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -30,41 +30,7 @@ _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict
     "taskName",
 }
 
-_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\bxox[abposre]-[A-Za-z0-9-]+"),  # Slack bot/user/refresh tokens
-    re.compile(r"\bxapp-[A-Za-z0-9-]+"),  # Slack app-level tokens
-    re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),  # OpenAI keys (sk-…, sk-proj-…, sk-svcacct-…)
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),
-    # key=value / "key": "value" shapes for anything named like a credential
-    re.compile(
-        r"""(?ix)
-        (?P<name>\b[\w-]*(?:api[_-]?key|token|secret|password|authorization))
-        (?P<sep>["']?\s*[:=]\s*["']?)
-        (?P<value>[^\s"',;}&]+)
-        """
-    ),
-)
-
 _CONTEXT: ContextVar[Mapping[str, object]] = ContextVar("tuneops_log_context", default={})  # noqa: B039
-_known_secrets: set[str] = set()
-
-
-def register_secrets(values: Iterable[str | None]) -> None:
-    """Redact these exact values wherever they appear (for keys with no recognisable shape, e.g. Azure's)."""
-    _known_secrets.update(v for v in values if v and len(v) >= 6)
-
-
-def redact(text: str) -> str:
-    """`text` with every token, key and registered secret replaced by `[redacted]`."""
-    for secret in _known_secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    for pattern in _PATTERNS:
-        if "value" in pattern.groupindex:
-            text = pattern.sub(lambda m: m.group("name") + m.group("sep") + REDACTED, text)
-        else:
-            text = pattern.sub(REDACTED, text)
-    return text
 
 
 @contextmanager
@@ -185,16 +151,5 @@ def setup_logging(
 
 def setup_logging_from_settings(settings: Settings, *, stream: TextIO | None = None) -> logging.Handler:
     """Logging as `LOG_FORMAT` / `LOG_LEVEL` say, with every configured secret registered for redaction."""
-    secret_fields = (
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-        settings.openai_api_key,
-        settings.azure_openai_api_key,
-    )
-    return setup_logging(
-        fmt=settings.log_format,
-        level=settings.log_level,
-        stream=stream,
-        secrets=[s.get_secret_value() for s in secret_fields if s is not None],
-    )
+    register_settings_secrets(settings)
+    return setup_logging(fmt=settings.log_format, level=settings.log_level, stream=stream)

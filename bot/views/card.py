@@ -208,9 +208,10 @@ def _outcome(job: FineTuningJob) -> str | None:
 
 
 def _fallback(job: FineTuningJob) -> str:
-    text = f"{status_emoji(job.status)} Fine-tuning job {job.id}: {status_words(job.status)}"
+    """The notification text: every part of it comes from the API, so every part is escaped."""
+    text = f"{status_emoji(job.status)} Fine-tuning job {escape(job.id)}: {escape(status_words(job.status))}"
     if job.status == "succeeded" and job.fine_tuned_model:
-        text += f" — model {job.fine_tuned_model}"
+        text += f" — model {escape(job.fine_tuned_model)}"
     if job.status == "failed" and job.error and job.error.message:
-        text += f" — {job.error.message}"
+        text += f" — {escape(job.error.message)}"
     return text

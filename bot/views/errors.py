@@ -21,7 +21,7 @@ def error_message(text: str, *, detail: str | None = None, then: str | None = No
     fallback = f"⚠️ {text}"
     if detail:
         # "refused to pause `x`: Job …" after a colon; "… again. — Job …" after a sentence.
-        fallback += (" " if text.endswith(":") else " — ") + detail
+        fallback += (" " if text.endswith(":") else " — ") + escape(detail)
     if then:
         fallback += " " + then
     return fit(fallback, blocks)

@@ -1,8 +1,11 @@
 """A message ready for `chat.postMessage` / `chat.update` / `respond`, and the guard for Slack's limits.
 
+`fit` is the only way to make one, and it passes every text through `bot.views.outbound` first.
+
 slack_sdk validates single elements but not the message as a whole, so every view goes through `fit`: at
 most 50 blocks, section text ≤ 3000, ≤ 10 fields of ≤ 2000, header ≤ 150, the fallback text ≤ 3000, and
-about 11,000 characters of block text in total (Slack's undocumented `msg_blocks_too_long`). What does not fit is cut or dropped with a visible note, never silently.
+about 11,000 characters of block text in total (Slack's undocumented `msg_blocks_too_long`). What does not
+fit is cut or dropped with a visible note, never silently.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject
 
 from bot.views.format import truncate
+from bot.views.outbound import safe_text, safe_tree
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -45,7 +49,7 @@ def fit(text: str, blocks: Iterable[Block | dict[str, Any]]) -> SlackMessage:
     dicts: list[dict[str, Any]] = []
     checked: set[int] = set()  # ids of dicts already validated whole
     for block in blocks:
-        as_dict = _as_dict(block)
+        as_dict: dict[str, Any] = safe_tree(_as_dict(block))
         if not _clamp(as_dict) and isinstance(block, Block):
             # Nothing was cut: its elements were validated as they became JSON, so only the block's own
             # rules are left (parsing the JSON back to validate it all again doubled a card's cost).
@@ -58,7 +62,7 @@ def fit(text: str, blocks: Iterable[Block | dict[str, Any]]) -> SlackMessage:
     for block in fitted:
         if id(block) not in checked:
             _validate(block)
-    return SlackMessage(text=truncate(text, MAX_FALLBACK_TEXT) or "…", blocks=fitted)
+    return SlackMessage(text=truncate(safe_text(text), MAX_FALLBACK_TEXT) or "…", blocks=fitted)
 
 
 def _as_dict(block: Block | dict[str, Any]) -> dict[str, Any]:
