@@ -10,6 +10,7 @@ import logging
 import time
 
 import pytest
+from aiohttp import web
 
 from bot.sandbox.standin.payloads import slash_command_form
 from tests.support.runtime import CREATE_ARGS, BotRig
@@ -139,3 +140,38 @@ async def test_a_signed_request_from_another_workspace_or_app_is_refused(
     assert sent.status == 200 and await bot.answer_text(sent)
     assert (await bot.services.api.list_jobs()).data == []
     assert bot.slack.messages("C_ML") == []
+
+
+async def test_a_response_url_that_is_not_slacks_is_never_called(bot: BotRig) -> None:
+    """A signed body naming some other address as its response_url: the bot answers with an ephemeral
+    message instead, and nothing reaches that address."""
+    hits: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", record)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        ws = bot.slack.workspace
+        body = slash_command_form(
+            ws,
+            command="/finetune",
+            text="help",
+            user="U_ALICE",
+            channel="C_ML",
+            response_url=f"http://127.0.0.1:{port}/internal/admin",
+            trigger_id=ws.issue_trigger("U_ALICE"),
+        )
+        sent = await bot.slack.sender.signed_post(body)
+        assert sent.status == 200
+        await bot.slack.wait_for(lambda: bot.slack.ephemerals("U_ALICE"))  # answered privately instead
+        assert hits == []
+    finally:
+        await runner.cleanup()

@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.response_urls import ResponseUrlGuard
 from bot.app.workspace_guard import WorkspaceGuard
 from bot.config import Settings
 from bot.jobs.permissions import Policy
@@ -81,9 +82,10 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     )
     followups = followups if followups is not None else FollowUps()
     boundary = install_error_boundary(app, followups)
-    # Global middleware, in order: refuse other workspaces and apps, drop handled retries, then give every
-    # listener its services.
+    # Global middleware, in order: refuse other workspaces and apps, drop a response_url that is not Slack's,
+    # drop handled retries, then give every listener its services.
     app.middleware(WorkspaceGuard(services.slack))
+    app.middleware(ResponseUrlGuard(settings.slack_api_url))
     deliveries.register(app, services, followups)
     jobs = JobService(services, Policy(settings.admin_ids, command=settings.command))
     context.register(app, jobs=jobs, followups=followups, boundary=boundary)
