@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.socket_watchdog import SocketHandler
 from bot.sandbox.standin import MissingRequiredInput, SlackStandIn, sign
 from bot.sandbox.standin.sender import TRANSPORTS, Transport
 
@@ -215,7 +216,7 @@ async def bot(request: pytest.FixtureRequest, slack: SlackStandIn) -> AsyncItera
         yield transport
         await runner.cleanup()
         return
-    handler = AsyncSocketModeHandler(tiny_app(slack), slack.app_token)
+    handler: SocketHandler = AsyncSocketModeHandler(tiny_app(slack), slack.app_token)
     await handler.connect_async()
     await slack.wait_for_socket_connections(1)
     slack.sender.transport = "socket"

@@ -152,7 +152,7 @@ def note_transition(message: StoredMessage) -> str | None:
 def rig_settings(
     emulator: EmulatorServer, slack: SlackStandIn, db: Path, *, poll: float = FAST_POLL
 ) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         SLACK_BOT_TOKEN=slack.bot_token,
         SLACK_SIGNING_SECRET=slack.signing_secret,
         SLACK_API_URL=slack.api_url,

@@ -313,15 +313,13 @@ class SlackStandIn:
             live = self.socket.live()
             return live[-1] if len(self.socket.connections) >= count and live else None
 
-        newest = await self.wait_for(opened, timeout)
-        assert newest is not None  # wait_for returns only a truthy value
-        return newest
+        return await self.wait_for(opened, timeout)
 
     # ---- waiting ------------------------------------------------------------------------------------------
 
     async def wait_for(
         self,
-        predicate: Callable[[], T],
+        predicate: Callable[[], T | None],
         timeout: float = 10.0,  # noqa: ASYNC109 (a plain number is what tests want to pass)
         *,
         interval: float = 0.02,
