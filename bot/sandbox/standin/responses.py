@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.sandbox.standin.api_args import ApiError, arg_bool, arg_str, parse_message_content
 from bot.sandbox.standin.models import JSON, ResponsePost
-from bot.sandbox.standin.webapi import ApiError, arg_bool, arg_str, parse_message_content
 from bot.sandbox.standin.workspace import (
     RESPONSE_URL_LIFETIME,
     RESPONSE_URL_MAX_USES,

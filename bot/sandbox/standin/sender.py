@@ -332,7 +332,9 @@ class SlackSender:
         `enforce_required=False`. The bot's ack is then applied: errors shown next to the fields,
         `update`/`push`/`clear`, or the modal closes."""
         ws = self._workspace
-        opened = view if isinstance(view, OpenView) else ws.find_view(view_id=str(view.get("id") or ""))
+        opened = (
+            view if isinstance(view, OpenView) else ws.modals.find_view(view_id=str(view.get("id") or ""))
+        )
         raw_view = view.view if isinstance(view, OpenView) else view
         who = user or (opened.user if opened else "U_ALICE")
         state = view_state(raw_view, values, enforce_required=enforce_required)
@@ -358,20 +360,20 @@ class SlackSender:
     def _after_submission(self, sent: SentRequest, opened: OpenView) -> None:
         ws = self._workspace
         if sent.status != 200:
-            ws.set_view_errors(opened, {"": "We had some trouble connecting. Try again?"})
+            ws.modals.set_view_errors(opened, {"": "We had some trouble connecting. Try again?"})
             return
         ack = sent.body if isinstance(sent.body, dict) else {}
         action = ack.get("response_action")
         if action == "errors" and isinstance(ack.get("errors"), dict):
-            ws.set_view_errors(opened, {str(k): str(v) for k, v in ack["errors"].items()})
+            ws.modals.set_view_errors(opened, {str(k): str(v) for k, v in ack["errors"].items()})
         elif action == "update" and isinstance(ack.get("view"), dict):
-            ws.replace_view(opened, ack["view"])
+            ws.modals.replace_view(opened, ack["view"])
         elif action == "push" and isinstance(ack.get("view"), dict):
-            ws.push_view(opened.user, ack["view"])
+            ws.modals.push_view(opened.user, ack["view"])
         elif action == "clear":
-            ws.close_view(opened.user, all_views=True)
+            ws.modals.close_view(opened.user, all_views=True)
         else:
-            ws.close_view(opened.user)
+            ws.modals.close_view(opened.user)
 
     async def close_view(self, view: OpenView, *, user: str | None = None) -> SentRequest | None:
         """Press the modal's close button. Slack tells the app (`view_closed`) only when the view asked
@@ -380,7 +382,7 @@ class SlackSender:
         who = user or view.user
         notify = bool(view.view.get("notify_on_close"))
         clear = bool(view.view.get("clear_on_close"))
-        ws.close_view(view.user, all_views=clear)
+        ws.modals.close_view(view.user, all_views=clear)
         if not notify:
             return None
         payload: JSON = {

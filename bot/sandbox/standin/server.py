@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot.sandbox.standin.api_args import ApiError
 from bot.sandbox.standin.faults import Faults
 from bot.sandbox.standin.models import (
     JSON,
@@ -45,7 +46,7 @@ from bot.sandbox.standin.models import (
 from bot.sandbox.standin.responses import receive_response
 from bot.sandbox.standin.sender import SlackSender
 from bot.sandbox.standin.socket_mode import SocketConnection, SocketModePeer
-from bot.sandbox.standin.webapi import ApiError, RefusedByPacing, WebApi
+from bot.sandbox.standin.webapi import RefusedByPacing, WebApi
 from bot.sandbox.standin.workspace import Workspace
 
 T = TypeVar("T")
@@ -228,7 +229,7 @@ class SlackStandIn:
 
     def open_view(self, user: str) -> OpenView | None:
         """The modal on top of `user`'s screen, if any."""
-        return self.workspace.open_view(user)
+        return self.workspace.modals.open_view(user)
 
     @property
     def pacing_violations(self) -> list[PacingViolation]:

@@ -29,8 +29,8 @@ from typing import Literal
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bot.sandbox.standin.api_args import ApiError
 from bot.sandbox.standin.models import JSON
-from bot.sandbox.standin.webapi import ApiError
 
 log = logging.getLogger(__name__)
 
