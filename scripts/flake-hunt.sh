@@ -55,7 +55,7 @@ for run in range(1, runs + 1):
 
 print("\n".join(summary))
 for test, count in sorted(failed.items(), key=lambda item: (-item[1], item[0])):
-    print(f"FLAKY {count}/{runs} {test}")
+    print(f"failed {count}/{runs} runs: {test}")
 if failed or broken:
     sys.exit(1)
 print(f"no failures in {runs} runs")
