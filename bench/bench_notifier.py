@@ -44,7 +44,7 @@ async def run(jobs: int, channels: int, changes: int, latency_ms: float) -> dict
     await slack.start()
     store = await open_store(Path(workdir.name) / "bench.db")
     api = FineTuneClient(ProviderConfig.openai("sk-unused", base_url="http://127.0.0.1:9/v1"))
-    settings = Settings(SLACK_API_URL=slack.api_url, OPENAI_API_KEY="sk-unused")  # type: ignore[call-arg]
+    settings = Settings(SLACK_API_URL=slack.api_url, OPENAI_API_KEY="sk-unused")
     services = Services(
         settings=settings,
         store=store,

@@ -126,7 +126,7 @@ async def measure(size: int, cycles: int) -> dict[str, object]:
     store = await open_store(Path(workdir.name) / "bench.db")
     api = FineTuneClient(ProviderConfig.openai("sk-bench", base_url=emulator.openai_base_url))
     clock = ShiftedClock()
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=emulator.openai_base_url, TUNEOPS_POLL_INTERVAL=INTERVAL
     )
     services = Services(

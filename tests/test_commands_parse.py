@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.finetune.spec import JobSpec
+from bot.jobs.actions import Action
 from bot.jobs.grammar import (
     CommandError,
     CreateJob,
@@ -46,16 +47,16 @@ def error_of(text: str, **kwargs: str) -> CommandError:
         ("List ALL Mine", ListJobs(scope="all", mine=True)),
         ("list mine active", ListJobs(scope="active", mine=True)),
         ("status ftjob-abc123", ShowStatus("ftjob-abc123")),
-        ("pause ftjob-abc123", JobAction("pause", "ftjob-abc123")),
-        ("resume ftjob-abc123", JobAction("resume", "ftjob-abc123")),
-        ("cancel ftjob-abc123", JobAction("cancel", "ftjob-abc123")),
+        ("pause ftjob-abc123", JobAction(Action.PAUSE, "ftjob-abc123")),
+        ("resume ftjob-abc123", JobAction(Action.RESUME, "ftjob-abc123")),
+        ("cancel ftjob-abc123", JobAction(Action.CANCEL, "ftjob-abc123")),
         ("events ftjob-abc123", ShowEvents("ftjob-abc123", 10)),
         ("events ftjob-abc123 25", ShowEvents("ftjob-abc123", 25)),
         ("events 25 ftjob-abc123", ShowEvents("ftjob-abc123", 25)),
         ("checkpoints ftjob-abc123", ShowCheckpoints("ftjob-abc123")),
         ("watch ftjob-abc123", Watch("ftjob-abc123")),
         ("unwatch ftjob-abc123", Unwatch("ftjob-abc123")),
-        ("  PAUSE \u00a0  `ftjob-abc123`  ", JobAction("pause", "ftjob-abc123")),
+        ("  PAUSE \u00a0  `ftjob-abc123`  ", JobAction(Action.PAUSE, "ftjob-abc123")),
         ("status *ftjob-Q1w2E3r4T5y6U7i8*", ShowStatus("ftjob-Q1w2E3r4T5y6U7i8")),
     ],
 )
@@ -64,7 +65,7 @@ def test_every_subcommand(text: str, expected: object) -> None:
 
 
 def test_action_names_and_job_ids_for_the_policy() -> None:
-    assert action_name(JobAction("cancel", "ftjob-1")) == "cancel"
+    assert action_name(JobAction(Action.CANCEL, "ftjob-1")) == "cancel"
     assert action_name(ShowEvents("ftjob-1")) == "events"
     assert action_name(ListJobs()) == "list"
     assert action_name(OpenCreateForm()) == "open_form"

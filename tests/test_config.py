@@ -34,7 +34,7 @@ def test_blank_variables_in_a_dotenv_template_mean_unset(in_empty_dir: Path) -> 
     )
     settings = load_settings()
     assert settings.slack_app_token is None
-    assert not settings.socket_mode  # HTTP mode, as DESIGN's "unset" default says
+    assert not settings.socket_mode  # unset means HTTP mode
     assert settings.openai_org_id is None
     assert settings.problems_for_run() == []
 

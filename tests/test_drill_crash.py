@@ -108,14 +108,14 @@ async def _seed_jobs(
             job_ids.append(job.id)
         # A few jobs are followed from a second channel too.
         for job_id in job_ids[:4]:
-            tracked = await store.get_job(job_id)
-            assert tracked is not None
+            followed = await store.get_job(job_id)
+            assert followed is not None
             await store.add_watch(job_id, "C_DRILL_WATCH", user="U_WATCHER", now=time.time())
             answer = await client.chat_postMessage(
-                channel="C_DRILL_WATCH", **card_for(tracked, time.time()).as_kwargs()
+                channel="C_DRILL_WATCH", **card_for(followed, time.time()).as_kwargs()
             )
             await store.set_card(
-                job_id, "C_DRILL_WATCH", ts=str(answer["ts"]), version=tracked.version, now=time.time()
+                job_id, "C_DRILL_WATCH", ts=str(answer["ts"]), version=followed.version, now=time.time()
             )
     finally:
         await api.aclose()

@@ -35,7 +35,8 @@ async def test_sdk_runs_the_whole_job_lifecycle_on_openai_path(
         assert job.id.startswith("ftjob-")
         assert len(job.id) == len("ftjob-") + 24
         assert job.status == "validating_files"
-        assert job.user_provided_suffix == "support-bot"
+        # The API answers with `user_provided_suffix`; the SDK's model keeps it as an extra field.
+        assert (job.model_extra or {}).get("user_provided_suffix") == "support-bot"
         assert job.metadata == {"team": "ml"}
         assert job.seed == 7
         assert job.method is not None and job.method.supervised is not None
@@ -58,7 +59,8 @@ async def test_sdk_runs_the_whole_job_lifecycle_on_openai_path(
         assert metrics and metrics[0].data is not None
 
         paused = await client.fine_tuning.jobs.pause(job.id)
-        assert paused.status == "paused"
+        # The SDK's status Literal lacks "paused", which the API does return.
+        assert paused.status == "paused"  # type: ignore[comparison-overlap]
         with pytest.raises(openai.BadRequestError) as refused:
             await client.fine_tuning.jobs.pause(job.id)
         assert f"Job {job.id} is paused and cannot be paused" in refused.value.message
@@ -123,7 +125,8 @@ async def test_azure_uploads_can_be_made_to_wait_for_processing(
     await emulator_control.set_file_processing(5)
     async with _azure(emulator) as client:
         uploaded = await client.files.create(file=("t.jsonl", b'{"messages": []}\n'), purpose="fine-tune")
-        assert uploaded.status == "pending"
+        # The SDK's file status Literal lacks Azure's "pending".
+        assert uploaded.status == "pending"  # type: ignore[comparison-overlap]
         with pytest.raises(openai.BadRequestError) as refused:
             await client.fine_tuning.jobs.create(model="gpt-4.1-2025-04-14", training_file=uploaded.id)
         assert refused.value.code == "file_not_ready"

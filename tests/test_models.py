@@ -1,4 +1,4 @@
-"""Parsing what real servers send (reference §2–§3) and checking create requests before they go out."""
+"""Parsing what real OpenAI and Azure servers send and checking create requests before they go out."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from bot.config import load_settings
-from bot.ops.logs import log_context, redact, setup_logging, setup_logging_from_settings
+from bot.ops.logs import log_context, setup_logging, setup_logging_from_settings
+from bot.ops.redaction import redact
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from bot.jobs.actions import CONTROL_ACTIONS, Action
@@ -39,7 +41,11 @@ def job(creator: str | None = CREATOR, origin: Origin = Origin.COMMAND) -> Track
 def decide(action: str, user: str, channel: str, tracked: TrackedJob | None = None) -> Decision:
     tracked = job() if tracked is None else tracked
     watches = channel in (OWNER_CHANNEL, WATCHING_CHANNEL)
-    return POLICY.decide(action=action, user=user, channel=channel, job=tracked, channel_watches=watches)
+    # A name outside the enum still reaches the policy as it is: requests are data, and must be refused.
+    known = Action(action) if action in {a.value for a in Action} else action
+    return POLICY.decide(
+        action=cast(Action, known), user=user, channel=channel, job=tracked, channel_watches=watches
+    )
 
 
 # (user, channel) → allowed, for pause / resume / cancel
@@ -110,22 +116,34 @@ def test_job_with_unknown_creator_is_controlled_by_admins_only(action: str) -> N
 
 def test_untracked_job_only_admins_may_control() -> None:
     decision = POLICY.decide(
-        action="cancel", user=OTHER, channel=OWNER_CHANNEL, job=None, channel_watches=False
+        action=Action.CANCEL, user=OTHER, channel=OWNER_CHANNEL, job=None, channel_watches=False
     )
     assert not decision.allowed and decision.reason
-    admin = POLICY.decide(action="cancel", user=ADMIN, channel=OWNER_CHANNEL, job=None, channel_watches=False)
+    admin = POLICY.decide(
+        action=Action.CANCEL, user=ADMIN, channel=OWNER_CHANNEL, job=None, channel_watches=False
+    )
     assert admin.allowed
 
 
 def test_refusals_about_untracked_jobs_name_the_job_and_the_way_in() -> None:
     policy = Policy(admins=frozenset({ADMIN}), command="/ft")
     cancel = policy.decide(
-        action="cancel", user=OTHER, channel=OWNER_CHANNEL, job=None, channel_watches=False, job_id="ftjob-x"
+        action=Action.CANCEL,
+        user=OTHER,
+        channel=OWNER_CHANNEL,
+        job=None,
+        channel_watches=False,
+        job_id="ftjob-x",
     )
     assert (cancel.reason or "").startswith("TuneOps doesn't follow `ftjob-x`, so I won't cancel it.")
     assert "`/ft watch ftjob-x` adopts it" in (cancel.reason or "")
     unwatch = policy.decide(
-        action="unwatch", user=OTHER, channel=OWNER_CHANNEL, job=None, channel_watches=False, job_id="ftjob-x"
+        action=Action.UNWATCH,
+        user=OTHER,
+        channel=OWNER_CHANNEL,
+        job=None,
+        channel_watches=False,
+        job_id="ftjob-x",
     )
     assert unwatch.reason == "This channel isn't following `ftjob-x`."
     assert decide("unwatch", OTHER, UNRELATED_CHANNEL).reason == "This channel isn't following `ftjob-perm1`."
@@ -150,8 +168,8 @@ def test_every_action_has_a_rule() -> None:
 def test_no_admins_configured_means_only_creators() -> None:
     policy = Policy()
     assert not policy.decide(
-        action="cancel", user=ADMIN, channel=OWNER_CHANNEL, job=job(), channel_watches=True
+        action=Action.CANCEL, user=ADMIN, channel=OWNER_CHANNEL, job=job(), channel_watches=True
     ).allowed
     assert policy.decide(
-        action="cancel", user=CREATOR, channel=OWNER_CHANNEL, job=job(), channel_watches=True
+        action=Action.CANCEL, user=CREATOR, channel=OWNER_CHANNEL, job=job(), channel_watches=True
     ).allowed

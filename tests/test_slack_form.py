@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.jobs.creator import CREATOR_METADATA_KEY
 from bot.jobs.records import Origin
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
-from bot.sandbox.standin.models import OpenView
+from bot.sandbox.standin.models import OpenView, StoredEphemeral
 from tests.support.audit import audit_rows
 from tests.support.runtime import BASE_MODEL, BotRig, button_labels, texts_of
 
@@ -13,6 +13,12 @@ from tests.support.runtime import BASE_MODEL, BotRig, button_labels, texts_of
 async def _open_form(bot: BotRig, *, user: str = "U_ALICE", channel: str = "C_ML") -> OpenView:
     await bot.slack.sender.slash("create", user=user, channel=channel)
     return await bot.slack.wait_for(lambda: bot.slack.open_view(user))
+
+
+async def _started_note(bot: BotRig, *, user: str = "U_ALICE") -> StoredEphemeral:
+    """The private "Started …" the bot sends once a job from a form is started and its card posted."""
+    notes = await bot.slack.wait_for(lambda: [e for e in bot.slack.ephemerals(user) if "Started" in e.text])
+    return notes[0]
 
 
 async def test_a_good_form_closes_and_starts_the_job_in_the_channel_it_came_from(bot: BotRig) -> None:
@@ -31,15 +37,13 @@ async def test_a_good_form_closes_and_starts_the_job_in_the_channel_it_came_from
     assert sent.status == 200
     assert bot.slack.open_view("U_ALICE") is None  # the modal closed
 
-    # A form has no response_url: the confirmation is a private message in the job's channel. It is sent
-    # last (the card is posted before the channel's watch is added), so the job is listed by then.
-    note = await bot.slack.wait_for(
-        lambda: [e for e in bot.slack.ephemerals("U_ALICE") if "Started" in e.text]
-    )
-    assert note[0].channel == "C_TRAINING"
-    card = (await bot.slack.wait_for(lambda: bot.slack.messages("C_TRAINING")))[0]
+    # A form has no response_url: the confirmation is a private message in the job's channel. It is the
+    # bot's last word on the request, so the job, its watch and its card are all stored by then.
+    note = await _started_note(bot)
+    assert note.channel == "C_TRAINING"
+    (card,) = bot.slack.messages("C_TRAINING")
     job = (await bot.store.channel_jobs("C_TRAINING"))[0]
-    assert job.job_id in card.text
+    assert job.job_id in card.text and job.job_id in note.text
     assert (job.origin, job.creator, job.owner_channel) == (Origin.FORM, "U_ALICE", "C_TRAINING")
     api_job = await bot.services.api.retrieve_job(job.job_id)
     assert api_job.user_provided_suffix == "from-form"
@@ -149,6 +153,9 @@ async def test_a_form_for_a_channel_known_to_refuse_asks_for_an_invitation_first
     bot.slack.set_channel_state("C_PRIVATE", "ok")
     again = await bot.slack.sender.submit_view(still_open, values)
     assert again.status == 200 and again.body is None
-    await bot.slack.wait_for(lambda: bot.slack.messages("C_PRIVATE"))
+    note = await _started_note(bot)
+    assert note.channel == "C_PRIVATE"
+    (card,) = bot.slack.messages("C_PRIVATE")
+    assert card.metadata is not None and card.metadata["event_payload"]["job_id"] in note.text
     assert len((await bot.services.api.list_jobs()).data) == 2
     assert await bot.store.channel_unreachable("C_PRIVATE") is None

@@ -7,7 +7,7 @@ from bot.finetune.spec import JobSpec
 from bot.jobs.actions import Action
 from bot.jobs.actor import Actor
 from bot.jobs.grammar import ListJobs
-from bot.jobs.outcomes import CardNotPosted, Followed, Started, Unfollowed
+from bot.jobs.outcomes import ActionDone, CardNotPosted, Followed, Started, Unfollowed
 from bot.jobs.permissions import Policy
 from bot.jobs.records import Origin
 from bot.jobs.service import JobService
@@ -57,6 +57,7 @@ async def test_pause_reports_the_apis_answer_and_the_edited_card(bot: BotRig) ->
     jobs = service(bot)
     job_id, _ = await bot.running_job()
     done = await jobs.act(Action.PAUSE, job_id, ALICE)
+    assert isinstance(done, ActionDone)
     assert done.action is Action.PAUSE and done.card_updated
     assert done.job.id == job_id and done.job.status in ("pausing", "paused")
     assert done.tracked is not None and done.tracked.status == done.job.status

@@ -148,7 +148,7 @@ async def test_an_error_right_after_the_ack_is_answered_once(
         for request in sent:
             assert "No fine-tuning job found" in await bot.answer_text(request)
         await bot.answer(await bot.slack.sender.slash("help"))
-    answered = [p.response_url_id for p in bot.slack.responses]
+    answered: list[str | None] = [p.response_url_id for p in bot.slack.responses]
     assert all(answered.count(request.response_url_id) == 1 for request in sent)
     assert not [
         r for r in caplog.records if r.name.startswith("tuneops.bolt") and r.levelno >= logging.WARNING

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.socket_watchdog import SocketHandler
 from bot.sandbox.standin import SlackStandIn
 
 COMMAND_PAYLOAD = {"command": "/finetune", "text": "help", "user_id": "U_ALICE", "channel_id": "C_ML"}
@@ -208,7 +209,7 @@ async def test_bolt_moves_to_a_new_connection_when_asked_and_commands_keep_flowi
     async def answer(ack: AsyncAck, command: dict[str, Any]) -> None:
         await ack(f"you said {command['text']}")
 
-    handler = AsyncSocketModeHandler(app, slack.app_token)
+    handler: SocketHandler = AsyncSocketModeHandler(app, slack.app_token)
     await handler.connect_async()
     slack.sender.transport = "socket"
     try:

@@ -113,7 +113,7 @@ async def test_views_push_stacks_up_to_three(slack: SlackStandIn, slack_client: 
     with pytest.raises(SlackApiError) as full:
         await slack_client.views_push(trigger_id=slack.workspace.issue_trigger("U_ALICE"), view=modal("Four"))
     assert full.value.response["error"] == "push_limit_reached"
-    assert [v.view["title"]["text"] for v in slack.workspace.view_stack("U_ALICE")] == [
+    assert [v.view["title"]["text"] for v in slack.workspace.modals.view_stack("U_ALICE")] == [
         "New fine-tune",
         "Two",
         "Three",

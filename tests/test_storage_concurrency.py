@@ -59,13 +59,16 @@ async def test_many_tasks_writing_at_once_keep_every_change_and_its_notes(
     deliverers = [claim_and_deliver(turn) for turn in range(20)]
     watchers = [store.add_watch(job_ids[0], "C-LATE", user=f"U-{n}", now=1.0) for n in range(5)]
     deliveries = [store.remember_delivery(f"Ev-{n % 4}", now=1.0, ttl=60.0) for n in range(16)]
-    results = await asyncio.gather(
-        *pollers, *deliverers, *watchers, *deliveries, *(audit(turn) for turn in range(30))
+    polled, delivered, added, first_seen, _ = await asyncio.gather(
+        asyncio.gather(*pollers),
+        asyncio.gather(*deliverers),
+        asyncio.gather(*watchers),
+        asyncio.gather(*deliveries),
+        asyncio.gather(*(audit(turn) for turn in range(30))),
     )
 
-    changes: list[StatusChange] = [c for batch in results[:12] for c in batch]
-    claimed: list[int] = [i for batch in results[12:32] for i in batch]
-    added, first_seen = results[32:37], results[37:53]
+    changes: list[StatusChange] = [c for batch in polled for c in batch]
+    claimed: list[int] = [i for batch in delivered for i in batch]
     assert len(claimed) == len(set(claimed))  # no row leased twice
     assert sum(added) == 1  # exactly one of the racing add_watch calls added the watch
     assert sum(first_seen) == 4  # each of the four delivery keys was new exactly once

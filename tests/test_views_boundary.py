@@ -1,4 +1,4 @@
-"""Only views know Block Kit (DESIGN §4): the service and the listeners hand over `SlackMessage`s that
+"""Only views know Block Kit: the service and the listeners hand over `SlackMessage`s that
 `bot/views/` built, and never write blocks themselves. The Slack stand-in (a fake Slack) and the emulator
 are not the service and are left out."""
 

@@ -6,6 +6,8 @@ number of card edits and replies is exact.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bot.sandbox.emulator.control import EmulatorControl
@@ -24,6 +26,11 @@ def _edits(rig: AppRig, card_ts: str) -> int:
     return sum(1 for call in rig.slack.calls_to("chat.update") if call.args.get("ts") == card_ts and call.ok)
 
 
+def _transitions_are(rig: AppRig, channel: str, card_ts: str, expected: list[str]) -> Callable[[], bool]:
+    """A wait condition: the card's thread has told exactly these status changes."""
+    return lambda: rig.transitions(channel, card_ts) == expected
+
+
 async def test_a_job_created_from_a_command_is_told_to_its_channel_exactly_once_per_change(
     app_rig: AppRig,
 ) -> None:
@@ -37,9 +44,8 @@ async def test_a_job_created_from_a_command_is_told_to_its_channel_exactly_once_
     for seconds, status in ((10, "queued"), (20, "running"), (6 * 100, "succeeded")):
         await control.advance(seconds)
         expected.append(f"{len(expected) + 1}:{status}")
-        count = len(expected)
         await rig.slack.wait_for(lambda: statuses() == expected)
-        await rig.slack.wait_for(lambda count=count: _edits(rig, card.ts) == count)
+        await rig.slack.wait_for(lambda: _edits(rig, card.ts) == len(expected))
 
     # One card, edited once per change; one reply per change; only the outcome broadcast, to its creator.
     assert statuses() == ["1:queued", "2:running", "3:succeeded"]
@@ -106,13 +112,13 @@ async def test_a_failure_is_told_in_the_owner_and_a_watching_channel_with_the_cr
 
     await control.advance(30)
     for channel, ts in ((CHANNEL, card.ts), ("C_OPS", ops_card.ts)):
-        await rig.slack.wait_for(lambda c=channel, t=ts: rig.transitions(c, t) == ["1:running"])
+        await rig.slack.wait_for(_transitions_are(rig, channel, ts, ["1:running"]))
     await control.set_job(
         job_id, status="failed", error={"code": "invalid_training_file", "message": "Line 7 is not JSON."}
     )
 
     for channel, ts in ((CHANNEL, card.ts), ("C_OPS", ops_card.ts)):
-        await rig.slack.wait_for(lambda c=channel, t=ts: rig.transitions(c, t) == ["1:running", "2:failed"])
+        await rig.slack.wait_for(_transitions_are(rig, channel, ts, ["1:running", "2:failed"]))
         failure = rig.notes(channel, ts)[-1]
         assert failure.reply_broadcast
         assert "<@U_CAROL>" in failure.text

@@ -54,7 +54,8 @@ async def test_a_job_cancelled_by_a_click_still_gets_one_final_read_and_then_non
     tracked = await bot.store.get_job(job_id)
     assert tracked is not None and tracked.status == "cancelled"
     # The last step trained and its loss, from the final read's events.
-    assert tracked.progress.step is not None and 30 <= tracked.progress.step < tracked.progress.total_steps
+    step, total = tracked.progress.step, tracked.progress.total_steps
+    assert step is not None and total is not None and 30 <= step < total
     assert tracked.progress.train_loss is not None
     assert tracked.status_seq == clicked.status_seq  # the end was not told twice
 

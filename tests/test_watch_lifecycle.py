@@ -89,8 +89,9 @@ async def test_a_job_watched_from_two_channels_is_told_in_both(watch_rig: Rig) -
 
     await rig.control.advance(30)
     await rig.control.set_job(job_id, status="cancelled")
-    for channel in ("C_OWNER", "C_WATCHER"):
-        await rig.until(lambda channel=channel: rig.statuses(job_id, channel)[-1:] == ["cancelled"])
+    await rig.until(
+        lambda: all(rig.statuses(job_id, c)[-1:] == ["cancelled"] for c in ("C_OWNER", "C_WATCHER"))
+    )
 
     # Both channels got the same story, each once, each under its own card.
     assert rig.statuses(job_id, "C_OWNER") == rig.statuses(job_id, "C_WATCHER")

@@ -87,7 +87,7 @@ async def serve() -> AsyncIterator[Callable[[FakeApi], Any]]:
 
 
 async def _watcher_against(base_url: str, store: SqliteStore, db: Path) -> tuple[Watcher, FineTuneClient]:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         SLACK_BOT_TOKEN="xoxb-test",
         SLACK_SIGNING_SECRET="secret",
         OPENAI_API_KEY="sk-test",

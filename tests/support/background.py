@@ -3,8 +3,8 @@
 `watch_rig` builds the same `Services` the service builds (real SQLite file, `FineTuneClient` against the
 emulator, `AsyncWebClient` against the stand-in) and a `Background` with fast intervals; `app_rig` runs the
 real Bolt app (`tests/support/runtime.py`) with such a `Background` on the app's own services. `Rig.start_job`
-creates a job in the emulator and tracks it with its card in a channel, as `/finetune create` does; the
-emulator's clock is driven with `emulator_control.advance`. `notes(...)` reads back what a person sees.
+creates a job in the emulator and follows it in a channel the way `/finetune create` does; the emulator's
+clock is driven with `emulator_control.advance`. `notes(...)` reads back what a person sees.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from bot.finetune.client import FineTuneClient
 from bot.finetune.providers import ProviderConfig
 from bot.finetune.retry import RetryPolicy
 from bot.finetune.spec import JobSpec
-from bot.jobs.records import NewJob, Origin
+from bot.jobs.actor import Actor
+from bot.jobs.records import NewJob, Origin, TrackedJob
+from bot.notify.cards import ChannelCards
 from bot.notify.notifier import Notifier
 from bot.notify.thread_lookup import NOTIFICATION_EVENT
 from bot.sandbox.emulator.control import EmulatorControl
@@ -58,7 +60,10 @@ class Rig:
     async def start_job(
         self, channel: str, creator: str = "U_ALICE", *, validation: bool = False, suffix: str = "rig"
     ) -> str:
-        """Create a job in the emulator and track it in `channel` with its card, like `/finetune create`."""
+        """Create a job in the emulator and follow it in `channel`, as `/finetune create` does: tracked with
+        no watch, its card posted (with its metadata), then the channel's watch added. One difference: its
+        first poll is due at once rather than a poll interval later, so tests need not wait for it."""
+        read_at = self.services.clock()
         job = await self.services.api.create_job(
             JobSpec(
                 model=BASE_MODEL,
@@ -68,7 +73,7 @@ class Rig:
             )
         )
         now = self.services.clock()
-        await self.store.track_job(
+        tracked, _ = await self.store.track_job(
             NewJob(
                 job_id=job.id,
                 provider="openai",
@@ -79,29 +84,30 @@ class Rig:
                 model=job.model,
                 suffix=job.suffix,
                 snapshot=job.model_dump(mode="json"),
+                read_at=read_at,
             ),
             now=now,
+            next_poll_at=now,
+            owner_watch=False,
         )
-        await self.post_card(job.id, channel)
+        await self._post_card(tracked, Actor(user=creator, channel=channel))
         self.background.wake()
         return job.id
 
     async def watch_from(self, job_id: str, channel: str, user: str = "U_BOB") -> None:
-        """Follow the job from another channel too, with its own card (like `/finetune watch`)."""
-        await self.store.add_watch(job_id, channel, user=user, now=self.services.clock())
-        await self.post_card(job_id, channel)
-
-    async def post_card(self, job_id: str, channel: str) -> str:
+        """Follow the job from another channel too, with its own card, as `/finetune watch` does."""
         tracked = await self.store.get_job(job_id)
         assert tracked is not None
-        now = self.services.clock()
-        answer = await self.services.slack.chat_postMessage(
-            channel=channel, **card_for(tracked, now).as_kwargs()
-        )
-        ts = str(answer["ts"])
-        await self.store.set_card(job_id, channel, ts=ts, version=tracked.version, now=now)
-        self.cards[(job_id, channel)] = ts
-        return ts
+        await self._post_card(tracked, Actor(user=user, channel=channel))
+
+    async def _post_card(self, tracked: TrackedJob, actor: Actor) -> None:
+        """The card module posts the card and then adds the channel's watch; the rig remembers the card."""
+        cards = ChannelCards(self.services)
+        card = card_for(tracked, self.services.clock())
+        await cards.post_then_watch(tracked, actor, card)
+        watch = await self.store.get_watch(tracked.job_id, actor.channel)
+        assert watch is not None and watch.card_ts is not None, "the card was not posted"
+        self.cards[(tracked.job_id, actor.channel)] = watch.card_ts
 
     def card(self, job_id: str, channel: str) -> StoredMessage:
         message = self.slack.message(channel, self.cards[(job_id, channel)])
@@ -152,7 +158,7 @@ def note_transition(message: StoredMessage) -> str | None:
 def rig_settings(
     emulator: EmulatorServer, slack: SlackStandIn, db: Path, *, poll: float = FAST_POLL
 ) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         SLACK_BOT_TOKEN=slack.bot_token,
         SLACK_SIGNING_SECRET=slack.signing_secret,
         SLACK_API_URL=slack.api_url,

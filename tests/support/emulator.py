@@ -46,7 +46,7 @@ async def emulator_control(emulator: EmulatorServer) -> AsyncIterator[EmulatorCo
 # scripts/extract_openai_schemas.py (the whole document is 3 MB). TUNEOPS_OPENAPI_SPEC may name a full
 # openapi.yaml to check against instead.
 SCHEMAS_FILE = Path(__file__).resolve().parents[1] / "data" / "openai-openapi-schemas.json"
-# Real servers answer statuses beyond the documented six (reference §3): the job schema is widened for them.
+# Real servers answer statuses beyond the documented six (a paused job): the job schema is widened for them.
 EXTRA_STATUSES = ["paused", "pausing"]
 
 
@@ -58,7 +58,7 @@ class SpecSchemas:
         job = copy.deepcopy(schemas["FineTuningJob"])
         job["properties"]["status"]["enum"] = [*job["properties"]["status"]["enum"], *EXTRA_STATUSES]
         schemas["FineTuningJob"] = job
-        # Azure: organization_id may be null (reference §2.1); everything else as OpenAI.
+        # Azure: organization_id may be null; everything else as OpenAI.
         azure_job = copy.deepcopy(job)
         azure_job["properties"]["organization_id"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
         schemas["AzureFineTuningJob"] = azure_job

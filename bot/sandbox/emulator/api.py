@@ -129,7 +129,7 @@ class ApiHandlers:
             flavour_of(request) == "azure"
             and self.state.view(record, with_events=False).status not in TERMINAL
         ):
-            # Microsoft's sample: checkpoints can be listed only once the job is terminal (reference §2.4).
+            # Microsoft's sample: checkpoints can be listed only once the job is terminal.
             items = []
         page, has_more = page_after(items, lambda item: str(item["id"]), request.query.get("after"), limit)
         return web.json_response(

@@ -1,6 +1,6 @@
 """Errors the emulated API answers with, in each dialect's real body shape.
 
-OpenAI: `{"error": {message, type, param, code}}`. Azure v1 (spec `AzureErrorResponse`, reference §4):
+OpenAI: `{"error": {message, type, param, code}}`. Azure v1 (its spec's `AzureErrorResponse`):
 `{"error": {code, message, param, type: "error", inner_error}}` where `code` is always a string, the HTTP status
 as text (e.g. `"429"`) when there is no more specific code.
 """

@@ -13,7 +13,7 @@ MAX_SEED = 2_147_483_647
 METHODS = ("supervised", "dpo", "reinforcement")
 AZURE_SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 AZURE_TRAINING_TYPES = frozenset({"standard", "globalstandard", "developer"})
-# Top-level fields of `CreateFineTuningJobRequest` (reference §2.3); Azure adds `trainingType`.
+# Top-level fields of OpenAI's `CreateFineTuningJobRequest`; Azure adds `trainingType`.
 CREATE_FIELDS = frozenset(
     {
         "model",

@@ -30,7 +30,7 @@ def render_job(record: JobRecord, seen: Projection, clock: EmulatorClock, flavou
         "created_at": clock.unix_at(record.created_at),
         "finished_at": None if seen.finished_at is None else clock.unix_at(seen.finished_at),
         "fine_tuned_model": record.plan.fine_tuned_model if succeeded else None,
-        # Azure has been seen answering null here (reference §2.1).
+        # Azure has been seen answering null here.
         "organization_id": ORGANIZATION_ID if flavour == "openai" else None,
         "result_files": [record.results_file_id] if succeeded else [],
         "status": seen.status,

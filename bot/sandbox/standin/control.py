@@ -1,19 +1,5 @@
 """`/_standin/...`: the fault knobs and records over HTTP, for a stand-in running in another process
-(the sandbox, a benchmark). Each mirrors a `SlackStandIn` method:
-
-    GET  /_standin/calls[?method=chat.postMessage]   recorded Web API calls
-    GET  /_standin/responses                         response_url posts
-    GET  /_standin/messages?channel=C_ML             top-level messages of a channel
-    GET  /_standin/pacing                            pacing violations
-    POST /_standin/channel_state   {"channel": "C_ML", "state": "archived"}
-    POST /_standin/fail_next       {"n": 2, "status": 429, "retry_after": 1, "method": "chat.postMessage"}
-    POST /_standin/latency         {"ms": 200, "method": null}
-    POST /_standin/pacing          {"rate": 1.0, "burst": 3, "enforce": false}
-    POST /_standin/trigger_ttl     {"seconds": null}
-    POST /_standin/bot_url         {"url": "http://127.0.0.1:3000/slack/events"}
-    POST /_standin/users           {"id": "U_ADMIN", "name": "admin", "real_name": "An Admin"}
-    POST /_standin/channels        {"id": "C_OPS", "name": "ops"}
-    POST /_standin/reset           forget recorded calls, responses, violations; clear faults
+(the sandbox, a benchmark). Each endpoint mirrors a `SlackStandIn` method (listed above `add_routes`).
 """
 
 from __future__ import annotations
@@ -59,6 +45,20 @@ def _guarded(handler: Handler) -> Handler:
     return guarded
 
 
+# The endpoints:
+# GET  /_standin/calls[?method=chat.postMessage]   recorded Web API calls
+# GET  /_standin/responses                         response_url posts
+# GET  /_standin/messages?channel=C_ML             top-level messages of a channel
+# GET  /_standin/pacing                            pacing violations
+# POST /_standin/channel_state   {"channel": "C_ML", "state": "archived"}
+# POST /_standin/fail_next       {"n": 2, "status": 429, "retry_after": 1, "method": "chat.postMessage"}
+# POST /_standin/latency         {"ms": 200, "method": null}
+# POST /_standin/pacing          {"rate": 1.0, "burst": 3, "enforce": false}
+# POST /_standin/trigger_ttl     {"seconds": null}
+# POST /_standin/bot_url         {"url": "http://127.0.0.1:3000/slack/events"}
+# POST /_standin/users           {"id": "U_ADMIN", "name": "admin", "real_name": "An Admin"}
+# POST /_standin/channels        {"id": "C_OPS", "name": "ops"}
+# POST /_standin/reset           forget recorded calls, responses, violations; clear faults
 def add_routes(app: web.Application, standin: SlackStandIn) -> None:
     async def body_of(request: web.Request) -> JSON:
         try:

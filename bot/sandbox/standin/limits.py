@@ -2,7 +2,7 @@
 
 Slack answers a message whose blocks break a rule with `invalid_blocks` (and a JSON pointer per problem),
 a message whose blocks together carry too much text with `msg_blocks_too_long`, and a modal that breaks a
-rule with `invalid_arguments`. The numbers are those of `shared/reference/slack-bolt.md` §3.
+rule with `invalid_arguments`. The numbers are the limits Slack documents for Block Kit.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.sandbox.standin.models import JSON, OpenView
+from bot.sandbox.standin.models import JSON, OpenView, StoredEphemeral, StoredMessage
 from bot.sandbox.standin.workspace import Workspace
 
 _STATELESS_ELEMENTS = frozenset({"button", "overflow", "image", "workflow_button"})
@@ -225,3 +225,44 @@ def submitted_view(opened: OpenView | JSON, state: JSON) -> JSON:
     view["state"] = {"values": state}
     view.pop("standin_errors", None)
     return view
+
+
+def message_click_payload(
+    ws: Workspace,
+    current: StoredMessage | StoredEphemeral,
+    user: str,
+    found: FoundElement,
+    value: InputValue,
+    *,
+    trigger_id: str,
+    response_url: str,
+) -> JSON:
+    """The `block_actions` payload of a click on an element of a message, as Slack sends it."""
+    is_ephemeral = isinstance(current, StoredEphemeral)
+    channel = ws.ensure_channel(current.channel)
+    payload: JSON = {
+        "type": "block_actions",
+        "user": user_json(ws, user),
+        "api_app_id": ws.app_id,
+        "token": VERIFICATION_TOKEN,
+        "container": {
+            "type": "message",
+            "message_ts": current.ts,
+            "channel_id": current.channel,
+            "is_ephemeral": is_ephemeral,
+        },
+        "trigger_id": trigger_id,
+        "team": team_json(ws),
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel.id, "name": channel.name},
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [action_json(found, value, f"{time.time():.6f}")],
+    }
+    if isinstance(current, StoredMessage):
+        # Slack sends the message the button is on (not for ephemeral messages).
+        payload["message"] = ws.message_json(current)
+    if current.thread_ts:
+        payload["container"]["thread_ts"] = current.thread_ts
+    return payload

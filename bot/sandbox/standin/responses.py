@@ -10,11 +10,16 @@ A response_url works up to 5 times within 30 minutes; after that it answers 404 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Literal
 
+from aiohttp import web
+
+from bot.sandbox.standin.api_args import ApiError, arg_bool, arg_str, parse_message_content
+from bot.sandbox.standin.faults import Faults
 from bot.sandbox.standin.models import JSON, ResponsePost
-from bot.sandbox.standin.webapi import ApiError, arg_bool, arg_str, parse_message_content
 from bot.sandbox.standin.workspace import (
     RESPONSE_URL_LIFETIME,
     RESPONSE_URL_MAX_USES,
@@ -122,3 +127,27 @@ def receive_response(
         error=None if outcome.body.get("ok") else str(outcome.body.get("error")),
     )
     return outcome, post
+
+
+async def answer_response_post(
+    request: web.Request, workspace: Workspace, faults: Faults
+) -> tuple[web.Response, ResponsePost]:
+    """The HTTP side of a post to a response_url: its JSON body read, the fault knobs for "response_url"
+    (latency, failures) applied, then `receive_response`; the answer and the record of the post."""
+    response_url_id = request.match_info["id"]
+    try:
+        raw = await request.json()
+    except ValueError:
+        raw = None
+    if not isinstance(raw, dict):
+        post = ResponsePost(response_url_id, {}, time.time(), 400, error="invalid_payload")
+        return web.json_response({"ok": False, "error": "invalid_payload"}, status=400), post
+    delay = faults.latency_for("response_url")
+    if delay > 0:
+        await asyncio.sleep(delay)
+    rule = faults.take_failure("response_url")
+    if rule is not None:
+        post = ResponsePost(response_url_id, raw, time.time(), rule.status, error=str(rule.body()["error"]))
+        return web.json_response(rule.body(), status=rule.status, headers=rule.headers()), post
+    outcome, post = receive_response(workspace, response_url_id, raw)
+    return web.json_response(outcome.body, status=outcome.status), post

@@ -1,20 +1,10 @@
 """Plays Slack's part towards the bot: builds the request Slack would send for a slash command, a button
-click or a modal submission, delivers it, and then does with the bot's acknowledgement what Slack does
-(shows a command's ack text, closes or updates a modal, shows `dispatch_failed` when the bot did not answer).
+click or a modal submission, with a fresh trigger_id and response_url, delivers it, and does with the
+bot's acknowledgement what Slack does (`acks.py`).
 
-Two transports, as Slack has, and the same methods for both:
-- `"http"`: the request is signed with the signing secret and POSTed to the bot's `/slack/events`; the
-  acknowledgement is the HTTP answer;
-- `"socket"`: the payload goes as a Socket Mode envelope over the connection the app opened
-  (`slash_commands` or `interactive`), and the acknowledgement is the ack's `payload`.
-
-Every request gets a fresh trigger_id and response_url issued by the stand-in, so whatever the bot does
-with them (views.open, respond()) lands in the stand-in's records.
-
-    sent = await slack.sender.slash("create model=gpt-4o-mini training_file=file-abc")
-    assert sent.status == 200
-    card = await slack.wait_for(lambda: slack.messages("C_ML"))
-    sent = await slack.sender.click(card[-1], "job_cancel")
+Two transports, as Slack has, behind the same methods: `"http"` signs the request and POSTs it to the
+bot's `/slack/events` (the ack is the HTTP answer); `"socket"` sends it as a Socket Mode envelope over the
+app's connection (the ack is the envelope's `payload`).
 """
 
 from __future__ import annotations
@@ -29,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from bot.sandbox.standin.acks import after_command, after_submission, failure_name, slack_says
 from bot.sandbox.standin.models import JSON, OpenView, StoredEphemeral, StoredMessage
 from bot.sandbox.standin.payloads import (
     VERIFICATION_TOKEN,
@@ -36,13 +27,13 @@ from bot.sandbox.standin.payloads import (
     action_json,
     find_element,
     interactive_form,
+    message_click_payload,
     slash_command_form,
     submitted_view,
     team_json,
     user_json,
     view_state,
 )
-from bot.sandbox.standin.responses import receive_response
 from bot.sandbox.standin.socket_mode import EnvelopeType
 from bot.sandbox.standin.workspace import ResponseTarget, Workspace
 
@@ -194,29 +185,8 @@ class SlackSender:
             sent = await self.signed_post(body, FORM, timestamp=timestamp, signature=signature)
         sent.payload = fields
         sent.response_url_id, sent.trigger_id = target.id, trigger_id
-        self._after_command(sent, target, command_name, text)
+        after_command(self._standin, sent, target, command_name, text)
         return sent
-
-    def _after_command(self, sent: SentRequest, target: ResponseTarget, command: str, text: str) -> None:
-        if sent.status != 200:
-            self._slack_says(
-                target.channel, target.user, f'{command} failed with the error "{_failure(sent)}"'
-            )
-            return
-        ack: JSON | None = None
-        if isinstance(sent.body, dict) and (sent.body.get("text") or sent.body.get("blocks")):
-            ack = sent.body
-        elif isinstance(sent.body, str) and sent.body.strip():
-            ack = {"text": sent.body}
-        if ack is None:
-            return
-        if ack.get("response_type") == "in_channel":
-            # Slack shows the person's command above an in-channel answer.
-            self._workspace.post_message(
-                target.channel, text=f"{command} {text}".strip(), blocks=[], user=target.user, bot=False
-            )
-        _, post = receive_response(self._workspace, target.id, ack, source="ack")
-        self._standin.record_response(post)
 
     # ---- clicks -----------------------------------------------------------------------------------------
 
@@ -249,37 +219,20 @@ class SlackSender:
             thread_ts=current.thread_ts,
         )
         trigger_id: str = ws.issue_trigger(user)
-        channel = ws.ensure_channel(current.channel)
-        payload: JSON = {
-            "type": "block_actions",
-            "user": user_json(ws, user),
-            "api_app_id": ws.app_id,
-            "token": VERIFICATION_TOKEN,
-            "container": {
-                "type": "message",
-                "message_ts": current.ts,
-                "channel_id": current.channel,
-                "is_ephemeral": is_ephemeral,
-            },
-            "trigger_id": trigger_id,
-            "team": team_json(ws),
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": channel.id, "name": channel.name},
-            "state": {"values": {}},
-            "response_url": self._standin.response_url(target.id),
-            "actions": [action_json(found, value, f"{time.time():.6f}")],
-        }
-        if isinstance(current, StoredMessage):
-            # Slack sends the message the button is on (not for ephemeral messages).
-            payload["message"] = ws.message_json(current)
-        if current.thread_ts:
-            payload["container"]["thread_ts"] = current.thread_ts
+        payload = message_click_payload(
+            ws,
+            current,
+            user,
+            found,
+            value,
+            trigger_id=trigger_id,
+            response_url=self._standin.response_url(target.id),
+        )
         sent = await self._send_interactive(payload)
         sent.response_url_id, sent.trigger_id = target.id, trigger_id
         if sent.status != 200:
-            self._slack_says(
-                current.channel, user, f'The app did not answer this click ("{_failure(sent)}").'
+            slack_says(
+                ws, current.channel, user, f'The app did not answer this click ("{failure_name(sent)}").'
             )
         return sent
 
@@ -332,7 +285,9 @@ class SlackSender:
         `enforce_required=False`. The bot's ack is then applied: errors shown next to the fields,
         `update`/`push`/`clear`, or the modal closes."""
         ws = self._workspace
-        opened = view if isinstance(view, OpenView) else ws.find_view(view_id=str(view.get("id") or ""))
+        opened = (
+            view if isinstance(view, OpenView) else ws.modals.find_view(view_id=str(view.get("id") or ""))
+        )
         raw_view = view.view if isinstance(view, OpenView) else view
         who = user or (opened.user if opened else "U_ALICE")
         state = view_state(raw_view, values, enforce_required=enforce_required)
@@ -352,26 +307,8 @@ class SlackSender:
         sent = await self._send_interactive(payload)
         sent.trigger_id = trigger_id
         if opened is not None:
-            self._after_submission(sent, opened)
+            after_submission(ws, sent, opened)
         return sent
-
-    def _after_submission(self, sent: SentRequest, opened: OpenView) -> None:
-        ws = self._workspace
-        if sent.status != 200:
-            ws.set_view_errors(opened, {"": "We had some trouble connecting. Try again?"})
-            return
-        ack = sent.body if isinstance(sent.body, dict) else {}
-        action = ack.get("response_action")
-        if action == "errors" and isinstance(ack.get("errors"), dict):
-            ws.set_view_errors(opened, {str(k): str(v) for k, v in ack["errors"].items()})
-        elif action == "update" and isinstance(ack.get("view"), dict):
-            ws.replace_view(opened, ack["view"])
-        elif action == "push" and isinstance(ack.get("view"), dict):
-            ws.push_view(opened.user, ack["view"])
-        elif action == "clear":
-            ws.close_view(opened.user, all_views=True)
-        else:
-            ws.close_view(opened.user)
 
     async def close_view(self, view: OpenView, *, user: str | None = None) -> SentRequest | None:
         """Press the modal's close button. Slack tells the app (`view_closed`) only when the view asked
@@ -380,7 +317,7 @@ class SlackSender:
         who = user or view.user
         notify = bool(view.view.get("notify_on_close"))
         clear = bool(view.view.get("clear_on_close"))
-        ws.close_view(view.user, all_views=clear)
+        ws.modals.close_view(view.user, all_views=clear)
         if not notify:
             return None
         payload: JSON = {
@@ -433,11 +370,3 @@ class SlackSender:
             transport="socket",
             envelope_id=str(delivery.envelope["envelope_id"]),
         )
-
-    def _slack_says(self, channel: str, user: str, text: str) -> None:
-        """What Slack itself shows the person when the app failed them."""
-        self._workspace.post_ephemeral(channel, user, text=text, blocks=[], source="slack")
-
-
-def _failure(sent: SentRequest) -> str:
-    return sent.error or "dispatch_failed"

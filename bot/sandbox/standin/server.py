@@ -1,36 +1,25 @@
 """`SlackStandIn`: a local Slack for tests and the sandbox, as one real aiohttp server.
 
-It serves
-- the Web API at `POST|GET /api/<method>` (point `AsyncWebClient(base_url=standin.api_url)` at it); only
-  its own bot token is accepted (and, for `apps.connections.open`, its own app-level token),
-- Socket Mode WebSockets at `/socket/<ticket>` (URLs handed out by `apps.connections.open`),
-- the response_url sink at `POST /response/<id>`,
-- a web page that looks like a Slack channel at `GET /` (with its `/ui/...` endpoints),
-- control endpoints at `/_standin/...` for the fault knobs,
-and sends the bot Slack requests through `standin.sender`: signed HTTP POSTs to the bot's `/slack/events`, or,
-with `socket_mode=True` (or `sender.transport = "socket"`), envelopes over the app's Socket Mode connection.
-
-    async with SlackStandIn() as slack:
-        slack.set_bot_url("http://127.0.0.1:3000/slack/events")
-        await slack.sender.slash("help")
-        reply = await slack.wait_for(lambda: slack.ephemerals("U_ALICE"))
-
-Every Web API request is recorded in `calls`, whatever its outcome; messages, ephemerals, response_url
-posts and modals are kept so tests can look at what a person would see.
+It serves the Web API at `/api/<method>` (only its own tokens accepted), Socket Mode WebSockets at
+`/socket/<ticket>`, the response_url sink at `/response/<id>`, a page that looks like a Slack channel at
+`/`, and fault knobs at `/_standin/...`; `standin.sender` plays Slack's part towards the bot (signed HTTP,
+or Socket Mode envelopes). Every Web API call is recorded in `calls`, and what a person would see
+(messages, ephemerals, response_url posts, modals) is kept for tests to look at.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 
+from bot.sandbox.standin.api_args import ApiError
+from bot.sandbox.standin.api_requests import needs_app_token, request_args, request_token, token_refusal
 from bot.sandbox.standin.faults import Faults
 from bot.sandbox.standin.models import (
     JSON,
@@ -42,10 +31,10 @@ from bot.sandbox.standin.models import (
     StoredEphemeral,
     StoredMessage,
 )
-from bot.sandbox.standin.responses import receive_response
+from bot.sandbox.standin.responses import answer_response_post
 from bot.sandbox.standin.sender import SlackSender
 from bot.sandbox.standin.socket_mode import SocketConnection, SocketModePeer
-from bot.sandbox.standin.webapi import ApiError, RefusedByPacing, WebApi
+from bot.sandbox.standin.webapi import RefusedByPacing, WebApi
 from bot.sandbox.standin.workspace import Workspace
 
 T = TypeVar("T")
@@ -58,8 +47,6 @@ CHANNEL_STATES: tuple[ChannelState, ...] = (
 )
 # What manifest.yml asks for; Slack names a token's scopes in the `x-oauth-scopes` header of each answer.
 DEFAULT_BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
-# Methods called with the app-level token rather than the bot token.
-APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 
 class SlackStandIn:
@@ -228,7 +215,7 @@ class SlackStandIn:
 
     def open_view(self, user: str) -> OpenView | None:
         """The modal on top of `user`'s screen, if any."""
-        return self.workspace.open_view(user)
+        return self.workspace.modals.open_view(user)
 
     @property
     def pacing_violations(self) -> list[PacingViolation]:
@@ -313,15 +300,13 @@ class SlackStandIn:
             live = self.socket.live()
             return live[-1] if len(self.socket.connections) >= count and live else None
 
-        newest = await self.wait_for(opened, timeout)
-        assert newest is not None  # wait_for returns only a truthy value
-        return newest
+        return await self.wait_for(opened, timeout)
 
     # ---- waiting ------------------------------------------------------------------------------------------
 
     async def wait_for(
         self,
-        predicate: Callable[[], T],
+        predicate: Callable[[], T | None],
         timeout: float = 10.0,  # noqa: ASYNC109 (a plain number is what tests want to pass)
         *,
         interval: float = 0.02,
@@ -367,25 +352,24 @@ class SlackStandIn:
         status = 200
         headers: dict[str, str] = {}
         try:
-            args = await _request_args(request)
+            args = await request_args(request)
         except ValueError as error:
             body: JSON = {"ok": False, "error": str(error)}
             args = {}
         else:
-            form_token = _pop_token(args)  # never kept in the records
-            token = _bearer(request) or form_token
+            token = request_token(request, args)  # taken out of `args`: never kept in the records
             call.args = args
             delay = self.faults.latency_for(method)
             if delay > 0:
                 await asyncio.sleep(delay)
             rule = self.faults.take_failure(method)
-            refused = self._auth_error(method, token)
+            refused = token_refusal(method, token, bot_token=self.bot_token, app_token=self.app_token)
             if rule is not None:
                 status, body, headers = rule.status, rule.body(), rule.headers()
             elif refused is not None:
                 body = {"ok": False, "error": refused}
             else:
-                if method not in APP_TOKEN_METHODS and self.bot_scopes is not None:
+                if not needs_app_token(method) and self.bot_scopes is not None:
                     headers["x-oauth-scopes"] = ",".join(self.bot_scopes)
                 try:
                     body = self.webapi.call(method, args)
@@ -396,68 +380,7 @@ class SlackStandIn:
         call.status, call.response, call.duration = status, body, time.perf_counter() - started
         return web.json_response(body, status=status, headers=headers)
 
-    def _auth_error(self, method: str, token: str | None) -> str | None:
-        """Slack's answer to the token: None when it may call `method`. Only this stand-in's own tokens are
-        accepted; an app-level token is only good for `apps.connections.open`, and only it is."""
-        if token is None:
-            return "not_authed"
-        wants_app_token = method in APP_TOKEN_METHODS
-        if token.startswith("xapp-") != wants_app_token:
-            return "not_allowed_token_type"
-        expected = self.app_token if wants_app_token else self.bot_token
-        return None if token == expected else "invalid_auth"
-
     async def _response_url(self, request: web.Request) -> web.Response:
-        response_url_id = request.match_info["id"]
-        try:
-            raw = await request.json()
-        except ValueError:
-            raw = None
-        if not isinstance(raw, dict):
-            post = ResponsePost(response_url_id, {}, time.time(), 400, error="invalid_payload")
-            self._responses.append(post)
-            return web.json_response({"ok": False, "error": "invalid_payload"}, status=400)
-        delay = self.faults.latency_for("response_url")
-        if delay > 0:
-            await asyncio.sleep(delay)
-        rule = self.faults.take_failure("response_url")
-        if rule is not None:
-            post = ResponsePost(
-                response_url_id, raw, time.time(), rule.status, error=str(rule.body()["error"])
-            )
-            self._responses.append(post)
-            return web.json_response(rule.body(), status=rule.status, headers=rule.headers())
-        outcome, post = receive_response(self.workspace, response_url_id, raw)
+        response, post = await answer_response_post(request, self.workspace, self.faults)
         self._responses.append(post)
-        return web.json_response(outcome.body, status=outcome.status)
-
-
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return None
-
-
-def _pop_token(args: JSON) -> str | None:
-    token = args.pop("token", None)
-    return str(token) if token else None
-
-
-async def _request_args(request: web.Request) -> JSON:
-    """Query string, form body and JSON body merged (slack_sdk uses each, depending on the method)."""
-    args: JSON = dict(request.query)
-    if request.method != "POST" or not request.can_read_body:
-        return args
-    if request.content_type == "application/json":
-        try:
-            body: Any = await request.json()
-        except json.JSONDecodeError:
-            raise ValueError("invalid_json") from None
-        if not isinstance(body, dict):
-            raise ValueError("invalid_json")
-        args.update(body)
-    else:
-        form = await request.post()
-        args.update({key: value for key, value in form.items() if isinstance(value, str)})
-    return args
+        return response

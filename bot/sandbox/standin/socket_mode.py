@@ -1,17 +1,10 @@
 """Slack's side of Socket Mode, for the stand-in.
 
-`apps.connections.open`, called with the app-level token (`xapp-…`), hands out a WebSocket URL,
-`ws://127.0.0.1:PORT/socket/<ticket>`, good for one connection. A connecting app first gets Slack's `hello`;
-then the stand-in pushes envelopes and waits for the app's acknowledgement, as Slack does:
-
-    → {"envelope_id": "…", "type": "slash_commands" | "interactive", "payload": {...},
-       "accepts_response_payload": true}
-    ← {"envelope_id": "…", "payload": {...}}     (the payload only when the app has something to say)
-
-Like Slack it can ask the app to move to a fresh connection (a `disconnect` message, reason
-`refresh_requested`; the old connection is closed once the grace period is over), and for failure tests it
-can cut every connection without a close frame, as a dead network would, or refuse `apps.connections.open`.
-WebSocket pings are answered with pongs (aiohttp's autoping): the SDK judges a connection alive by them.
+`apps.connections.open` (app-level token) hands out a one-use `ws://…/socket/<ticket>` URL. A connecting
+app gets Slack's `hello`; then envelopes (`slash_commands`, `interactive`) are pushed and the app's ack,
+with its optional payload, awaited. Like Slack it can ask the app to move to a fresh connection
+(`disconnect`, then a close after a grace period); for failure tests it can cut every connection without
+a close frame or refuse `apps.connections.open`. Pings get pongs: the SDK judges a connection by them.
 """
 
 from __future__ import annotations
@@ -29,8 +22,8 @@ from typing import Literal
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bot.sandbox.standin.api_args import ApiError
 from bot.sandbox.standin.models import JSON
-from bot.sandbox.standin.webapi import ApiError
 
 log = logging.getLogger(__name__)
 

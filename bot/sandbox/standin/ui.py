@@ -175,7 +175,7 @@ class _UiHandlers:
         return web.json_response(_sent_json(sent))
 
     def _view(self, body: JSON, user: str) -> OpenView:
-        view = self.workspace.find_view(view_id=str(body.get("view_id") or ""))
+        view = self.workspace.modals.find_view(view_id=str(body.get("view_id") or ""))
         if view is None or view.user != user:
             raise web.HTTPNotFound(text="that modal is closed")
         return view
@@ -208,7 +208,7 @@ class _UiHandlers:
             sent = await self.standin.sender.submit_view(view, values, user=user)
         except MissingRequiredInput as missing:
             # Slack checks required inputs in the client and never bothers the app.
-            self.workspace.set_view_errors(
+            self.workspace.modals.set_view_errors(
                 view, dict.fromkeys(missing.block_ids, "Please complete this required field.")
             )
             return web.json_response({"status": None, "error": "missing_required"})

@@ -1,138 +1,34 @@
 """The Web API methods the stand-in implements, answering with Slack's shapes and Slack's error codes.
 
 Each method takes the request's merged arguments and returns the JSON body of a successful answer, or
-raises `ApiError(code)`; the server turns that into `{"ok": false, "error": code}` with HTTP 200, as Slack
-does. HTTP-level faults (429, 5xx) and authentication are handled by the server before a method runs.
+raises `ApiError(code)`; the server turns that into `{"ok": false, "error": code}` with HTTP 200, as
+Slack does. HTTP-level faults (429, 5xx) and authentication are handled by the server before a method runs.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from bot.sandbox.standin.faults import Faults
-from bot.sandbox.standin.limits import (
-    MAX_MESSAGE_TEXT,
-    MAX_TOTAL_BLOCK_TEXT,
-    message_blocks_problems,
-    total_block_text,
-    view_problems,
+from bot.sandbox.standin.api_args import (
+    ApiError,
+    arg_bool,
+    arg_int,
+    arg_json,
+    arg_str,
+    parse_message_content,
+    parse_metadata,
 )
+from bot.sandbox.standin.faults import Faults
+from bot.sandbox.standin.limits import view_problems
 from bot.sandbox.standin.models import JSON, Channel, OpenView, StoredMessage
 from bot.sandbox.standin.workspace import Workspace
 
 _TS = re.compile(r"^\d+\.\d+$")
 
 
-class ApiError(Exception):
-    """A Slack error answer: `{"ok": false, "error": code, **extra}`."""
-
-    def __init__(self, code: str, **extra: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.extra = extra
-
-    def body(self) -> JSON:
-        return {"ok": False, "error": self.code, **self.extra}
-
-
 class RefusedByPacing(Exception):
     """The pacing checker is enforcing and this post came too fast: answer 429 like Slack."""
-
-
-# ---- argument parsing (form bodies carry JSON as strings, booleans as "1"/"true") -----------------------
-
-
-def arg_str(args: JSON, key: str) -> str | None:
-    value = args.get(key)
-    if value is None or value == "":
-        return None
-    return str(value)
-
-
-def arg_bool(args: JSON, key: str) -> bool:
-    value = args.get(key)
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "yes")
-    return bool(value)
-
-
-def arg_int(args: JSON, key: str, default: int) -> int:
-    value = args.get(key)
-    try:
-        return int(value) if value not in (None, "") else default
-    except (TypeError, ValueError):
-        raise ApiError(
-            "invalid_arguments", response_metadata={"messages": [f"[ERROR] {key} must be a number"]}
-        ) from None
-
-
-def arg_json(args: JSON, key: str) -> Any:
-    value = args.get(key)
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            raise ApiError(
-                f"invalid_{key}", response_metadata={"messages": [f"[ERROR] {key} is not valid JSON"]}
-            ) from None
-    return value
-
-
-def _invalid_blocks(problems: list[str]) -> ApiError:
-    return ApiError(
-        "invalid_blocks", errors=problems, response_metadata={"messages": [f"[ERROR] {p}" for p in problems]}
-    )
-
-
-@dataclass
-class MessageContent:
-    text: str
-    blocks: list[JSON]
-    warnings: list[str]
-
-
-def parse_message_content(args: JSON, *, required: bool = True) -> MessageContent | None:
-    """`text` and `blocks` of a message, checked against Slack's limits; None when neither was sent and
-    `required` is False."""
-    text = args.get("text")
-    blocks = arg_json(args, "blocks")
-    attachments = arg_json(args, "attachments")
-    if blocks is not None and not isinstance(blocks, list):
-        raise _invalid_blocks(["must be an array [json-pointer:/blocks]"])
-    if text in (None, "") and not blocks and not attachments:
-        if required:
-            raise ApiError("no_text")
-        return None
-    if blocks:
-        problems = message_blocks_problems(blocks)
-        if problems:
-            raise _invalid_blocks([str(p) for p in problems])
-        if total_block_text(blocks) > MAX_TOTAL_BLOCK_TEXT:
-            raise ApiError("msg_blocks_too_long")
-    warnings: list[str] = []
-    text_str = "" if text is None else str(text)
-    if len(text_str) > MAX_MESSAGE_TEXT:
-        text_str = text_str[:MAX_MESSAGE_TEXT]
-        warnings.append("message_truncated")
-    return MessageContent(text_str, list(blocks or []), warnings)
-
-
-def parse_metadata(args: JSON) -> JSON | None:
-    metadata = arg_json(args, "metadata")
-    if metadata is None:
-        return None
-    if (
-        not isinstance(metadata, dict)
-        or not isinstance(metadata.get("event_type"), str)
-        or not metadata["event_type"]
-        or not isinstance(metadata.get("event_payload"), dict)
-    ):
-        raise ApiError("invalid_metadata_format")
-    return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
 
 
 def _with_warnings(body: JSON, warnings: list[str]) -> JSON:
@@ -411,17 +307,19 @@ class WebApi:
     def views_open(self, args: JSON) -> JSON:
         view = self._checked_view(args)
         user = self._trigger_user(args)
-        self.workspace.close_view(user, all_views=True)  # a new modal replaces whatever the user had open
-        opened = self.workspace.push_view(user, view)
+        self.workspace.modals.close_view(
+            user, all_views=True
+        )  # a new modal replaces whatever the user had open
+        opened = self.workspace.modals.push_view(user, view)
         assert isinstance(opened, OpenView)
         return self._view_body(opened)
 
     def views_push(self, args: JSON) -> JSON:
         view = self._checked_view(args)
         user = self._trigger_user(args)
-        if self.workspace.open_view(user) is None:
+        if self.workspace.modals.open_view(user) is None:
             raise ApiError("not_found")
-        opened = self.workspace.push_view(user, view)
+        opened = self.workspace.modals.push_view(user, view)
         if isinstance(opened, str):
             raise ApiError(opened)
         return self._view_body(opened)
@@ -433,11 +331,11 @@ class WebApi:
             raise ApiError(
                 "invalid_arguments", response_metadata={"messages": ["[ERROR] view_id or external_id"]}
             )
-        opened = self.workspace.find_view(view_id=view_id, external_id=external_id)
+        opened = self.workspace.modals.find_view(view_id=view_id, external_id=external_id)
         if opened is None:
             raise ApiError("not_found")
         expected_hash = arg_str(args, "hash")
         if expected_hash is not None and expected_hash != opened.view.get("hash"):
             raise ApiError("hash_conflict")
-        self.workspace.replace_view(opened, view)
+        self.workspace.modals.replace_view(opened, view)
         return self._view_body(opened)

@@ -1,4 +1,5 @@
-"""The stand-in's workspace: channels, people, messages, ephemerals, modals, trigger ids and response_urls.
+"""The stand-in's workspace: channels, people, messages, ephemerals, trigger ids, response_urls (and, in
+`modals`, the views people have open).
 
 Everything a fake Slack must remember lives here, with no HTTP in sight; the Web API methods
 (`webapi.py`), the response_url sink, the sender and the web page all change it through these methods,
@@ -9,18 +10,17 @@ from __future__ import annotations
 
 import copy
 import secrets
-import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from bot.sandbox.standin.block_ids import fill_block_ids
+from bot.sandbox.standin.modals import Modals
 from bot.sandbox.standin.models import (
     JSON,
     Channel,
     ChannelState,
     EphemeralSource,
-    OpenView,
     SlackUser,
     StoredEphemeral,
     StoredMessage,
@@ -36,37 +36,6 @@ DEFAULT_USERS = (
 )
 RESPONSE_URL_MAX_USES = 5  # Slack: up to 5 times within 30 minutes
 RESPONSE_URL_LIFETIME = 30 * 60
-MAX_VIEW_STACK = 3  # views.push beyond this answers push_limit_reached
-_ALNUM = string.ascii_letters + string.digits
-
-
-def random_id(prefix: str, length: int = 10) -> str:
-    return prefix + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(length))
-
-
-def _short_id() -> str:
-    return "".join(secrets.choice(_ALNUM) for _ in range(5))
-
-
-def fill_block_ids(blocks: list[JSON]) -> list[JSON]:
-    """Give every block a `block_id` and every interactive element an `action_id`, as Slack does when
-    it stores blocks that lack them (a view's `state.values` and a click's payload are keyed by them)."""
-    filled = copy.deepcopy(blocks)
-    for block in filled:
-        if not isinstance(block, dict):
-            continue
-        block.setdefault("block_id", _short_id())
-        elements: list[Any] = []
-        if isinstance(block.get("accessory"), dict):
-            elements.append(block["accessory"])
-        if isinstance(block.get("element"), dict):
-            elements.append(block["element"])
-        if block.get("type") == "actions" and isinstance(block.get("elements"), list):
-            elements.extend(block["elements"])
-        for element in elements:
-            if isinstance(element, dict) and element.get("type") not in ("image", "plain_text", "mrkdwn"):
-                element.setdefault("action_id", _short_id())
-    return filled
 
 
 @dataclass
@@ -105,7 +74,7 @@ class Workspace:
     _messages: dict[str, list[StoredMessage]] = field(default_factory=dict)
     _by_ts: dict[tuple[str, str], StoredMessage] = field(default_factory=dict)
     _ephemerals: list[StoredEphemeral] = field(default_factory=list)
-    _views: dict[str, list[OpenView]] = field(default_factory=dict)
+    modals: Modals = field(init=False)
     _triggers: dict[str, Trigger] = field(default_factory=dict)
     _responses: dict[str, ResponseTarget] = field(default_factory=dict)
     _last_ts: float = 0.0
@@ -116,6 +85,13 @@ class Workspace:
         for user_id, name, real_name in DEFAULT_USERS:
             self.users[user_id] = SlackUser(user_id, name, real_name)
         self.users[self.bot_user_id] = SlackUser(self.bot_user_id, "tuneops", "TuneOps", is_bot=True)
+        self.modals = Modals(
+            team_id=self.team_id,
+            app_id=self.app_id,
+            bot_id=self.bot_id,
+            updates=self.updates,
+            clock=self.clock,
+        )
 
     # ---- directory -------------------------------------------------------------------------------------
 
@@ -355,82 +331,6 @@ class Workspace:
     def response_target(self, response_url_id: str) -> ResponseTarget | None:
         return self._responses.get(response_url_id)
 
-    # ---- modals ----------------------------------------------------------------------------------------
-
-    def view_stack(self, user: str) -> list[OpenView]:
-        return list(self._views.get(user, []))
-
-    def open_view(self, user: str) -> OpenView | None:
-        stack = self._views.get(user)
-        return stack[-1] if stack else None
-
-    def find_view(self, *, view_id: str | None = None, external_id: str | None = None) -> OpenView | None:
-        for stack in self._views.values():
-            for view in stack:
-                if view_id is not None and view.id == view_id:
-                    return view
-                if external_id is not None and view.view.get("external_id") == external_id:
-                    return view
-        return None
-
-    def build_view(self, view: JSON, *, view_id: str | None = None, root: OpenView | None = None) -> JSON:
-        """Slack's full view object for a view the bot sent (ids, hash, empty state filled in)."""
-        full = copy.deepcopy(view)
-        full["id"] = view_id or random_id("V")
-        full["team_id"] = self.team_id
-        full["app_id"] = self.app_id
-        full["bot_id"] = self.bot_id
-        full["blocks"] = fill_block_ids(list(view.get("blocks") or []))
-        full.setdefault("private_metadata", "")
-        full.setdefault("callback_id", "")
-        full["state"] = {"values": {}}
-        full["hash"] = f"{int(self.clock())}.{secrets.token_hex(4)}"
-        full["root_view_id"] = root.id if root else full["id"]
-        full["previous_view_id"] = None
-        full.setdefault("clear_on_close", False)
-        full.setdefault("notify_on_close", False)
-        return full
-
-    def push_view(self, user: str, view: JSON) -> OpenView | str:
-        stack = self._views.setdefault(user, [])
-        if len(stack) >= MAX_VIEW_STACK:
-            return "push_limit_reached"
-        full = self.build_view(view, root=stack[0] if stack else None)
-        if stack:
-            full["previous_view_id"] = stack[-1].id
-        opened = OpenView(id=str(full["id"]), user=user, view=full, opened_at=self.clock())
-        stack.append(opened)
-        self._views_changed(user)
-        return opened
-
-    def replace_view(self, opened: OpenView, view: JSON) -> None:
-        root = self._views.get(opened.user, [opened])[0]
-        full = self.build_view(view, view_id=opened.id, root=root)
-        full["previous_view_id"] = opened.view.get("previous_view_id")
-        opened.view = full
-        opened.errors = {}
-        self._views_changed(opened.user)
-
-    def close_view(self, user: str, *, all_views: bool = False) -> list[OpenView]:
-        """Close the top modal (or the whole stack) of `user`; returns the views closed."""
-        stack = self._views.get(user, [])
-        closed = stack[:] if all_views else stack[-1:]
-        del stack[len(stack) - len(closed) :]
-        self._views_changed(user)
-        return closed
-
-    def set_view_errors(self, opened: OpenView, errors: dict[str, str]) -> None:
-        opened.errors = dict(errors)
-        self._views_changed(opened.user)
-
-    def ui_views(self, user: str) -> list[JSON]:
-        return [
-            {**copy.deepcopy(v.view), "standin_errors": dict(v.errors)} for v in self._views.get(user, [])
-        ]
-
-    def _views_changed(self, user: str) -> None:
-        self.updates.add("view", {"user": user, "views": self.ui_views(user)})
-
     # ---- the page's first load -------------------------------------------------------------------------
 
     def snapshot(self, user: str) -> JSON:
@@ -442,5 +342,5 @@ class Workspace:
             "users": [u.to_slack(self.team_id) for u in self.users.values()],
             "messages": {cid: [self.ui_message(m) for m in self.all_messages(cid)] for cid in self._messages},
             "ephemerals": [self.ui_ephemeral(e) for e in self.ephemerals(user)],
-            "views": self.ui_views(user),
+            "views": self.modals.ui_views(user),
         }
