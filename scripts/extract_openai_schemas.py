@@ -3,7 +3,7 @@
 The whole document is 3 MB; the tests need a handful of schemas and what they reference. Run it again when
 the spec is updated:
 
-    python scripts/extract_openai_schemas.py ../shared/specs/openai-openapi.yaml
+    python scripts/extract_openai_schemas.py PATH/TO/openai-openapi.yaml
 """
 
 from __future__ import annotations
@@ -61,4 +61,6 @@ def main(spec_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/specs/openai-openapi.yaml")
+    if len(sys.argv) != 2:
+        sys.exit("usage: python scripts/extract_openai_schemas.py PATH/TO/openai-openapi.yaml")
+    main(sys.argv[1])

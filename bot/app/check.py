@@ -72,11 +72,8 @@ async def check_slack(settings: Settings) -> CheckResult:
         fix = _SLACK_AUTH_FIXES.get(error, "check SLACK_BOT_TOKEN and the app's installation")
         return CheckResult("Slack", False, f"auth.test was refused: {error}", fix)
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        return CheckResult(
-            "Slack",
-            False,
-            f"could not reach Slack at {_host(settings.slack_api_url)} ({type(exc).__name__})",
-            "check SLACK_API_URL (normally https://slack.com/api/), the network and any proxy settings",
+        return _slack_unreachable(
+            "Slack", "", settings, exc, "SLACK_API_URL (normally https://slack.com/api/)"
         )
     team, user = (
         response.get("team") or response.get("team_id"),
@@ -125,12 +122,7 @@ async def check_socket_mode(settings: Settings) -> CheckResult:
             "Tokens), put it in SLACK_APP_TOKEN and turn Socket Mode on",
         )
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        return CheckResult(
-            "Slack connection",
-            False,
-            f"Socket Mode: could not reach Slack at {_host(settings.slack_api_url)} ({type(exc).__name__})",
-            "check SLACK_API_URL, the network and any proxy settings",
-        )
+        return _slack_unreachable("Slack connection", "Socket Mode: ", settings, exc, "SLACK_API_URL")
     return CheckResult(
         "Slack connection", True, "Socket Mode: Slack offers a WebSocket URL for the app token"
     )
@@ -268,3 +260,15 @@ async def run_check(*, out: TextIO | None = None) -> int:
 def _report(out: TextIO, results: list[CheckResult], result: CheckResult) -> None:
     results.append(result)
     _print(out, result)
+
+
+def _slack_unreachable(
+    name: str, prefix: str, settings: Settings, error: Exception, url_hint: str
+) -> CheckResult:
+    where = _host(settings.slack_api_url)
+    return CheckResult(
+        name,
+        False,
+        f"{prefix}could not reach Slack at {where} ({type(error).__name__})",
+        f"check {url_hint}, the network and any proxy settings",
+    )

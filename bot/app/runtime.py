@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -33,28 +34,20 @@ HTTP_SHUTDOWN_GRACE_SECONDS = 2.0
 WebExtension = Callable[[web.Application, "Runtime"], None]
 
 
+@dataclass(kw_only=True, eq=False)
 class Runtime:
-    def __init__(
-        self,
-        *,
-        services: Services,
-        bolt_app: AsyncApp,
-        web_app: web.Application,
-        followups: FollowUps,
-        background: Background | None,
-        lock: DatabaseLock | None = None,
-    ) -> None:
-        self.services = services
-        self.bolt_app = bolt_app
-        self.web_app = web_app
-        self.followups = followups
-        self.background = background
-        self._lock = lock
-        self._runner: web.AppRunner | None = None
-        self._host = "127.0.0.1"
-        self._port = 0
-        self._stopped = False
-        self._background_started = False
+    services: Services
+    bolt_app: AsyncApp
+    web_app: web.Application
+    followups: FollowUps
+    background: Background | None
+    lock: DatabaseLock | None = None
+    # Set once serving: where, and how far the start (and the stop) went.
+    _runner: web.AppRunner | None = field(default=None, init=False)
+    _host: str = field(default="127.0.0.1", init=False)
+    _port: int = field(default=0, init=False)
+    _stopped: bool = field(default=False, init=False)
+    _background_started: bool = field(default=False, init=False)
 
     @classmethod
     async def start(
@@ -151,8 +144,8 @@ class Runtime:
         await self.services.api.aclose()
         await close_slack_client(self.services.slack)
         await self.services.store.close()
-        if self._lock is not None:
-            self._lock.release()
+        if self.lock is not None:
+            self.lock.release()
         log.info("stopped")
 
     async def _stop_background(self, timeout: float) -> None:  # noqa: ASYNC109

@@ -1,4 +1,4 @@
-"""When a failed request may be sent again, and how long to wait first (reference §0 "Retries", §6).
+"""When a failed request may be sent again, and how long to wait first.
 
 Whether a failure is retryable depends on what the request does if it is repeated (`Replay`):
 

@@ -7,9 +7,11 @@ same job and transition, that message is the delivery.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.views.outbound import safe_tree
 
@@ -39,33 +41,38 @@ async def find_reply(
     client: AsyncWebClient, channel: str, thread_ts: str, job_id: str, transition: str, *, max_pages: int = 20
 ) -> str | None:
     """The ts of the reply for (job, transition) in the thread, or None. Slack errors propagate."""
-    wanted = notification_metadata(job_id, transition)["event_payload"]
-    cursor: str | None = None
-    for _ in range(max_pages):
-        response = await client.conversations_replies(
+
+    async def page(cursor: str | None) -> AsyncSlackResponse:
+        return await client.conversations_replies(
             channel=channel, ts=thread_ts, include_all_metadata=True, limit=200, cursor=cursor
         )
-        for message in response.get("messages") or []:
-            if isinstance(message, dict) and _matches(message, NOTIFICATION_EVENT, wanted):
-                return str(message.get("ts"))
-        cursor = ((response.get("response_metadata") or {}).get("next_cursor")) or None
-        if not cursor:
-            return None
-    return None
+
+    wanted = notification_metadata(job_id, transition)
+    return await _search(page, wanted, max_pages=max_pages)
 
 
 async def find_card(
     client: AsyncWebClient, channel: str, job_id: str, *, oldest: float, max_pages: int = 5
 ) -> str | None:
     """The ts of a card for the job posted in the channel since `oldest`, or None."""
-    wanted = card_metadata(job_id)["event_payload"]
-    cursor: str | None = None
-    for _ in range(max_pages):
-        response = await client.conversations_history(
+
+    async def page(cursor: str | None) -> AsyncSlackResponse:
+        return await client.conversations_history(
             channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200, cursor=cursor
         )
+
+    return await _search(page, card_metadata(job_id), max_pages=max_pages)
+
+
+async def _search(
+    page: Callable[[str | None], Awaitable[AsyncSlackResponse]], wanted: dict[str, Any], *, max_pages: int
+) -> str | None:
+    """Walk the pages of messages for the first one carrying `wanted`'s metadata; its ts."""
+    cursor: str | None = None
+    for _ in range(max_pages):
+        response = await page(cursor)
         for message in response.get("messages") or []:
-            if isinstance(message, dict) and _matches(message, CARD_EVENT, wanted):
+            if isinstance(message, dict) and _matches(message, wanted["event_type"], wanted["event_payload"]):
                 return str(message.get("ts"))
         cursor = ((response.get("response_metadata") or {}).get("next_cursor")) or None
         if not cursor:

@@ -60,3 +60,14 @@ async def request_args(request: web.Request) -> JSON:
         form = await request.post()
         args.update({key: value for key, value in form.items() if isinstance(value, str)})
     return args
+
+
+async def json_object(request: web.Request) -> JSON:
+    """The body of a control or page request: a JSON object, or a 400."""
+    try:
+        body: Any = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="expected a JSON object") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return body

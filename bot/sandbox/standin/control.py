@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.sandbox.standin.api_requests import json_object
 from bot.sandbox.standin.models import JSON, RecordedCall
 
 if TYPE_CHECKING:
@@ -60,15 +61,6 @@ def _guarded(handler: Handler) -> Handler:
 # POST /_standin/channels        {"id": "C_OPS", "name": "ops"}
 # POST /_standin/reset           forget recorded calls, responses, violations; clear faults
 def add_routes(app: web.Application, standin: SlackStandIn) -> None:
-    async def body_of(request: web.Request) -> JSON:
-        try:
-            body: Any = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text="expected a JSON object") from None
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        return body
-
     def done() -> web.Response:
         return web.json_response({"ok": True})
 
@@ -91,7 +83,7 @@ def add_routes(app: web.Application, standin: SlackStandIn) -> None:
     async def pacing(request: web.Request) -> web.Response:
         if request.method == "GET":
             return web.json_response({"violations": [asdict(v) for v in standin.pacing_violations]})
-        body = await body_of(request)
+        body = await json_object(request)
         try:
             standin.set_pacing(
                 rate=float(body.get("rate", 1.0)),
@@ -103,7 +95,7 @@ def add_routes(app: web.Application, standin: SlackStandIn) -> None:
         return done()
 
     async def channel_state(request: web.Request) -> web.Response:
-        body = await body_of(request)
+        body = await json_object(request)
         try:
             standin.set_channel_state(str(body["channel"]), body["state"])
         except (KeyError, ValueError) as error:
@@ -111,7 +103,7 @@ def add_routes(app: web.Application, standin: SlackStandIn) -> None:
         return done()
 
     async def fail_next(request: web.Request) -> web.Response:
-        body = await body_of(request)
+        body = await json_object(request)
         try:
             standin.fail_next(
                 int(body.get("n", 1)),
@@ -124,7 +116,7 @@ def add_routes(app: web.Application, standin: SlackStandIn) -> None:
         return done()
 
     async def latency(request: web.Request) -> web.Response:
-        body = await body_of(request)
+        body = await json_object(request)
         try:
             standin.set_latency(
                 float(body.get("ms", 0)), method=str(body["method"]) if body.get("method") else None
@@ -134,25 +126,25 @@ def add_routes(app: web.Application, standin: SlackStandIn) -> None:
         return done()
 
     async def trigger_ttl(request: web.Request) -> web.Response:
-        body = await body_of(request)
+        body = await json_object(request)
         seconds = body.get("seconds")
         standin.trigger_ttl = None if seconds is None else float(seconds)
         return done()
 
     async def bot_url(request: web.Request) -> web.Response:
-        body = await body_of(request)
+        body = await json_object(request)
         standin.set_bot_url(str(body["url"]))
         return done()
 
     async def users(request: web.Request) -> web.Response:
-        body = await body_of(request)
+        body = await json_object(request)
         standin.add_user(
             str(body["id"]), str(body["name"]), body.get("real_name"), is_admin=bool(body.get("is_admin"))
         )
         return done()
 
     async def channels(request: web.Request) -> web.Response:
-        body = await body_of(request)
+        body = await json_object(request)
         standin.add_channel(str(body["id"]), str(body["name"]), is_private=bool(body.get("is_private")))
         return done()
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.sandbox.standin.api_requests import json_object
 from bot.sandbox.standin.models import JSON, OpenView, StoredEphemeral, StoredMessage
 from bot.sandbox.standin.payloads import MissingRequiredInput
 from bot.sandbox.standin.sender import SentRequest
@@ -103,15 +104,6 @@ class _UiHandlers:
         ]
         return web.json_response({"seq": self.workspace.updates.seq, "reset": reset, "updates": visible})
 
-    async def _body(self, request: web.Request) -> JSON:
-        try:
-            body: Any = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text="expected a JSON object") from None
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        return body
-
     def _require_bot(self, channel: str, user: str) -> bool:
         if self.standin.bot_url is not None:
             return True
@@ -122,7 +114,7 @@ class _UiHandlers:
 
     async def command(self, request: web.Request) -> web.Response:
         """The composer: `/command text` goes to the bot; anything else is posted as the person's message."""
-        body = await self._body(request)
+        body = await json_object(request)
         user = str(body.get("user") or DEFAULT_USER)
         channel = str(body.get("channel") or "C_ML")
         text = str(body.get("text") or "").strip()
@@ -148,7 +140,7 @@ class _UiHandlers:
         return web.json_response(_sent_json(sent))
 
     async def click(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request)
         user = str(body.get("user") or DEFAULT_USER)
         channel = str(body.get("channel") or "")
         ts = str(body.get("ts") or "")
@@ -181,7 +173,7 @@ class _UiHandlers:
         return view
 
     async def view_action(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request)
         user = str(body.get("user") or DEFAULT_USER)
         view = self._view(body, user)
         value = body.get("value")
@@ -200,7 +192,7 @@ class _UiHandlers:
         return web.json_response(_sent_json(sent))
 
     async def submit(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request)
         user = str(body.get("user") or DEFAULT_USER)
         view = self._view(body, user)
         values = _values(body)
@@ -217,7 +209,7 @@ class _UiHandlers:
         return web.json_response(_sent_json(sent))
 
     async def close_view(self, request: web.Request) -> web.Response:
-        body = await self._body(request)
+        body = await json_object(request)
         user = str(body.get("user") or DEFAULT_USER)
         view = self._view(body, user)
         sent = await self.standin.sender.close_view(view, user=user)
