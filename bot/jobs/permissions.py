@@ -28,25 +28,29 @@ class Rule:
     needs_channel: bool  # the channel must own or watch the job (admins are exempt)
 
 
+_OPEN = Rule(Who.ANYONE, needs_channel=False)
+_OPEN_ACTIONS = (
+    Action.HELP,
+    Action.LIST,
+    Action.STATUS,
+    Action.EVENTS,
+    Action.CHECKPOINTS,
+    Action.REFRESH,
+    Action.CREATE,
+    Action.OPEN_FORM,
+    Action.WATCH,
+)
 RULES: dict[Action, Rule] = {
     # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.
-    Action.HELP: Rule(Who.ANYONE, needs_channel=False),
-    Action.LIST: Rule(Who.ANYONE, needs_channel=False),
-    Action.STATUS: Rule(Who.ANYONE, needs_channel=False),
-    Action.EVENTS: Rule(Who.ANYONE, needs_channel=False),
-    Action.CHECKPOINTS: Rule(Who.ANYONE, needs_channel=False),
-    Action.REFRESH: Rule(Who.ANYONE, needs_channel=False),
-    Action.CREATE: Rule(Who.ANYONE, needs_channel=False),
-    Action.OPEN_FORM: Rule(Who.ANYONE, needs_channel=False),
-    Action.WATCH: Rule(Who.ANYONE, needs_channel=False),
+    **dict.fromkeys(_OPEN_ACTIONS, _OPEN),
     # Anyone in a following channel, except in the job's own channel (its home: silencing it there hides
     # every notification), where only the creator and admins may.
     Action.UNWATCH: Rule(Who.FOLLOWER, needs_channel=True),
     # The job's creator and admins. A job whose creator is unknown (adopted with `watch`, started outside
     # Slack): admins only, or anyone could take control of any job of the account by watching it first.
-    Action.PAUSE: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
-    Action.RESUME: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
-    Action.CANCEL: Rule(Who.CREATOR_OR_ADMIN, needs_channel=True),
+    **dict.fromkeys(
+        (Action.PAUSE, Action.RESUME, Action.CANCEL), Rule(Who.CREATOR_OR_ADMIN, needs_channel=True)
+    ),
 }
 # Actions that change an existing job or its channels' subscriptions and are therefore checked.
 MUTATING_ACTIONS = frozenset(action for action, rule in RULES.items() if rule.needs_channel)

@@ -29,14 +29,19 @@ def fill_block_ids(blocks: list[JSON]) -> list[JSON]:
         if not isinstance(block, dict):
             continue
         block.setdefault("block_id", _short_id())
-        elements: list[Any] = []
-        if isinstance(block.get("accessory"), dict):
-            elements.append(block["accessory"])
-        if isinstance(block.get("element"), dict):
-            elements.append(block["element"])
-        if block.get("type") == "actions" and isinstance(block.get("elements"), list):
-            elements.extend(block["elements"])
-        for element in elements:
+        for element in block_elements(block):
             if isinstance(element, dict) and element.get("type") not in ("image", "plain_text", "mrkdwn"):
                 element.setdefault("action_id", _short_id())
     return filled
+
+
+def block_elements(block: dict[str, Any]) -> list[Any]:
+    """The elements a block holds that a person can act on (or that carry an id): accessory, input, actions."""
+    elements: list[Any] = []
+    if isinstance(block.get("accessory"), dict):
+        elements.append(block["accessory"])
+    if isinstance(block.get("element"), dict):
+        elements.append(block["element"])
+    if block.get("type") == "actions" and isinstance(block.get("elements"), list):
+        elements.extend(block["elements"])
+    return elements

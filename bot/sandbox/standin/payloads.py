@@ -8,9 +8,9 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
+from bot.sandbox.standin.block_ids import block_elements
 from bot.sandbox.standin.models import JSON, OpenView, StoredEphemeral, StoredMessage
 from bot.sandbox.standin.workspace import Workspace
 
@@ -97,14 +97,7 @@ def iter_elements(blocks: list[JSON]) -> Iterator[FoundElement]:
         if not isinstance(block, dict):
             continue
         block_id = str(block.get("block_id") or "")
-        candidates: list[Any] = []
-        if isinstance(block.get("accessory"), dict):
-            candidates.append(block["accessory"])
-        if isinstance(block.get("element"), dict):
-            candidates.append(block["element"])
-        if block.get("type") == "actions" and isinstance(block.get("elements"), list):
-            candidates.extend(block["elements"])
-        for element in candidates:
+        for element in block_elements(block):
             if isinstance(element, dict) and element.get("action_id"):
                 yield FoundElement(block_id, element, block)
 
