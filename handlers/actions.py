@@ -50,42 +50,33 @@ async def handle_job_button(
     boundary: ErrorBoundary,
 ) -> None:
     async with boundary.ack_then_work(ack, body, context):
-        await _click(body, intent, actor, jobs, respond, client)
-
-
-async def _click(
-    body: dict[str, Any],
-    intent: Intent,
-    actor: Actor,
-    jobs: JobService,
-    respond: AsyncRespond,
-    client: AsyncWebClient,
-) -> None:
-    container = body.get("container") or {}
-    on_ephemeral = bool(container.get("is_ephemeral"))
-    card_ts = None if on_ephemeral else container.get("message_ts")
-    job_id = intent.job_id or ""
-    done: ActionDone
-    verb = control_action(intent.action)
-    if verb is not None:
-        outcome = await jobs.act(verb, job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
-        if isinstance(outcome, ActionNotSent):
-            answer = not_sent_answer(outcome)
+        container = body.get("container") or {}
+        on_ephemeral = bool(container.get("is_ephemeral"))
+        card_ts = None if on_ephemeral else container.get("message_ts")
+        job_id = intent.job_id or ""
+        done: ActionDone
+        verb = control_action(intent.action)
+        if verb is not None:
+            outcome = await jobs.act(verb, job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+            if isinstance(outcome, ActionNotSent):
+                answer = not_sent_answer(outcome)
+                await answer_privately(
+                    answer, respond=respond, client=client, channel=actor.channel, user=actor.user
+                )
+                return
+            done = outcome
+        elif intent.action is Action.REFRESH:
+            done = await jobs.refresh(job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
+        else:  # only the card buttons are registered here
+            return
+        card = action_card(done, now=jobs.clock())
+        if on_ephemeral:
+            await _replace(card, respond=respond, client=client, actor=actor)
+        elif not done.card_updated:
+            answer = click_answer_card_not_edited(action_summary(done), card)
             await answer_privately(
                 answer, respond=respond, client=client, channel=actor.channel, user=actor.user
             )
-            return
-        done = outcome
-    elif intent.action is Action.REFRESH:
-        done = await jobs.refresh(job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
-    else:  # only the card buttons are registered here
-        return
-    card = action_card(done, now=jobs.clock())
-    if on_ephemeral:
-        await _replace(card, respond=respond, client=client, actor=actor)
-    elif not done.card_updated:
-        answer = click_answer_card_not_edited(action_summary(done), card)
-        await answer_privately(answer, respond=respond, client=client, channel=actor.channel, user=actor.user)
 
 
 async def handle_next_page(

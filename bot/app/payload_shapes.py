@@ -12,8 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-EVENTS_API_TYPES = frozenset({"event_callback", "url_verification", "app_rate_limited"})
-
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
@@ -44,11 +42,8 @@ class _ViewState(_Open):
 
 
 class _View(_Open):
-    id: str | None = None
     type: str | None = None
     callback_id: str | None = None
-    private_metadata: str | None = None
-    app_installed_team_id: str | None = None
     state: _ViewState | None = None
 
 
@@ -57,71 +52,49 @@ class _Message(_Open):
 
 
 class _Container(_Open):
-    type: str | None = None
-    message_ts: str | None = None
+    message_ts: str | None = None  # the card a button sits on
     channel_id: str | None = None
 
 
-class _AnyEvent(_Open):
-    type: str | None = None
+class _Event(_Open):
+    type: str
     bot_id: str | None = None
+    user: str | None = None
+    channel: str | None = None
 
 
-class InteractivePayload(_Open):
-    """`payload=` of a button click, a form submission, a shortcut."""
+class SlackPayload(_Open):
+    """Any body Bolt dispatches: an Events API callback, or an interaction (click, form, shortcut)."""
 
     type: str
     team: _Id | None = None
+    team_id: str | None = None
     enterprise: _Id | None = None
+    api_app_id: str | None = None
     user: _User | None = None
     channel: _Id | None = None
     container: _Container | None = None
     message: _Message | None = None
     view: _View | None = None
     actions: list[_Action] | None = None
-    api_app_id: str | None = None
-    event: _AnyEvent | None = None  # Bolt looks for one in every body
+    event: _Event | None = None
+    authorizations: list[dict[str, Any]] | None = None
+    challenge: str | None = None
     response_url: str | None = None
     trigger_id: str | None = None
 
     def model_post_init(self, context: Any, /) -> None:
-        self._no_explicit_null("user", "container", "view", "actions", "event")
-        if self.type == "block_actions" and not self.actions:
-            raise ValueError("block_actions without actions")
-        if self.type in ("view_submission", "view_closed") and (
-            self.view is None or self.view.callback_id is None or self.view.type is None
-        ):
-            raise ValueError(f"{self.type} without a view type and callback_id")
-
-
-class _Event(_Open):
-    type: str
-    user: str | None = None
-    channel: str | None = None
-
-
-class _Authorization(_Open):
-    team_id: str | None = None
-    user_id: str | None = None
-
-
-class EventsPayload(_Open):
-    """A JSON body of the Events API (event callbacks, url_verification)."""
-
-    type: str
-    team_id: str | None = None
-    api_app_id: str | None = None
-    event_id: str | None = None
-    challenge: str | None = None
-    event: _Event | None = None
-    authorizations: list[_Authorization] | None = None
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._no_explicit_null("event", "authorizations")
-        if self.type == "event_callback" and self.event is None:
-            raise ValueError("event_callback without an event")
-        if self.type == "url_verification" and self.challenge is None:
-            raise ValueError("url_verification without a challenge")
+        self._no_explicit_null("user", "container", "view", "actions", "event", "authorizations")
+        problem = {
+            "block_actions": not self.actions,
+            "view_submission": self.view is None or self.view.callback_id is None or self.view.type is None,
+            "event_callback": self.event is None,
+            "url_verification": self.challenge is None,
+        }.get(self.type, False)
+        if problem:
+            raise ValueError(f"a {self.type} without what it needs")
+        if self.type == "view_closed" and (self.view is None or self.view.callback_id is None):
+            raise ValueError("a view_closed without its view")
 
 
 def fits(model: type[_Open], value: Any) -> bool:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app.payload_shapes import EVENTS_API_TYPES, EventsPayload, InteractivePayload, fits
+from bot.app.payload_shapes import SlackPayload, fits
 
 # Slack refuses requests older than five minutes; so do we, and a replay is remembered that long.
 SIGNATURE_WINDOW_SECONDS = 300
@@ -85,17 +85,11 @@ def is_slack_payload(text: str, content_type: str) -> bool:
     shaped as Slack shapes them. The body is read the way Bolt will read it: JSON when it says so or looks
     so, otherwise a form, whose `payload` field (if the text mentions one) holds the JSON."""
     if content_type == "application/json" or text.startswith("{"):
-        return _fits_json(_json(text))
+        return fits(SlackPayload, _json(text))
     if "payload" in text:
         payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        return payload is not None and fits(InteractivePayload, _json(payload))
+        return payload is not None and fits(SlackPayload, _json(payload))
     return bool(parse_qsl(text, keep_blank_values=True))
-
-
-def _fits_json(body: object) -> bool:
-    if isinstance(body, dict) and isinstance(body.get("type"), str) and body["type"] in EVENTS_API_TYPES:
-        return fits(EventsPayload, body)
-    return fits(InteractivePayload, body)  # Bolt takes any JSON body for what it says it is
 
 
 def _json(text: str) -> object:
