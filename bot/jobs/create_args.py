@@ -93,19 +93,16 @@ def canonical_key(name: str) -> str | None:
     return KEY_ALIASES.get(name)
 
 
+# A value to show in "e.g. key=value" hints, per setting, written as a person would type them.
+EXAMPLES = (
+    "model=gpt-4o-mini-2024-07-18 training_file=file-abc123 validation_file=file-def456 suffix=my-run "
+    "seed=42 epochs=3 batch_size=auto lr_multiplier=0.5 method=dpo beta=0.1"
+)
+EXAMPLE_VALUES = dict(pair.split("=", 1) for pair in EXAMPLES.split())
+
+
 def _example_value(key: str) -> str:
-    return {
-        "model": "gpt-4o-mini-2024-07-18",
-        "training_file": "file-abc123",
-        "validation_file": "file-def456",
-        "suffix": "my-run",
-        "seed": "42",
-        "epochs": "3",
-        "batch_size": "auto",
-        "lr_multiplier": "0.5",
-        "method": "dpo",
-        "beta": "0.1",
-    }.get(key, "value")
+    return EXAMPLE_VALUES.get(key, "value")
 
 
 def create_problems_text(problems: list[tuple[str, str]], *, command: str) -> str:

@@ -10,28 +10,9 @@ that looks like a Slack channel, and a sender that plays Slack's part towards th
 
 from __future__ import annotations
 
-from bot.sandbox.standin.models import (
-    OpenView,
-    PacingViolation,
-    RecordedCall,
-    ResponsePost,
-    StoredEphemeral,
-    StoredMessage,
-)
+from bot.sandbox.standin.models import StoredMessage
 from bot.sandbox.standin.payloads import MissingRequiredInput
-from bot.sandbox.standin.sender import SentRequest, SlackSender, sign
+from bot.sandbox.standin.sender import SentRequest, sign
 from bot.sandbox.standin.server import SlackStandIn
 
-__all__ = [
-    "MissingRequiredInput",
-    "OpenView",
-    "PacingViolation",
-    "RecordedCall",
-    "ResponsePost",
-    "SentRequest",
-    "SlackSender",
-    "SlackStandIn",
-    "StoredEphemeral",
-    "StoredMessage",
-    "sign",
-]
+__all__ = ["MissingRequiredInput", "SentRequest", "SlackStandIn", "StoredMessage", "sign"]
