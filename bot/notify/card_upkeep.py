@@ -15,13 +15,22 @@ import time
 
 from bot.jobs.records import CardToRefresh, TrackedJob, Watch
 from bot.notify.cards import CLOCK_SKEW_SECONDS, CardNotPosted, ChannelCards
+from bot.notify.fallback import plain
 from bot.notify.pacing import WORKSPACE, RateLimiter
-from bot.notify.slack_failures import DeliveryFailed, FailureKind, SlackFailure, cannot_look, classify
+from bot.notify.slack_failures import (
+    DeliveryFailed,
+    FailureKind,
+    SlackFailure,
+    cannot_look,
+    classify,
+    is_permanent,
+)
 from bot.ops.backoff import JitteredBackoff
 from bot.ops.logs import log_context
 from bot.ops.metrics import DELIVERIES
 from bot.services import Services
 from bot.views.card import card_for
+from bot.views.message import SlackMessage
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +98,27 @@ class CardUpkeep:
             await self._pacer.take(channel)
             card = card_for(job, self._services.clock())
             try:
-                async with self._requests:
-                    ts = await self._cards.post(job.job_id, channel, card)
-            except CardNotPosted as refused:
-                raise DeliveryFailed(refused.failure) from refused
+                ts = await self._post_card(job, channel, card)
+            except DeliveryFailed as failed:
+                if not is_permanent(failed.failure):
+                    raise
+                log.warning(
+                    "Slack refused the card of %s in %s for good (%s); posting it as plain text",
+                    job.job_id,
+                    channel,
+                    failed.failure.error,
+                )
+                ts = await self._post_card(job, channel, plain(card))
             await self._cards.remember(job.job_id, channel, ts, version=job.version)
             DELIVERIES.labels("card", "sent", "posted" if replacing is None else "reposted").inc()
             return ts
+
+    async def _post_card(self, job: TrackedJob, channel: str, card: SlackMessage) -> str:
+        try:
+            async with self._requests:
+                return await self._cards.post(job.job_id, channel, card)
+        except CardNotPosted as refused:
+            raise DeliveryFailed(refused.failure) from refused
 
     # ---- keeping cards live ---------------------------------------------------------------------------
 

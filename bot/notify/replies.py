@@ -4,7 +4,8 @@ A row is marked sent only after Slack says `ok`. Every reply carries metadata na
 so a row that may already be in Slack (a lost answer, a process that died) is first looked for in the
 card's thread. A thread the bot may not read is not checked: a rare repeat beats silence. A 429 pauses
 the channel for `Retry-After`; other failures back off exponentially with jitter; a row too old, or for a
-channel the bot cannot post to, is given up.
+channel the bot cannot post to, is given up. A reply Slack refuses for good is sent once more as short
+plain text, and given up if that is refused too: it never holds the job's later notes back.
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.finetune.models import FineTuningJob
 from bot.jobs.records import OutboxItem, TrackedJob
 from bot.notify.card_upkeep import CardUpkeep
+from bot.notify.fallback import plain_post
 from bot.notify.pacing import RateLimiter
-from bot.notify.slack_failures import DeliveryFailed, FailureKind, SlackFailure, cannot_look, classify
+from bot.notify.slack_failures import (
+    DeliveryFailed,
+    FailureKind,
+    SlackFailure,
+    cannot_look,
+    classify,
+    is_permanent,
+)
 from bot.notify.thread_lookup import find_reply, notification_metadata
 from bot.ops.backoff import JitteredBackoff
 from bot.ops.metrics import DELIVERIES
@@ -176,13 +185,14 @@ class ReplyDelivery:
         try:
             return await self._post(kwargs)
         except DeliveryFailed as failed:
-            if failed.failure.kind is not FailureKind.BLOCKS_REJECTED:
+            if not is_permanent(failed.failure):
                 raise
             log.warning(
-                "Slack refused the blocks of row %s (%s); sending text only", item.id, failed.failure.error
+                "Slack refused row %s for good (%s); sending it once as short plain text",
+                item.id,
+                failed.failure.error,
             )
-            kwargs.pop("blocks", None)
-            return await self._post(kwargs)
+            return await self._post(plain_post(kwargs, failed.failure))
 
     async def _post(self, kwargs: dict[str, Any]) -> str:
         try:
@@ -193,10 +203,17 @@ class ReplyDelivery:
         return str(response.get("ts"))
 
     async def _handle_failure(self, item: OutboxItem, failure: SlackFailure) -> None:
+        now = self._services.clock()
+        if is_permanent(failure):
+            # Even the plain fallback was refused: retrying cannot help, and later notes must not wait.
+            await self._store.mark_given_up(item.id, error=failure.error, now=now)
+            self._known_unsent.discard(item.id)
+            DELIVERIES.labels("reply", "given_up", failure.kind.value).inc()
+            log.error("giving up row %s (%s %s): %s", item.id, item.job_id, item.transition, failure.error)
+            return
         if failure.kind is not FailureKind.UNREACHABLE:
             await self.retry(item, failure)
             return
-        now = self._services.clock()
         dropped = await self._store.mark_channel_unreachable(item.channel, reason=failure.error, now=now)
         await self._store.mark_given_up(item.id, error=failure.error, now=now)
         DELIVERIES.labels("reply", "given_up", "unreachable").inc()

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.sandbox.standin.faults import Faults
+from bot.sandbox.standin.faults import Faults, RefusalRule
 from bot.sandbox.standin.models import (
     JSON,
     ChannelState,
@@ -268,6 +268,20 @@ class SlackStandIn:
         HTTP `status`: 429 carries `Retry-After` and `{"ok": false, "error": "ratelimited"}`."""
         self.faults.fail_next(n, status=status, retry_after=retry_after, method=method)
 
+    def refuse(
+        self,
+        error: str,
+        *,
+        method: str = "chat.postMessage",
+        channel: str | None = None,
+        with_blocks: bool = False,
+        times: int | None = None,
+    ) -> None:
+        """Refuse `method`'s calls (in `channel`; only those with blocks when `with_blocks`) with Slack's
+        `error` (`msg_too_long`, `invalid_blocks`, …) and HTTP 200: the next `times`, or all of them until
+        `faults.clear()`."""
+        self.faults.refusals.append(RefusalRule(error, method, channel, with_blocks, times))
+
     def set_latency(self, ms: float, *, method: str | None = None) -> None:
         """Wait `ms` milliseconds before answering every call (or only `method`'s)."""
         self.faults.set_latency(ms, method)
@@ -379,7 +393,7 @@ class SlackStandIn:
             if delay > 0:
                 await asyncio.sleep(delay)
             rule = self.faults.take_failure(method)
-            refused = self._auth_error(method, token)
+            refused = self._auth_error(method, token) or self.faults.take_refusal(method, args)
             if rule is not None:
                 status, body, headers = rule.status, rule.body(), rule.headers()
             elif refused is not None:
