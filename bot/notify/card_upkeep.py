@@ -26,6 +26,7 @@ from bot.notify.slack_failures import (
     classify,
     is_permanent,
 )
+from bot.notify.unreachable import DEFAULT_CHANNEL_RETRY, ChannelRetry, mark_unreachable
 from bot.ops.backoff import JitteredBackoff
 from bot.ops.logs import log_context
 from bot.ops.metrics import DELIVERIES
@@ -46,6 +47,7 @@ class CardUpkeep:
         budget: RateLimiter,
         min_interval: float,
         backoff: JitteredBackoff,
+        channel_retry: ChannelRetry = DEFAULT_CHANNEL_RETRY,
     ) -> None:
         self._services = services
         self._store = services.store
@@ -55,6 +57,7 @@ class CardUpkeep:
         self._budget = budget
         self._min_interval = min_interval
         self._backoff = backoff
+        self._channel_retry = channel_retry
         # (job, channel) -> no card edit before this monotonic time (after a failed edit).
         self._retry_at: dict[tuple[str, str], float] = {}
         # (job, channel) -> failed edits in a row, for the card's own backoff.
@@ -193,7 +196,9 @@ class CardUpkeep:
         watch, job = card.watch, card.job
         now = self._services.clock()
         if failure.kind is FailureKind.UNREACHABLE:
-            await self._store.mark_channel_unreachable(watch.channel, reason=failure.error, now=now)
+            await mark_unreachable(
+                self._store, watch.channel, reason=failure.error, now=now, retry=self._channel_retry
+            )
             DELIVERIES.labels("card", "given_up", "unreachable").inc()
             log.warning(
                 "cannot edit cards in %s (%s): channel marked unreachable", watch.channel, failure.error
