@@ -8,6 +8,7 @@ event, or the channel is simply fixed and the notifier's periodic try finds it s
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -35,8 +36,8 @@ async def make_app_rig(start_bot: StartBot) -> AsyncIterator[MakeAppRig]:
     """The real app with a fast `Background` whose notifier takes `notifier_options`."""
     started: list[Background] = []
 
-    async def build(**notifier_options: Any) -> AppRig:
-        bot = await start_bot(background=False, TUNEOPS_POLL_INTERVAL=FAST_POLL)
+    async def build(*, admins: str = "", **notifier_options: Any) -> AppRig:
+        bot = await start_bot(background=False, TUNEOPS_POLL_INTERVAL=FAST_POLL, TUNEOPS_ADMINS=admins)
         background = fast_background(bot.services, **notifier_options)
         started.append(background)
         await background.start()
@@ -98,6 +99,23 @@ async def test_an_unreachable_channel_is_tried_again_now_and_then_and_its_notes_
     rig.slack.set_channel_state(CHANNEL, "ok")  # unarchived: no event tells the bot
     await rig.slack.wait_for(lambda: rig.transitions(CHANNEL, card.ts) == ["1:running"])
     assert len(_dms(rig, "U_ALICE")) == 1  # told once, however many tries
+
+
+async def test_the_admins_are_told_when_the_job_has_no_creator(make_app_rig: MakeAppRig) -> None:
+    rig = await make_app_rig(admins="U_ADMIN,U_OPS")
+    control = rig.bot.control
+    job_id, card = await rig.bot.create_job(channel=CHANNEL, extra="suffix=orphan")
+    # A job nobody in Slack started (found by the watcher, say): drop the creator the command recorded.
+    tracked = await rig.bot.store.get_job(job_id)
+    assert tracked is not None and tracked.creator == "U_ALICE"
+    with sqlite3.connect(rig.bot.services.settings.db_path) as db:
+        db.execute("UPDATE jobs SET creator = NULL WHERE job_id = ?", (job_id,))
+    rig.slack.set_channel_state(CHANNEL, "not_in_channel")
+
+    await control.set_job(job_id, status="running")
+    await rig.slack.wait_for(lambda: _dms(rig, "U_ADMIN") and _dms(rig, "U_OPS"))
+    assert _dms(rig, "U_ALICE") == []
+    assert rig.transitions(CHANNEL, card.ts) == []
 
 
 def _refused_posts(rig: AppRig) -> int:
