@@ -26,7 +26,7 @@ from bot.notify.slack_failures import (
     classify,
     is_permanent,
 )
-from bot.notify.unreachable import DEFAULT_CHANNEL_RETRY, ChannelRetry, mark_unreachable
+from bot.notify.unreachable import DEFAULT_CHANNEL_RETRY, ChannelRetry, mark_unreachable, tell_once
 from bot.ops.backoff import JitteredBackoff
 from bot.ops.logs import log_context
 from bot.ops.metrics import DELIVERIES
@@ -199,6 +199,7 @@ class CardUpkeep:
             await mark_unreachable(
                 self._store, watch.channel, reason=failure.error, now=now, retry=self._channel_retry
             )
+            await tell_once(self._services, self._services.slack, watch.channel, job)
             DELIVERIES.labels("card", "given_up", "unreachable").inc()
             log.warning(
                 "cannot edit cards in %s (%s): channel marked unreachable", watch.channel, failure.error
