@@ -175,7 +175,24 @@ _IN_FLIGHT = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL_SCHEMA, _READ_ORDER, _FINAL_READ, _IN_FLIGHT)
+_UNREACHABLE_RETRY = Migration(
+    5,
+    "an unreachable channel is tried again now and then, and someone is told once",
+    (
+        # Channels marked before: one failure, due for a try at once, nobody told yet.
+        "ALTER TABLE unreachable_channels ADD COLUMN failures INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE unreachable_channels ADD COLUMN retry_at REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE unreachable_channels ADD COLUMN told INTEGER NOT NULL DEFAULT 0 CHECK (told IN (0, 1))",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _INITIAL_SCHEMA,
+    _READ_ORDER,
+    _FINAL_READ,
+    _IN_FLIGHT,
+    _UNREACHABLE_RETRY,
+)
 
 _VERSION_TABLE = """
     CREATE TABLE IF NOT EXISTS schema_version (

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 import aiosqlite
 
 from bot.jobs.observation_rules import Note
-from bot.jobs.records import OutboxItem, OutboxStats
+from bot.jobs.records import OutboxItem, OutboxStats, UnreachableChannel
 from storage.connection import Connections, rows, run
 from storage.rows import OUTBOX_FIELDS, encode_json, outbox_from_row
 
-REACHABLE = "channel NOT IN (SELECT channel FROM unreachable_channels)"  # a condition on `channel`
+# A condition on `channel`: the bot is not known to be unable to post there (cards are not edited there).
+REACHABLE = "channel NOT IN (SELECT channel FROM unreachable_channels)"
 _OUTBOX_COLUMNS = ", ".join(OUTBOX_FIELDS)
 _ERROR_TEXT_LIMIT = 2000
 # A "succeeded" note enqueued after `?` waits while its job's final read (the final losses) is due. The
@@ -30,17 +31,20 @@ _WAITING_FOR_FINAL_READ = """
 
 
 async def enqueue(db: aiosqlite.Connection, job_id: str, note: Note, *, now: float) -> tuple[int, ...]:
-    """One outbox row per reachable watching channel (owner first); a row already there is kept as it is.
+    """One outbox row per watching channel (owner first); a row already there is kept as it is. A row for a
+    channel the bot cannot post to waits for that channel's next try.
 
     The outbox is unique on (job, channel, transition), so a note is never queued twice for a channel.
     """
     inserted: Iterable[sqlite3.Row] = await rows(
         db,
-        f"""
+        """
         INSERT OR IGNORE INTO outbox (job_id, channel, transition, kind, payload, next_attempt_at, created_at)
-        SELECT w.job_id, w.channel, ?, ?, ?, ?, ?
+        SELECT w.job_id, w.channel, ?, ?, ?,
+               max(?, coalesce((SELECT u.retry_at FROM unreachable_channels u WHERE u.channel = w.channel), 0)),
+               ?
         FROM watches w
-        WHERE w.job_id = ? AND w.{REACHABLE}
+        WHERE w.job_id = ?
         ORDER BY w.is_owner DESC, w.created_at, w.channel
         RETURNING id
         """,
@@ -133,27 +137,67 @@ class Outbox(Connections):
                 (error[:_ERROR_TEXT_LIMIT], now, item_id),
             )
 
-    async def mark_channel_unreachable(self, channel: str, *, reason: str, now: float) -> int:
+    async def mark_channel_unreachable(
+        self, channel: str, *, reason: str, now: float, retry_at: float | None = None
+    ) -> int:
         async with self._write() as db:
             await db.execute(
                 """
-                INSERT INTO unreachable_channels (channel, reason, at) VALUES (?, ?, ?)
-                ON CONFLICT (channel) DO UPDATE SET reason = excluded.reason, at = excluded.at
+                INSERT INTO unreachable_channels (channel, reason, at, failures, retry_at) VALUES (?, ?, ?, 1, ?)
+                ON CONFLICT (channel) DO UPDATE SET
+                    reason = excluded.reason, at = excluded.at, retry_at = excluded.retry_at,
+                    failures = unreachable_channels.failures + 1
                 """,
-                (channel, reason[:_ERROR_TEXT_LIMIT], now),
+                (channel, reason[:_ERROR_TEXT_LIMIT], now, now if retry_at is None else retry_at),
             )
+            # The channel's notes wait for its next try (none is lost: each is given up only when too old).
             return await run(
                 db,
                 """
-                UPDATE outbox SET state = 'given_up', last_error = ?, given_up_at = ?, claimed_at = NULL
+                UPDATE outbox SET next_attempt_at = ?, last_error = ?, claimed_at = NULL
                 WHERE channel = ? AND state = 'pending'
                 """,
-                (reason[:_ERROR_TEXT_LIMIT], now, channel),
+                (now if retry_at is None else retry_at, reason[:_ERROR_TEXT_LIMIT], channel),
             )
 
     async def channel_unreachable(self, channel: str) -> str | None:
         found = await self._read("SELECT reason FROM unreachable_channels WHERE channel = ?", (channel,))
         return str(found[0]["reason"]) if found else None
+
+    async def unreachable_channel(self, channel: str) -> UnreachableChannel | None:
+        found = await self._read(
+            "SELECT channel, reason, failures, retry_at, told FROM unreachable_channels WHERE channel = ?",
+            (channel,),
+        )
+        if not found:
+            return None
+        row = found[0]
+        return UnreachableChannel(
+            channel=str(row["channel"]),
+            reason=str(row["reason"]),
+            failures=int(row["failures"]),
+            retry_at=float(row["retry_at"]),
+            told=bool(row["told"]),
+        )
+
+    async def clear_channel_unreachable(self, channel: str, *, now: float) -> bool:
+        async with self._write() as db:
+            cleared = await run(db, "DELETE FROM unreachable_channels WHERE channel = ?", (channel,))
+            await db.execute(
+                """
+                UPDATE outbox SET next_attempt_at = ?
+                WHERE channel = ? AND state = 'pending' AND claimed_at IS NULL AND next_attempt_at > ?
+                """,
+                (now, channel, now),
+            )
+        return cleared == 1
+
+    async def claim_unreachable_notice(self, channel: str) -> bool:
+        async with self._write() as db:
+            taken = await run(
+                db, "UPDATE unreachable_channels SET told = 1 WHERE channel = ? AND told = 0", (channel,)
+            )
+        return taken == 1
 
     async def outbox_stats(self, *, now: float) -> OutboxStats:
         found = await self._read(

@@ -18,6 +18,7 @@ from bot.jobs.records import (
     OutboxStats,
     StatusChange,
     TrackedJob,
+    UnreachableChannel,
     Watch,
 )
 
@@ -177,11 +178,24 @@ class Store(Protocol):
     async def mark_given_up(self, item_id: int, *, error: str, now: float) -> None:
         """Delivery will never work: stop trying (pending rows only)."""
 
-    async def mark_channel_unreachable(self, channel: str, *, reason: str, now: float) -> int:
-        """Mark a channel the bot cannot post to; give up its pending rows; return how many."""
+    async def mark_channel_unreachable(
+        self, channel: str, *, reason: str, now: float, retry_at: float | None = None
+    ) -> int:
+        """Mark a channel the bot cannot post to (one more failure in a row), to be tried again at
+        `retry_at` (default `now`); its pending rows wait until then; return how many."""
 
     async def channel_unreachable(self, channel: str) -> str | None:
         """The reason a channel was marked unreachable, or None."""
+
+    async def unreachable_channel(self, channel: str) -> UnreachableChannel | None:
+        """The channel's unreachable mark, or None."""
+
+    async def clear_channel_unreachable(self, channel: str, *, now: float) -> bool:
+        """The bot can post there again: drop the mark, and make the channel's waiting rows due `now`;
+        False when there was no mark."""
+
+    async def claim_unreachable_notice(self, channel: str) -> bool:
+        """True once per mark: whoever gets it tells someone the channel is unreachable."""
 
     async def outbox_stats(self, *, now: float) -> OutboxStats: ...
 

@@ -80,7 +80,8 @@ def test_socket_mode_with_interactivity_and_no_request_urls(manifest: dict[str, 
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert "request_url" not in settings["interactivity"]
-    assert "event_subscriptions" not in settings  # the bot subscribes to no events
+    # One event: the bot invited into a channel (its waiting notes go out at once); no request URL.
+    assert settings["event_subscriptions"] == {"bot_events": ["member_joined_channel"]}
     assert all("url" not in command for command in manifest["features"]["slash_commands"])
     assert manifest["features"]["bot_user"]["display_name"]
 
@@ -115,5 +116,6 @@ def test_every_web_api_call_has_its_scope_and_no_scope_is_spare(manifest: dict[s
         if allowed_by:
             assert allowed_by & scopes, f"{method} needs one of {allowed_by}"
             needed |= allowed_by
-    # chat:write.public: cards in public channels the bot was not invited to.
-    assert scopes - needed == {"chat:write.public"}
+    # chat:write.public: cards in public channels the bot was not invited to; channels:read and
+    # groups:read: the member_joined_channel event.
+    assert scopes - needed == {"chat:write.public", "channels:read", "groups:read"}

@@ -92,24 +92,35 @@ async def test_sent_rows_keep_their_first_ts_and_are_not_claimed_again(
     assert row == (OutboxState.SENT.value, "1700000000.000100", 3.0, None)
 
 
-async def test_an_unreachable_channel_is_given_up_and_skipped(store: SqliteStore) -> None:
+async def test_an_unreachable_channel_holds_its_notes_until_its_next_try_or_until_cleared(
+    store: SqliteStore,
+) -> None:
     await _job_with_notes(store, "ftjob-1", [], now=1.0)
     await store.add_watch("ftjob-1", "C-B", user="U-B", now=1.0)
     await store.record_observation("ftjob-1", seen("running"), now=2.0, next_poll_at=3.0)
     await store.record_observation("ftjob-1", seen("paused"), now=2.0, next_poll_at=3.0)
 
-    assert await store.mark_channel_unreachable("C-B", reason="not_in_channel", now=4.0) == 2
-    assert await store.mark_channel_unreachable("C-B", reason="is_archived", now=5.0) == 0
+    assert await store.mark_channel_unreachable("C-B", reason="not_in_channel", now=4.0, retry_at=50.0) == 2
+    assert await store.mark_channel_unreachable("C-B", reason="is_archived", now=5.0, retry_at=60.0) == 2
     assert await store.channel_unreachable("C-B") == "is_archived"
+    mark = await store.unreachable_channel("C-B")
+    assert mark is not None and (mark.failures, mark.retry_at, mark.told) == (2, 60.0, False)
     assert await store.channel_unreachable("C-OWNER") is None
+    assert await store.claim_unreachable_notice("C-B")
+    assert not await store.claim_unreachable_notice("C-B")  # told once per mark
 
     change = await store.record_observation("ftjob-1", seen("succeeded"), now=6.0, next_poll_at=7.0)
     assert change is not None
-    assert len(change.outbox_ids) == 1  # only the owner channel
+    assert len(change.outbox_ids) == 2  # queued for both; the unreachable channel's waits for its try
     claimed = await store.claim_due_outbox(now=10.0, limit=10, lease=30.0)
     assert {i.channel for i in claimed} == {"C-OWNER"}
     stats = await store.outbox_stats(now=10.0)
-    assert (stats.pending, stats.given_up) == (3, 2)
+    assert (stats.pending, stats.given_up) == (6, 0)  # three notes for each channel
+
+    assert await store.clear_channel_unreachable("C-B", now=11.0)
+    assert not await store.clear_channel_unreachable("C-B", now=11.0)
+    released = await store.claim_due_outbox(now=11.0, limit=10, lease=30.0)
+    assert [(i.channel, i.transition) for i in released] == [("C-B", "1:running")]
 
 
 async def test_outbox_stats_report_depth_age_and_failures(store: SqliteStore) -> None:

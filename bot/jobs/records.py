@@ -159,6 +159,18 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class UnreachableChannel:
+    """A channel the bot could not post to: why, how many times in a row, when to try it again, and
+    whether someone was told."""
+
+    channel: str
+    reason: str
+    failures: int
+    retry_at: float
+    told: bool
+
+
+@dataclass(frozen=True)
 class OutboxStats:
     pending: int
     oldest_pending_age: float | None

@@ -23,6 +23,7 @@ from bot.jobs.audit import failure_text
 from bot.jobs.records import TrackedJob
 from bot.notify.slack_failures import UNREACHABLE_ERRORS, FailureKind, SlackFailure, classify
 from bot.notify.thread_lookup import card_metadata, find_card
+from bot.notify.unreachable import mark_unreachable
 from bot.services import Services
 from bot.views import SlackMessage
 
@@ -90,7 +91,7 @@ class ChannelCards:
         if ts is not None:
             await self.remember(tracked.job_id, actor.channel, ts, version=tracked.version)
         elif problem in UNREACHABLE_ERRORS:
-            await self._services.store.mark_channel_unreachable(actor.channel, reason=str(problem), now=now)
+            await mark_unreachable(self._services.store, actor.channel, reason=str(problem), now=now)
         return problem
 
     async def watch_without_card(self, tracked: TrackedJob, actor: Actor) -> None:

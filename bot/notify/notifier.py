@@ -25,6 +25,7 @@ from bot.notify.card_upkeep import CardUpkeep
 from bot.notify.pacing import RateLimiter
 from bot.notify.replies import ReplyDelivery, RetryRules
 from bot.notify.slack_failures import FailureKind, SlackFailure
+from bot.notify.unreachable import ChannelRetry
 from bot.ops.backoff import JitteredBackoff
 from bot.ops.logs import log_context
 from bot.ops.metrics import OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
@@ -41,7 +42,8 @@ class Notifier:
     """Replies wait out failures in the outbox, not in the client: the reply client (`slack`) has no
     retry handlers (slack_sdk's would sleep inside the call, unseen by the pacing and lost on a crash, or
     send again a post Slack had already taken); cards go through `ChannelCards` and its policies.
-    `final_read_wait`: how long a success note may wait for the watcher's final read of its job."""
+    `final_read_wait`: how long a success note may wait for the watcher's final read of its job;
+    `unreachable_retry_*`: how often a channel the bot cannot post to is tried again."""
 
     def __init__(
         self,
@@ -61,6 +63,8 @@ class Notifier:
         give_up_after: float = 24 * 3600.0,
         request_timeout: float = 15.0,
         final_read_wait: float = 30.0,
+        unreachable_retry_base: float = ChannelRetry.base,
+        unreachable_retry_cap: float = ChannelRetry.cap,
         slack: AsyncWebClient | None = None,
         random_fraction: Callable[[], float] = random.random,
     ) -> None:
@@ -78,6 +82,7 @@ class Notifier:
         self._slack: AsyncWebClient | None = slack
         self._session: aiohttp.ClientSession | None = None
         # 50-100 % of the exponential wait: the same formula, spread out at random.
+        channel_retry = ChannelRetry(base=unreachable_retry_base, cap=unreachable_retry_cap)
         backoff = JitteredBackoff(
             base=retry_base, cap=retry_cap, share=0.5, random=lambda: 1.0 - random_fraction()
         )
@@ -88,6 +93,7 @@ class Notifier:
             budget=RateLimiter(interval=60.0 / card_edits_per_minute, burst=card_burst),
             min_interval=card_min_interval,
             backoff=backoff,
+            channel_retry=channel_retry,
         )
         self._replies = ReplyDelivery(
             services,
@@ -95,7 +101,12 @@ class Notifier:
             requests=requests,
             pacer=self._pacer,
             cards=self._cards,
-            rules=RetryRules(backoff=backoff, give_up_after=give_up_after, request_timeout=request_timeout),
+            rules=RetryRules(
+                backoff=backoff,
+                give_up_after=give_up_after,
+                request_timeout=request_timeout,
+                channel_retry=channel_retry,
+            ),
             channel_unreachable=self._drop_channel_queue,
         )
 

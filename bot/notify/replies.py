@@ -3,8 +3,9 @@
 A row is marked sent only after Slack says `ok`. Every reply carries metadata naming its job and change,
 so a row that may already be in Slack (a lost answer, a process that died) is first looked for in the
 card's thread. A thread the bot may not read is not checked: a rare repeat beats silence. A 429 pauses
-the channel for `Retry-After`; other failures back off exponentially with jitter; a row too old, or for a
-channel the bot cannot post to, is given up.
+the channel for `Retry-After`; other failures back off exponentially with jitter; a row too old is given
+up. A row for a channel the bot cannot post to waits for the channel's next try (`bot.notify.unreachable`). A reply Slack refuses for good is sent once more as short
+plain text, and given up if that is refused too: it never holds the job's later notes back.
 """
 
 from __future__ import annotations
@@ -21,9 +22,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.finetune.models import FineTuningJob
 from bot.jobs.records import OutboxItem, TrackedJob
 from bot.notify.card_upkeep import CardUpkeep
+from bot.notify.fallback import plain_post
 from bot.notify.pacing import RateLimiter
-from bot.notify.slack_failures import DeliveryFailed, FailureKind, SlackFailure, cannot_look, classify
+from bot.notify.slack_failures import (
+    DeliveryFailed,
+    FailureKind,
+    SlackFailure,
+    cannot_look,
+    classify,
+    is_permanent,
+)
 from bot.notify.thread_lookup import find_reply, notification_metadata
+from bot.notify.unreachable import (
+    DEFAULT_CHANNEL_RETRY,
+    ChannelRetry,
+    mark_unreachable,
+    reachable_again,
+    tell_once,
+)
 from bot.ops.backoff import JitteredBackoff
 from bot.ops.metrics import DELIVERIES
 from bot.services import Services
@@ -40,6 +56,7 @@ class RetryRules:
     give_up_after: float
     # A lost answer waits at least this long before a retry, so the request can land before the check.
     request_timeout: float
+    channel_retry: ChannelRetry = DEFAULT_CHANNEL_RETRY
 
 
 class ReplyDelivery:
@@ -68,9 +85,11 @@ class ReplyDelivery:
     async def deliver(self, item: OutboxItem) -> None:
         """Deliver the row, or record why not (a retry, or giving up); Slack failures do not escape."""
         now = self._services.clock()
-        if await self._store.channel_unreachable(item.channel) is not None:
-            await self._store.mark_given_up(item.id, error="channel unreachable", now=now)
-            DELIVERIES.labels("reply", "given_up", "unreachable").inc()
+        mark = await self._store.unreachable_channel(item.channel)
+        if mark is not None and mark.retry_at > now:
+            # Claimed before its channel was marked: it waits for the channel's next try with the others.
+            await self._store.mark_retry(item.id, error=mark.reason, next_attempt_at=mark.retry_at)
+            DELIVERIES.labels("reply", "retry", "unreachable").inc()
             return
         job = await self._store.get_job(item.job_id)
         watch = await self._store.get_watch(item.job_id, item.channel)
@@ -94,6 +113,9 @@ class ReplyDelivery:
                 await self._check_and_post(item, job, card_ts, check_thread=False)
         except DeliveryFailed as failed:
             await self._handle_failure(item, failed.failure)
+        else:
+            if mark is not None:  # this note was the channel's try, and it went through
+                await reachable_again(self._services, item.channel)
 
     async def retry(self, item: OutboxItem, failure: SlackFailure) -> None:
         """Put the row back to be tried again after its wait, or give it up when it is too old."""
@@ -176,13 +198,14 @@ class ReplyDelivery:
         try:
             return await self._post(kwargs)
         except DeliveryFailed as failed:
-            if failed.failure.kind is not FailureKind.BLOCKS_REJECTED:
+            if not is_permanent(failed.failure):
                 raise
             log.warning(
-                "Slack refused the blocks of row %s (%s); sending text only", item.id, failed.failure.error
+                "Slack refused row %s for good (%s); sending it once as short plain text",
+                item.id,
+                failed.failure.error,
             )
-            kwargs.pop("blocks", None)
-            return await self._post(kwargs)
+            return await self._post(plain_post(kwargs, failed.failure))
 
     async def _post(self, kwargs: dict[str, Any]) -> str:
         try:
@@ -193,20 +216,33 @@ class ReplyDelivery:
         return str(response.get("ts"))
 
     async def _handle_failure(self, item: OutboxItem, failure: SlackFailure) -> None:
+        now = self._services.clock()
+        if is_permanent(failure):
+            # Even the plain fallback was refused: retrying cannot help, and later notes must not wait.
+            await self._store.mark_given_up(item.id, error=failure.error, now=now)
+            self._known_unsent.discard(item.id)
+            DELIVERIES.labels("reply", "given_up", failure.kind.value).inc()
+            log.error("giving up row %s (%s %s): %s", item.id, item.job_id, item.transition, failure.error)
+            return
         if failure.kind is not FailureKind.UNREACHABLE:
             await self.retry(item, failure)
             return
-        now = self._services.clock()
-        dropped = await self._store.mark_channel_unreachable(item.channel, reason=failure.error, now=now)
-        await self._store.mark_given_up(item.id, error=failure.error, now=now)
-        DELIVERIES.labels("reply", "given_up", "unreachable").inc()
+        held = await mark_unreachable(
+            self._store, item.channel, reason=failure.error, now=now, retry=self._rules.channel_retry
+        )
+        if now - item.created_at >= self._rules.give_up_after:
+            await self._store.mark_given_up(item.id, error=failure.error, now=now)
+            DELIVERIES.labels("reply", "given_up", "unreachable").inc()
+        else:
+            DELIVERIES.labels("reply", "retry", "unreachable").inc()
         log.warning(
-            "cannot post in %s (%s): channel marked unreachable, %d notification(s) dropped",
+            "cannot post in %s (%s): channel marked unreachable, %d notification(s) wait for its next try",
             item.channel,
             failure.error,
-            dropped,
+            held,
         )
         self._channel_unreachable(item.channel)
+        await tell_once(self._services, self._slack(), item.channel, await self._store.get_job(item.job_id))
 
 
 def _note(item: OutboxItem, tracked: TrackedJob) -> tuple[SlackMessage, bool]:

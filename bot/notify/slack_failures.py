@@ -1,4 +1,4 @@
-"""What a failed Slack Web API call means for a delivery: wait, retry, give the channel up, or check first.
+"""What a failed Slack Web API call means for a delivery: wait, retry, fall back, give up, or check first.
 
 `maybe_posted` matters for exactly-once: after a timeout, a dropped connection or a 5xx, Slack may have
 posted the message before the answer was lost, so the next attempt must look in the thread before
@@ -7,6 +7,9 @@ posting again. A definite refusal (`ok: false` with an error code, a 429) posted
 Reads are not posts: `chat:write.public` lets the bot post in a public channel it was never invited to,
 but `conversations.history`/`.replies` answer `not_in_channel` there. A refused look-up only means the
 notifier cannot check (`cannot_look`); it never makes a channel unreachable.
+
+A permanent refusal (`is_permanent`) is about one message, not the channel: retrying the same message
+cannot help, so it is final for that message.
 """
 
 from __future__ import annotations
@@ -22,8 +25,24 @@ from slack_sdk.errors import SlackApiError
 UNREACHABLE_ERRORS = frozenset(
     {"not_in_channel", "channel_not_found", "is_archived", "channel_is_archived", "restricted_action"}
 )
-# The message cannot be built as sent: drop the blocks and try again with the plain text.
-BLOCKS_REJECTED_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long"})
+# Slack will never take this message as it is: the same message is refused however often it is sent.
+# The sender falls back once to a minimal message (short plain text, no blocks), then gives it up.
+PERMANENT_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_blocks_too_long",
+        "msg_too_long",
+        "no_text",
+        "invalid_attachments",
+        "too_many_attachments",
+        "invalid_metadata",
+        "invalid_metadata_format",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+        "invalid_arguments",
+    }
+)
 # The card (or its thread) is gone: post a new card.
 MESSAGE_GONE_ERRORS = frozenset({"message_not_found", "thread_not_found", "cant_update_message"})
 
@@ -31,7 +50,7 @@ MESSAGE_GONE_ERRORS = frozenset({"message_not_found", "thread_not_found", "cant_
 class FailureKind(Enum):
     RATE_LIMITED = "rate_limited"
     UNREACHABLE = "unreachable"
-    BLOCKS_REJECTED = "blocks_rejected"
+    PERMANENT = "permanent"  # this message will never be taken: fall back once, then give it up
     MESSAGE_GONE = "message_gone"
     TRANSIENT = "transient"  # 5xx, timeouts, connection trouble
     REFUSED = "refused"  # any other ok:false answer
@@ -61,7 +80,12 @@ def cannot_look(failure: SlackFailure) -> bool:
     """True when a read (a thread or history look-up) was refused outright: not a member, a missing scope,
     a channel the read cannot see. The caller posts without checking; a rate limit or a transient failure
     is retried like any other."""
-    return failure.kind in (FailureKind.UNREACHABLE, FailureKind.REFUSED, FailureKind.BLOCKS_REJECTED)
+    return failure.kind in (FailureKind.UNREACHABLE, FailureKind.REFUSED, FailureKind.PERMANENT)
+
+
+def is_permanent(failure: SlackFailure) -> bool:
+    """True when Slack refused this very message for good (too long, bad blocks or metadata, …)."""
+    return failure.kind is FailureKind.PERMANENT
 
 
 def _from_api_error(exc: SlackApiError) -> SlackFailure:
@@ -76,8 +100,8 @@ def _from_api_error(exc: SlackApiError) -> SlackFailure:
         )
     if error in UNREACHABLE_ERRORS:
         return SlackFailure(FailureKind.UNREACHABLE, error, maybe_posted=False)
-    if error in BLOCKS_REJECTED_ERRORS:
-        return SlackFailure(FailureKind.BLOCKS_REJECTED, error, maybe_posted=False)
+    if error in PERMANENT_ERRORS:
+        return SlackFailure(FailureKind.PERMANENT, error, maybe_posted=False)
     if error in MESSAGE_GONE_ERRORS:
         return SlackFailure(FailureKind.MESSAGE_GONE, error, maybe_posted=False)
     if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):

@@ -129,3 +129,9 @@ def _outcome_verb(current: str) -> str:
         "cancelled": "was cancelled",
         "paused": "is paused — press Resume on the card to continue",
     }[current]
+
+
+def unreachable_channel_note(channel: str) -> SlackMessage:
+    """The direct message telling a job's creator (or the admins) the bot cannot post in `channel`."""
+    text = f"I can't post in <#{channel}>: invite me with `/invite @TuneOps`, and I'll catch up on its notes."
+    return fit(text, [])

@@ -1,4 +1,4 @@
-"""Fault knobs of the stand-in: forced HTTP failures, added latency, and the per-channel pacing checker."""
+"""Fault knobs of the stand-in: forced HTTP failures, refused messages, added latency, and the per-channel pacing checker."""
 
 from __future__ import annotations
 
@@ -28,6 +28,26 @@ class FailureRule:
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)} if self.status == 429 else {}
+
+
+@dataclass
+class RefusalRule:
+    """Answer matching calls `{"ok": false, "error": error}` with HTTP 200, as Slack refuses a message it will
+    never take: `method`'s calls in `channel` (None: any), only those carrying blocks when `with_blocks`,
+    the next `remaining` of them (None: every one, until cleared)."""
+
+    error: str
+    method: str
+    channel: str | None = None
+    with_blocks: bool = False
+    remaining: int | None = None
+
+    def matches(self, method: str, args: JSON) -> bool:
+        if method != self.method or self.remaining == 0:
+            return False
+        if self.channel is not None and args.get("channel") != self.channel:
+            return False
+        return not self.with_blocks or bool(args.get("blocks") not in (None, "", "[]", []))
 
 
 @dataclass
@@ -67,6 +87,7 @@ class Pacing:
 @dataclass
 class Faults:
     rules: list[FailureRule] = field(default_factory=list)
+    refusals: list[RefusalRule] = field(default_factory=list)
     latency_ms: float = 0.0
     method_latency_ms: dict[str, float] = field(default_factory=dict)
     pacing: Pacing = field(default_factory=Pacing)
@@ -90,6 +111,15 @@ class Faults:
                 return rule
         return None
 
+    def take_refusal(self, method: str, args: JSON) -> str | None:
+        """The error code refusing this call (consuming one use of its rule), if any."""
+        for rule in self.refusals:
+            if rule.matches(method, args):
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                return rule.error
+        return None
+
     def latency_for(self, method: str) -> float:
         """Seconds to wait before answering `method`."""
         return self.method_latency_ms.get(method, self.latency_ms) / 1000.0
@@ -105,6 +135,7 @@ class Faults:
     def clear(self) -> None:
         """No forced failures, no latency, default pacing (recorded violations are kept)."""
         self.rules.clear()
+        self.refusals.clear()
         self.latency_ms = 0.0
         self.method_latency_ms.clear()
         violations = self.pacing.violations

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bot.sandbox.standin.api_args import ApiError
 from bot.sandbox.standin.api_requests import needs_app_token, request_args, request_token, token_refusal
-from bot.sandbox.standin.faults import Faults
+from bot.sandbox.standin.faults import Faults, RefusalRule
 from bot.sandbox.standin.models import (
     JSON,
     ChannelState,
@@ -255,6 +255,20 @@ class SlackStandIn:
         HTTP `status`: 429 carries `Retry-After` and `{"ok": false, "error": "ratelimited"}`."""
         self.faults.fail_next(n, status=status, retry_after=retry_after, method=method)
 
+    def refuse(
+        self,
+        error: str,
+        *,
+        method: str = "chat.postMessage",
+        channel: str | None = None,
+        with_blocks: bool = False,
+        times: int | None = None,
+    ) -> None:
+        """Refuse `method`'s calls (in `channel`; only those with blocks when `with_blocks`) with Slack's
+        `error` (`msg_too_long`, `invalid_blocks`, …) and HTTP 200: the next `times`, or all of them until
+        `faults.clear()`."""
+        self.faults.refusals.append(RefusalRule(error, method, channel, with_blocks, times))
+
     def set_latency(self, ms: float, *, method: str | None = None) -> None:
         """Wait `ms` milliseconds before answering every call (or only `method`'s)."""
         self.faults.set_latency(ms, method)
@@ -363,7 +377,9 @@ class SlackStandIn:
             if delay > 0:
                 await asyncio.sleep(delay)
             rule = self.faults.take_failure(method)
-            refused = token_refusal(method, token, bot_token=self.bot_token, app_token=self.app_token)
+            refused = token_refusal(
+                method, token, bot_token=self.bot_token, app_token=self.app_token
+            ) or self.faults.take_refusal(method, args)
             if rule is not None:
                 status, body, headers = rule.status, rule.body(), rule.headers()
             elif refused is not None:
