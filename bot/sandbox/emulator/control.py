@@ -77,6 +77,14 @@ class EmulatorControl:
             body["step"] = step
         return await self._call("POST", f"/jobs/{job_id}", body)
 
+    async def set_job_fields(
+        self, job_id: str, fields: dict[str, Any] | None = None, *, drop: list[str] | None = None
+    ) -> dict[str, Any]:
+        """From now on answer about the job with these raw `fields` (any JSON) and without `drop`."""
+        return await self._call(
+            "POST", f"/jobs/{job_id}/fields", {"fields": fields or {}, "drop": drop or []}
+        )
+
     async def advance(self, seconds: float) -> float:
         """Move the emulated clock forward; returns the emulated time (seconds since start)."""
         result = await self._call("POST", "/clock", {"seconds": seconds})
