@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.finetune.client import FineTuneClient
+from bot.finetune.errors import UnexpectedResponseError
 from bot.finetune.models import FineTuningJob
 from bot.sandbox.emulator.control import EmulatorControl
 from tests.support.client import small_job
@@ -70,3 +71,16 @@ async def test_odd_values_are_kept_as_sent(
     assert job.integrations == ["wandb"]
     assert job.trained_tokens is None
     assert job.created_at == 0
+
+
+async def test_an_answer_about_another_job_is_an_error(
+    finetune_client: FineTuneClient, emulator_control: EmulatorControl
+) -> None:
+    created = await finetune_client.create_job(small_job(suffix="odd"))
+    await emulator_control.set_job_fields(created.id, {"id": "ftjob-someone-else"})
+
+    with pytest.raises(UnexpectedResponseError, match="another job") as read:
+        await finetune_client.retrieve_job(created.id)
+    assert "may have been done" not in str(read.value)
+    with pytest.raises(UnexpectedResponseError, match="the cancel may have been done"):
+        await finetune_client.cancel_job(created.id)
