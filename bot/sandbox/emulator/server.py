@@ -136,6 +136,8 @@ class EmulatorServer:
                 await asyncio.wait_for(self._stopping.wait(), delay)
         if failing is not None:
             self.stats.faults_injected += 1
+            if failing.raw_body is not None:
+                return web.Response(text=failing.raw_body, status=200, content_type="text/html")
             raise failing.error(flavour)
         try:
             return await handler(request)
