@@ -1,7 +1,7 @@
 """One job the client cannot read spoils a whole list page; it must not stop the polling of every other job.
 
 A small fake fine-tuning API (a real aiohttp server) answers the list with a page holding one job with
-`"model": null` or `"created_at": "x"` — or refuses the list call outright — and answers single reads of
+no `status` or `"status": ["running"]` (odd values of other fields are read, see tests/test_client_odd_jobs.py) — or refuses the list call outright — and answers single reads of
 each job. The watcher falls back to single reads: the other due jobs are recorded, the cycle ends normally
 (no outage backoff), and only the unreadable job is put off.
 """
@@ -107,8 +107,8 @@ async def _watcher_against(base_url: str, store: SqliteStore, db: Path) -> tuple
 
 @pytest.mark.parametrize(
     ("odd_field", "list_status"),
-    [({"model": None}, 200), ({"created_at": "x"}, 200), ({}, 400), ({}, 404)],
-    ids=["model-null", "created-at-text", "list-400", "list-404"],
+    [({"status": None}, 200), ({"status": ["running"]}, 200), ({}, 400), ({}, 404)],
+    ids=["status-null", "status-list", "list-400", "list-404"],
 )
 async def test_an_unreadable_list_page_falls_back_to_single_reads(
     serve: Callable[[FakeApi], Any],

@@ -131,7 +131,7 @@ class FineTuneClient:
         response = await self._send(
             "retrieve_job", "GET", f"fine_tuning/jobs/{_segment(job_id)}", Replay.SAFE
         )
-        return self._parse(FineTuningJob, response)
+        return _the_job_asked(job_id, self._parse(FineTuningJob, response), action=None)
 
     async def cancel_job(self, job_id: str) -> FineTuningJob:
         return await self._job_action("cancel", job_id)
@@ -145,7 +145,11 @@ class FineTuneClient:
     async def _job_action(self, action: str, job_id: str) -> FineTuningJob:
         path = f"fine_tuning/jobs/{_segment(job_id)}/{action}"
         response = await self._send(f"{action}_job", "POST", path, Replay.STATE_CHANGE)
-        return self._parse(FineTuningJob, response)
+        try:
+            job = self._parse(FineTuningJob, response)
+        except UnexpectedResponseError as exc:
+            raise UnexpectedResponseError(f"{exc}; the {action} may have been done all the same") from exc
+        return _the_job_asked(job_id, job, action=action)
 
     # ---- events and checkpoints ---------------------------------------------------------------------------
 
@@ -289,6 +293,15 @@ class FineTuneClient:
         if page.data:
             page.last_id = str(getattr(page.data[-1], "id", "")) or page.last_id
         return page
+
+
+def _the_job_asked(job_id: str, job: FineTuningJob, *, action: str | None) -> FineTuningJob:
+    """The answer, when it is about the job asked for; another job's id is an error, never shown or kept
+    (a card's buttons must only ever name their own job)."""
+    if job.id == job_id:
+        return job
+    done = f"; the {action} may have been done all the same" if action else ""
+    raise UnexpectedResponseError(f"the fine-tuning API answered about another job than {job_id}{done}")
 
 
 def _has_metadata(job: FineTuningJob, wanted: dict[str, str]) -> bool:

@@ -1,11 +1,15 @@
 """Objects of the fine-tuning API, parsed the way real servers send them.
 
 Parsing is tolerant: unknown fields are kept, `status` is an open string, `error: {}` means no error,
-`result_files: null` means none, and `hyperparameters` may be missing.
+`result_files: null` means none, and `hyperparameters` may be missing. A job is never unreadable for an odd
+field: only `id` and `status` must be there; an error given as text is its message, a metadata value or a
+name that is not text is kept as its JSON text, hyperparameters and integrations are kept as they came, and
+a missing or odd number (`created_at`, `finished_at`, …) is read as unknown (0 for `created_at`).
 """
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -37,15 +41,32 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _whole_number(value: Any) -> int | None:
+    """A count or a Unix time as sent (`12`, `12.0`, `"12"`), or None when it is not a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number == number and abs(number) != float("inf") else None
+
+
 class JobError(_Lenient):
     code: str | None = None
     message: str | None = None
     param: str | None = None
 
-    @field_validator("code", mode="before")
+    @field_validator("code", "message", "param", mode="before")
     @classmethod
-    def _code_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
+    def _as_sent_text(cls, value: Any) -> str | None:
+        return None if value is None else _as_text(value)
 
     @property
     def is_empty(self) -> bool:
@@ -53,16 +74,18 @@ class JobError(_Lenient):
 
 
 class Hyperparameters(_Lenient):
-    batch_size: int | str | None = None
-    learning_rate_multiplier: float | str | None = None
-    n_epochs: int | str | None = None
-    beta: float | str | None = None
+    """Kept as the API sent them (`"auto"`, a number, `3.5`, anything else): they are only shown."""
+
+    batch_size: Any = None
+    learning_rate_multiplier: Any = None
+    n_epochs: Any = None
+    beta: Any = None
 
 
 class FineTuningJob(_Lenient):
     id: str
     object: str = "fine_tuning.job"
-    created_at: int
+    created_at: int = 0
     status: str
     model: str = ""
     fine_tuned_model: str | None = None
@@ -79,7 +102,65 @@ class FineTuningJob(_Lenient):
     metadata: dict[str, str] | None = None
     user_provided_suffix: str | None = None
     method: dict[str, Any] | None = None
-    integrations: list[dict[str, Any]] | None = None
+    integrations: list[Any] | None = None
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _odd_created_at(cls, value: Any) -> int:
+        return _whole_number(value) or 0
+
+    @field_validator("finished_at", "estimated_finish", "trained_tokens", "seed", mode="before")
+    @classmethod
+    def _odd_number(cls, value: Any) -> int | None:
+        return _whole_number(value)
+
+    @field_validator(
+        "fine_tuned_model",
+        "organization_id",
+        "training_file",
+        "validation_file",
+        "user_provided_suffix",
+        mode="before",
+    )
+    @classmethod
+    def _odd_text(cls, value: Any) -> str | None:
+        return None if value is None else _as_text(value)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _odd_model(cls, value: Any) -> str:
+        return "" if value is None else _as_text(value)
+
+    @field_validator("error", mode="before")
+    @classmethod
+    def _error_as_sent(cls, value: Any) -> Any:
+        if value is None or isinstance(value, dict):
+            return value
+        return {"message": _as_text(value)}  # `"error": "Out of quota"`: the text is the message
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata_as_text(cls, value: Any) -> dict[str, str] | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            return {"metadata": _as_text(value)}
+        return {str(key): _as_text(item) for key, item in value.items() if item is not None}
+
+    @field_validator("hyperparameters", mode="before")
+    @classmethod
+    def _odd_hyperparameters(cls, value: Any) -> Any:
+        return value if value is None or isinstance(value, dict) else {"value": value}
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _odd_method(cls, value: Any) -> Any:
+        return value if value is None or isinstance(value, dict) else {"type": _as_text(value)}
+
+    @field_validator("integrations", mode="before")
+    @classmethod
+    def _odd_integrations(cls, value: Any) -> Any:
+        return value if value is None or isinstance(value, list) else [value]
 
     @field_validator("error", mode="after")
     @classmethod
@@ -89,7 +170,10 @@ class FineTuningJob(_Lenient):
     @field_validator("result_files", mode="before")
     @classmethod
     def _null_files(cls, value: Any) -> Any:
-        return [] if value is None else value
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else [value]
+        return [_as_text(item) for item in items if item is not None]
 
     @field_validator("estimated_finish", mode="after")
     @classmethod

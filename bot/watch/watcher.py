@@ -47,6 +47,18 @@ class ApiTrouble(Exception):
         self.cause = cause
 
 
+class ReadTooSlow(FineTuneError):
+    """A read that missed the watcher's per-read deadline: abandoned for this cycle, about this job alone."""
+
+
+def read_deadline_for(interval: float) -> float:
+    """How long one watcher read may take: a third of the poll interval, at least 1 s, at most 10 s.
+
+    Well under the interval, so one slow job cannot hold a cycle (and every other job's notes) for long;
+    the floor keeps a short test interval from cutting off ordinary reads."""
+    return min(10.0, max(1.0, interval / 3))
+
+
 def _is_api_wide(error: FineTuneError) -> bool:
     if isinstance(error, RateLimitError | InternalServerError | AuthenticationError | PermissionDeniedError):
         return True
@@ -87,6 +99,7 @@ class Watcher:
         page_size: int = 100,
         max_list_pages: int = 10,
         concurrency: int = 8,
+        read_deadline: float | None = None,
         stuck_after: float | None = None,
         api_backoff_cap: float = 300.0,
         job_backoff_cap: float = 1800.0,
@@ -105,6 +118,7 @@ class Watcher:
         self._page_size = page_size
         self._max_list_pages = max_list_pages
         self._requests = asyncio.Semaphore(concurrency)
+        self.read_deadline = read_deadline if read_deadline is not None else read_deadline_for(interval)
         # Long enough that a slow step is not "stuck": a real job logs a metrics event every few steps.
         self.stuck_after = stuck_after if stuck_after is not None else max(1800.0, 20 * interval)
         self._api_backoff = ApiBackoff(base=max(1.0, interval), cap=max(api_backoff_cap, interval))
@@ -291,9 +305,9 @@ class Watcher:
                 await self._job_failed(tracked, exc, now)
                 return
         job = read.job
-        self._job_backoff.succeed(tracked.job_id)
         events: list[JobEvent] | None = None
         trouble: ApiTrouble | None = None
+        too_slow = False
         if _reads_events(job.status) and (progress_due or job.is_terminal):
             try:
                 events = await self._read_events(tracked, result, now)
@@ -301,6 +315,16 @@ class Watcher:
                 if job.is_terminal:
                     raise  # read the end (final events) together with the final status, next cycle
                 trouble = exc  # record the status now; the backoff starts after
+            except ReadTooSlow:
+                # Record the status now (an end without its last events, as when they cannot be read);
+                # a job still going reads again later, alone.
+                too_slow = not job.is_terminal
+        backoff: float | None = None
+        if too_slow:
+            backoff = self._job_backoff.fail(tracked.job_id)
+            log.info("events of %s took too long to read; reading it again in %.0fs", tracked.job_id, backoff)
+        else:
+            self._job_backoff.succeed(tracked.job_id)
         progress = progress_from(job, events or [])
         if job.is_terminal and job.status == "succeeded" and progress.train_loss is None:
             progress = await self._final_losses(job, progress)
@@ -321,12 +345,14 @@ class Watcher:
             # success note until now, so the note carries the final losses.
             final_read=job.is_terminal,
         )
+        next_poll_at = now + backoff if backoff is not None else self._policy.next_poll_at(job.status, now)
         change = await self._services.store.record_observation(
-            tracked.job_id, observation, now=now, next_poll_at=self._policy.next_poll_at(job.status, now)
+            tracked.job_id, observation, now=now, next_poll_at=next_poll_at
         )
         result.recorded += 1
         if change is not None:
             result.changes += 1
+            self._services.outbox_ready.set()  # told now, not when the cycle's slowest read is over
         if job.is_terminal:
             self._events_read_at.pop(tracked.job_id, None)
         if events is not None:  # "stuck" is judged only on a fresh read of the events
@@ -348,6 +374,8 @@ class Watcher:
                     max_pages=self._events_max_pages,
                 )
             )
+        except ReadTooSlow:
+            raise
         except FineTuneError as exc:
             log.info("could not read events of %s: %s", tracked.job_id, exc)
             return None
@@ -406,11 +434,17 @@ class Watcher:
         """The answer, and the clock just before the request went out (after waiting for a free slot).
 
         Storage compares that send time with the time of a person's action (a Pause answered while this
-        poll was under way), and drops the older read instead of recording it over the newer one."""
+        poll was under way), and drops the older read instead of recording it over the newer one. A read
+        past `read_deadline` (retries included) is abandoned as `ReadTooSlow`: its slot goes to the next."""
         async with self._requests:
             sent_at = self._services.clock()
             try:
-                return await request, sent_at
+                async with asyncio.timeout(self.read_deadline):
+                    return await request, sent_at
+            except TimeoutError as exc:
+                raise ReadTooSlow(
+                    f"the fine-tuning API did not answer within {self.read_deadline:.0f}s"
+                ) from exc
             except FineTuneError as exc:
                 if _is_api_wide(exc):
                     raise ApiTrouble(exc) from exc

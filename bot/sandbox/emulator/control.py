@@ -36,10 +36,12 @@ class EmulatorControl:
         latency_ms: float = 0.0,
         path_contains: str | None = None,
         method: str | None = None,
+        raw_body: str | None = None,
     ) -> dict[str, Any]:
         """Replace the fault rules with one: answer `status` (or only add latency) to matching requests.
 
         `count=N` affects the next N matching requests; `count=None` every one, a `rate` share of them.
+        `raw_body` answers them 200 with that text instead, without doing them.
         """
         rule = {
             "status": status,
@@ -51,6 +53,7 @@ class EmulatorControl:
             "latency_ms": latency_ms,
             "path_contains": path_contains,
             "method": method,
+            "raw_body": raw_body,
         }
         return await self._call("POST", "/faults", rule)
 
@@ -76,6 +79,14 @@ class EmulatorControl:
         if step is not None:
             body["step"] = step
         return await self._call("POST", f"/jobs/{job_id}", body)
+
+    async def set_job_fields(
+        self, job_id: str, fields: dict[str, Any] | None = None, *, drop: list[str] | None = None
+    ) -> dict[str, Any]:
+        """From now on answer about the job with these raw `fields` (any JSON) and without `drop`."""
+        return await self._call(
+            "POST", f"/jobs/{job_id}/fields", {"fields": fields or {}, "drop": drop or []}
+        )
 
     async def advance(self, seconds: float) -> float:
         """Move the emulated clock forward; returns the emulated time (seconds since start)."""

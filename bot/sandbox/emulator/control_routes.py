@@ -50,6 +50,7 @@ class ControlHandlers:
             web.post(f"{p}/clock", self.advance),
             web.post(f"{p}/speed", self.set_speed),
             web.post(f"{p}/jobs/{{job_id}}", self.set_job),
+            web.post(f"{p}/jobs/{{job_id}}/fields", self.set_job_fields),
             web.get(f"{p}/stats", self.get_stats),
             web.delete(f"{p}/stats", self.reset_stats),
             web.post(f"{p}/reset", self.reset),
@@ -112,6 +113,21 @@ class ControlHandlers:
             record = self.state.set_job(request.match_info["job_id"], status, error=error, step=step)
         except ApiError as exc:
             return web.json_response(exc.body(), status=exc.status)
+        seen = self.state.view(record, with_events=False)
+        return web.json_response(render_job(record, seen, self.state.clock, record.flavour))
+
+    async def set_job_fields(self, request: web.Request) -> web.Response:
+        """Send raw `fields` over the job's own and leave out `drop`, in every answer about the job."""
+        body = await _body(request)
+        fields, drop = body.get("fields") or {}, body.get("drop") or []
+        if not isinstance(fields, dict) or not isinstance(drop, list):
+            return _refuse("'fields' must be an object and 'drop' a list of names")
+        try:
+            record = self.state.job(request.match_info["job_id"])
+        except ApiError as exc:
+            return web.json_response(exc.body(), status=exc.status)
+        record.odd_fields = dict(fields)
+        record.dropped_fields = {str(name) for name in drop}
         seen = self.state.view(record, with_events=False)
         return web.json_response(render_job(record, seen, self.state.clock, record.flavour))
 

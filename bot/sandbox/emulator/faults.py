@@ -18,7 +18,8 @@ class FaultRule:
     """Answer matching requests with `status` (or only delay them when `status` is None).
 
     `count` limits the rule to the next N matching requests (None: no limit); `rate` is the share of matching
-    requests affected, drawn from the emulator's seeded random generator.
+    requests affected, drawn from the emulator's seeded random generator. `raw_body` answers matching
+    requests 200 with that text instead (a proxy's page, a cut-off answer), without doing them.
     """
 
     status: int | None = None
@@ -30,6 +31,7 @@ class FaultRule:
     latency_ms: float = 0.0
     path_contains: str | None = None
     method: str | None = None
+    raw_body: str | None = None
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> FaultRule:
@@ -54,6 +56,7 @@ class FaultRule:
             latency_ms=float(body.get("latency_ms", 0.0)),
             path_contains=body.get("path_contains"),
             method=None if method is None else str(method).upper(),
+            raw_body=None if body.get("raw_body") is None else str(body["raw_body"]),
         )
 
     def matches(self, method: str, path: str) -> bool:
@@ -97,6 +100,7 @@ class FaultRule:
             "latency_ms": self.latency_ms,
             "path_contains": self.path_contains,
             "method": self.method,
+            "raw_body": self.raw_body,
         }
 
 
@@ -123,7 +127,7 @@ class FaultInjector:
             if rule.count is not None:
                 rule.count -= 1
             delay = max(delay, rule.latency_ms / 1000)
-            if rule.status is not None and failing is None:
+            if (rule.status is not None or rule.raw_body is not None) and failing is None:
                 failing = rule
         return delay, failing
 

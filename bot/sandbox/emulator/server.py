@@ -63,6 +63,8 @@ class EmulatorServer:
         self.api = ApiHandlers(self.state)
         self._control = ControlHandlers(self.state, self.faults, self.stats, self.api)
         self._runner: web.AppRunner | None = None
+        # Set on stop: an injected delay under way ends then, so a long latency fault cannot hold a stop.
+        self._stopping = asyncio.Event()
 
     # ---- addresses -------------------------------------------------------------------------------------
 
@@ -130,9 +132,12 @@ class EmulatorServer:
                 )
         delay, failing = self.faults.pick(request.method, request.path)
         if delay:
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
         if failing is not None:
             self.stats.faults_injected += 1
+            if failing.raw_body is not None:
+                return web.Response(text=failing.raw_body, status=200, content_type="text/html")
             raise failing.error(flavour)
         try:
             return await handler(request)
@@ -155,7 +160,9 @@ class EmulatorServer:
     async def stop(self) -> None:
         if self._runner is not None:
             runner, self._runner = self._runner, None
+            self._stopping.set()
             await runner.cleanup()
+            self._stopping.clear()
 
     async def __aenter__(self) -> EmulatorServer:
         await self.start()

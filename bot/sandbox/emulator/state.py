@@ -75,6 +75,10 @@ class JobRecord:
     results_file_id: str
     anchor: Anchor
     history: list[Happening] = field(default_factory=list)
+    # Raw fields sent as they are over the job's own (odd shapes a real server was seen to send), and
+    # fields left out; set with the control endpoint `POST /_emulator/jobs/<id>/fields`.
+    odd_fields: dict[str, Any] = field(default_factory=dict)
+    dropped_fields: set[str] = field(default_factory=set)
 
     @cached_property
     def results_content(self) -> bytes:

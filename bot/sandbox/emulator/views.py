@@ -23,7 +23,7 @@ def render_job(record: JobRecord, seen: Projection, clock: EmulatorClock, flavou
         **record.request.method_extra,
         "hyperparameters": record.hyperparameters,
     }
-    return {
+    job: dict[str, Any] = {
         "object": "fine_tuning.job",
         "id": record.id,
         "model": record.request.model,
@@ -46,6 +46,8 @@ def render_job(record: JobRecord, seen: Projection, clock: EmulatorClock, flavou
         "user_provided_suffix": record.request.suffix,
         "error": None if seen.error is None else seen.error.as_dict(),
     }
+    job.update(record.odd_fields)
+    return {key: value for key, value in job.items() if key not in record.dropped_fields}
 
 
 def render_event(
