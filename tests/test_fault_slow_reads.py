@@ -8,6 +8,8 @@ slow job alone is put off. Once the API answers it again, its own note follows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bot.sandbox.emulator.control import EmulatorControl
@@ -26,8 +28,12 @@ async def _running_jobs(rig: AppRig) -> tuple[str, str, str, str]:
     fast_id, fast_card = await rig.bot.create_job(channel="C_FAST", extra="suffix=fast")
     await rig.bot.control.advance(30)
     for channel, ts in (("C_SLOW", slow_card.ts), ("C_FAST", fast_card.ts)):
-        await rig.slack.wait_for(lambda c=channel, t=ts: _statuses(rig, c, t)[-1:] == ["running"])
+        await rig.slack.wait_for(_now_running(rig, channel, ts))
     return slow_id, slow_card.ts, fast_id, fast_card.ts
+
+
+def _now_running(rig: AppRig, channel: str, ts: str) -> Callable[[], bool]:
+    return lambda: _statuses(rig, channel, ts)[-1:] == ["running"]
 
 
 def _statuses(rig: AppRig, channel: str, ts: str) -> list[str]:
