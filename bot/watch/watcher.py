@@ -12,18 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 from bot.finetune.errors import (
-    APIConnectionError,
-    APIStatusError,
-    AuthenticationError,
     FineTuneError,
-    InternalServerError,
-    PermissionDeniedError,
-    RateLimitError,
 )
 from bot.finetune.models import FineTuningJob, JobEvent, StatusGroup, status_group
 from bot.jobs.records import Observation, Progress, TrackedJob
@@ -33,46 +26,9 @@ from bot.ops.waiting import wait_any
 from bot.services import Services
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
+from bot.watch.reads import ApiReader, ApiTrouble, JobRead, ReadTooSlow, read_deadline_for
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-class ApiTrouble(Exception):
-    """The API as a whole is refusing or failing (rate limit, 5xx, unreachable, bad credentials)."""
-
-    def __init__(self, cause: FineTuneError) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-
-
-class ReadTooSlow(FineTuneError):
-    """A read that missed the watcher's per-read deadline: abandoned for this cycle, about this job alone."""
-
-
-def read_deadline_for(interval: float) -> float:
-    """How long one watcher read may take: a third of the poll interval, at least 1 s, at most 10 s.
-
-    Well under the interval, so one slow job cannot hold a cycle (and every other job's notes) for long;
-    the floor keeps a short test interval from cutting off ordinary reads."""
-    return min(10.0, max(1.0, interval / 3))
-
-
-def _is_api_wide(error: FineTuneError) -> bool:
-    if isinstance(error, RateLimitError | InternalServerError | AuthenticationError | PermissionDeniedError):
-        return True
-    if isinstance(error, APIStatusError):
-        return error.status_code == 408 or error.status_code >= 500
-    return isinstance(error, APIConnectionError)
-
-
-@dataclass(frozen=True)
-class JobRead:
-    """A job as the API answered, and when the request that read it was sent."""
-
-    job: FineTuningJob
-    read_at: float
 
 
 @dataclass
@@ -117,8 +73,11 @@ class Watcher:
         self._list_threshold = list_threshold
         self._page_size = page_size
         self._max_list_pages = max_list_pages
-        self._requests = asyncio.Semaphore(concurrency)
-        self.read_deadline = read_deadline if read_deadline is not None else read_deadline_for(interval)
+        self._reader = ApiReader(
+            services.clock,
+            concurrency=concurrency,
+            deadline=read_deadline if read_deadline is not None else read_deadline_for(interval),
+        )
         # Long enough that a slow step is not "stuck": a real job logs a metrics event every few steps.
         self.stuck_after = stuck_after if stuck_after is not None else max(1800.0, 20 * interval)
         self._api_backoff = ApiBackoff(base=max(1.0, interval), cap=max(api_backoff_cap, interval))
@@ -138,6 +97,10 @@ class Watcher:
         self._prune_every = prune_every
         self._retention = retention
         self._next_prune_at = float("-inf")
+
+    @property
+    def read_deadline(self) -> float:
+        return self._reader.deadline
 
     # ---- the loop -------------------------------------------------------------------------------------
 
@@ -250,7 +213,7 @@ class Watcher:
         after: str | None = None
         while result.list_pages < self._max_list_pages:
             try:
-                page, read_at = await self._call_stamped(
+                page, read_at = await self._reader.call_stamped(
                     self._services.api.list_jobs(after=after, limit=self._page_size)
                 )
             except FineTuneError as exc:
@@ -298,7 +261,9 @@ class Watcher:
         read = listed
         if read is None:
             try:
-                read = JobRead(*await self._call_stamped(self._services.api.retrieve_job(tracked.job_id)))
+                read = JobRead(
+                    *await self._reader.call_stamped(self._services.api.retrieve_job(tracked.job_id))
+                )
                 result.single_reads += 1
             except FineTuneError as exc:
                 result.single_reads += 1
@@ -366,7 +331,7 @@ class Watcher:
         """New events since the last one seen, oldest first; None when they could not be read."""
         result.event_reads += 1
         try:
-            events = await self._call(
+            events = await self._reader.call(
                 self._services.api.events_since(
                     tracked.job_id,
                     tracked.last_event_id,
@@ -386,7 +351,7 @@ class Watcher:
         if not job.result_files:
             return progress
         try:
-            results = await self._call(self._services.api.read_results(job.result_files[0]))
+            results = await self._reader.call(self._services.api.read_results(job.result_files[0]))
         except FineTuneError as exc:
             log.info("could not read the results file of %s: %s", job.id, exc)
             return progress
@@ -426,29 +391,6 @@ class Watcher:
         wait = self._job_backoff.fail(tracked.job_id)
         log.info("could not read %s (%s); trying again in %.0fs", tracked.job_id, error, wait)
         await self._services.store.schedule_poll(tracked.job_id, next_poll_at=now + wait)
-
-    async def _call(self, request: Awaitable[T]) -> T:
-        return (await self._call_stamped(request))[0]
-
-    async def _call_stamped(self, request: Awaitable[T]) -> tuple[T, float]:
-        """The answer, and the clock just before the request went out (after waiting for a free slot).
-
-        Storage compares that send time with the time of a person's action (a Pause answered while this
-        poll was under way), and drops the older read instead of recording it over the newer one. A read
-        past `read_deadline` (retries included) is abandoned as `ReadTooSlow`: its slot goes to the next."""
-        async with self._requests:
-            sent_at = self._services.clock()
-            try:
-                async with asyncio.timeout(self.read_deadline):
-                    return await request, sent_at
-            except TimeoutError as exc:
-                raise ReadTooSlow(
-                    f"the fine-tuning API did not answer within {self.read_deadline:.0f}s"
-                ) from exc
-            except FineTuneError as exc:
-                if _is_api_wide(exc):
-                    raise ApiTrouble(exc) from exc
-                raise
 
 
 def _reads_events(status: str) -> bool:
