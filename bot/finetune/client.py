@@ -155,12 +155,7 @@ class FineTuneClient:
 
     async def list_events(self, job_id: str, *, after: str | None = None, limit: int = 20) -> Page[JobEvent]:
         """One page of events, newest first as the server sends them; `after` walks back in time."""
-        params: dict[str, str | int] = {"limit": limit}
-        if after:
-            params["after"] = after
-        path = f"fine_tuning/jobs/{_segment(job_id)}/events"
-        response = await self._send("list_events", "GET", path, Replay.SAFE, params=params)
-        return self._page(JobEvent, response)
+        return await self._job_page(JobEvent, "events", job_id, after=after, limit=limit)
 
     async def events_since(
         self, job_id: str, last_seen_id: str | None, *, page_size: int = 100, max_pages: int = 10
@@ -189,12 +184,18 @@ class FineTuneClient:
     async def list_checkpoints(
         self, job_id: str, *, after: str | None = None, limit: int = 10
     ) -> Page[Checkpoint]:
+        return await self._job_page(Checkpoint, "checkpoints", job_id, after=after, limit=limit)
+
+    async def _job_page(
+        self, model: type[M], what: str, job_id: str, *, after: str | None, limit: int
+    ) -> Page[M]:
+        """One page of a job's `what` (events, checkpoints), cursor-paged like every list of the API."""
         params: dict[str, str | int] = {"limit": limit}
         if after:
             params["after"] = after
-        path = f"fine_tuning/jobs/{_segment(job_id)}/checkpoints"
-        response = await self._send("list_checkpoints", "GET", path, Replay.SAFE, params=params)
-        return self._page(Checkpoint, response)
+        path = f"fine_tuning/jobs/{_segment(job_id)}/{what}"
+        response = await self._send(f"list_{what}", "GET", path, Replay.SAFE, params=params)
+        return self._page(model, response)
 
     # ---- files ------------------------------------------------------------------------------------------
 

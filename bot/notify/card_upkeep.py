@@ -22,9 +22,9 @@ from bot.notify.slack_failures import (
     DeliveryFailed,
     FailureKind,
     SlackFailure,
-    cannot_look,
     classify,
     is_permanent,
+    look_before_posting,
 )
 from bot.notify.unreachable import DEFAULT_CHANNEL_RETRY, ChannelRetry, mark_unreachable, tell_once
 from bot.ops.backoff import JitteredBackoff
@@ -71,22 +71,11 @@ class CardUpkeep:
         """The channel's card for the job, posting it first if it was never posted (or never remembered).
 
         Raises `DeliveryFailed` when Slack will not take it."""
-        try:
-            async with self._requests:
-                found = await self._cards.find(
-                    job.job_id, watch.channel, since=watch.created_at - CLOCK_SKEW_SECONDS
-                )
-        except Exception as exc:
-            failure = classify(exc)
-            if not cannot_look(failure):
-                raise DeliveryFailed(failure) from exc
-            # A refused read is not a refused post: the post below says whether the channel takes messages.
-            log.warning(
-                "cannot read the history of %s (%s); posting the card without checking",
-                watch.channel,
-                failure.error,
-            )
-            found = None
+        found = await look_before_posting(
+            self._cards.find(job.job_id, watch.channel, since=watch.created_at - CLOCK_SKEW_SECONDS),
+            self._requests,
+            f"the history of {watch.channel}",
+        )
         if found is not None:
             await self._cards.remember(job.job_id, watch.channel, found, version=-1)
             return found

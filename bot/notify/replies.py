@@ -28,9 +28,9 @@ from bot.notify.slack_failures import (
     DeliveryFailed,
     FailureKind,
     SlackFailure,
-    cannot_look,
     classify,
     is_permanent,
+    look_before_posting,
 )
 from bot.notify.thread_lookup import find_reply, notification_metadata
 from bot.notify.unreachable import (
@@ -160,23 +160,11 @@ class ReplyDelivery:
 
     async def _found_in_thread(self, item: OutboxItem, card_ts: str) -> bool:
         """True (and the row marked sent) when the card's thread already holds this reply."""
-        try:
-            async with self._requests:
-                found = await find_reply(self._slack(), item.channel, card_ts, item.job_id, item.transition)
-        except Exception as exc:
-            failure = classify(exc)
-            if not cannot_look(failure):
-                raise DeliveryFailed(failure) from exc
-            # The thread cannot be read (a public channel the bot was not invited to, a missing history
-            # scope): better a rare repeat than a notification that is never sent. Only a refused post
-            # makes a channel unreachable.
-            log.warning(
-                "cannot look in the thread of %s in %s (%s); posting without checking",
-                item.job_id,
-                item.channel,
-                failure.error,
-            )
-            return False
+        found = await look_before_posting(
+            find_reply(self._slack(), item.channel, card_ts, item.job_id, item.transition),
+            self._requests,
+            f"the thread of {item.job_id} in {item.channel}",
+        )
         if found is None:
             return False
         await self._store.mark_sent(item.id, ts=found, now=self._services.clock())

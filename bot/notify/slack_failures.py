@@ -14,12 +14,17 @@ cannot help, so it is final for that message.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
 
 # The bot cannot post there; retrying will not change that (until someone invites it back).
 UNREACHABLE_ERRORS = frozenset(
@@ -128,3 +133,22 @@ class DeliveryFailed(Exception):
     def __init__(self, failure: SlackFailure) -> None:
         super().__init__(failure.error)
         self.failure = failure
+
+
+async def look_before_posting(
+    lookup: Awaitable[str | None], slots: asyncio.Semaphore, what: str
+) -> str | None:
+    """The ts `lookup` finds (a card in the channel, a reply in its thread), or None.
+
+    A look-up Slack refuses (a public channel the bot was never invited to, a missing history scope) only
+    means we cannot check: better a rare repeat than a message never sent, so it answers None and the
+    caller posts. Any other failure is the delivery's, raised as `DeliveryFailed`."""
+    try:
+        async with slots:
+            return await lookup
+    except Exception as exc:
+        failure = classify(exc)
+        if not cannot_look(failure):
+            raise DeliveryFailed(failure) from exc
+        log.warning("cannot read %s (%s); posting without checking", what, failure.error)
+        return None
