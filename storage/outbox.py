@@ -62,48 +62,46 @@ class Outbox(Connections):
         holding = final_read_wait > 0
         held = _WAITING_FOR_FINAL_READ if holding else ""
         held_params: tuple[float, ...] = (now - final_read_wait,) if holding else ()
-        async with self._write() as db:
-            claimed = await rows(
-                db,
-                f"""
-                UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, claimed_at = ?
-                WHERE id IN (
-                    SELECT o.id FROM outbox o
-                    WHERE o.state = 'pending' AND o.next_attempt_at <= ?
-                      AND NOT EXISTS (
-                          SELECT 1 FROM outbox earlier
-                          WHERE earlier.job_id = o.job_id AND earlier.channel = o.channel
-                            AND earlier.state = 'pending' AND earlier.id < o.id)
-                      {held}
-                    ORDER BY o.next_attempt_at, o.id
-                    LIMIT ?)
-                RETURNING {_OUTBOX_COLUMNS}
-                """,
-                (now + lease, now, now, *held_params, max(0, limit)),
-            )
-        return sorted((outbox_from_row(row) for row in claimed), key=lambda item: item.id)
+        chosen = f"""
+            SELECT o.id FROM outbox o
+            WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+              AND NOT EXISTS (
+                  SELECT 1 FROM outbox earlier
+                  WHERE earlier.job_id = o.job_id AND earlier.channel = o.channel
+                    AND earlier.state = 'pending' AND earlier.id < o.id)
+              {held}
+            ORDER BY o.next_attempt_at, o.id
+            LIMIT ?"""
+        return await self._claim(chosen, (now, *held_params, max(0, limit)), now=now, lease=lease)
 
     async def claim_in_flight(self, *, now: float, limit: int, lease: float) -> list[OutboxItem]:
         # Oldest first, so an in-flight row is always taken with (before) any later in-flight row of its
         # job and channel that it lets through.
+        chosen = """
+            SELECT o.id FROM outbox o
+            WHERE o.state = 'pending' AND o.claimed_at IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM outbox earlier
+                  WHERE earlier.job_id = o.job_id AND earlier.channel = o.channel
+                    AND earlier.state = 'pending' AND earlier.id < o.id
+                    AND earlier.claimed_at IS NULL)
+            ORDER BY o.id
+            LIMIT ?"""
+        return await self._claim(chosen, (max(0, limit),), now=now, lease=lease)
+
+    async def _claim(
+        self, chosen: str, params: tuple[float | int, ...], *, now: float, lease: float
+    ) -> list[OutboxItem]:
+        """Lease the rows the `chosen` query picks (in one statement, so two claimers never share a row)."""
         async with self._write() as db:
             claimed = await rows(
                 db,
                 f"""
                 UPDATE outbox SET next_attempt_at = ?, attempts = attempts + 1, claimed_at = ?
-                WHERE id IN (
-                    SELECT o.id FROM outbox o
-                    WHERE o.state = 'pending' AND o.claimed_at IS NOT NULL
-                      AND NOT EXISTS (
-                          SELECT 1 FROM outbox earlier
-                          WHERE earlier.job_id = o.job_id AND earlier.channel = o.channel
-                            AND earlier.state = 'pending' AND earlier.id < o.id
-                            AND earlier.claimed_at IS NULL)
-                    ORDER BY o.id
-                    LIMIT ?)
+                WHERE id IN ({chosen})
                 RETURNING {_OUTBOX_COLUMNS}
                 """,
-                (now + lease, now, max(0, limit)),
+                (now + lease, now, *params),
             )
         return sorted((outbox_from_row(row) for row in claimed), key=lambda item: item.id)
 
