@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -13,6 +12,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.app.db_lock import DatabaseInUse
 from bot.app.health import health_of, ops_extension
 from bot.app.runtime import Runtime
+from bot.app.signals import stopped_by_signals
 from bot.app.socket_watchdog import SocketWatchdog
 from bot.config import ConfigError, Settings, load_settings
 from bot.ops.logs import setup_logging_from_settings
@@ -66,43 +66,39 @@ async def run_service() -> int:
         print(f"  - is {settings.db_path} (TUNEOPS_DB) writable by this user?", file=sys.stderr)
         return 1
 
-    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    socket_mode: SocketWatchdog | None = None
-    connecting: asyncio.Task[bool] | None = None
-    try:
-        if settings.slack_app_token is not None:
-            app_token = settings.slack_app_token.get_secret_value()
-            # The watchdog owns the Socket Mode handler: it replaces it when the connection stays down.
-            socket_mode = SocketWatchdog(
-                lambda: AsyncSocketModeHandler(runtime.bolt_app, app_token=app_token),
-                interval=settings.socket_check_interval,
-                close_timeout=SOCKET_CLOSE_TIMEOUT_SECONDS,
-            )
-            health_of(runtime.web_app).socket = socket_mode
-            # The first connect may take its whole timeout (Slack slow or unreachable): a SIGTERM meanwhile
-            # must still be answered at once, so the connect runs beside the wait for it.
-            connecting = asyncio.create_task(socket_mode.start(), name="socket-mode-connect")
-            connecting.add_done_callback(_report_first_connect)
-        else:
-            log.info("waiting for Slack requests at %s", runtime.events_url)
-        await stopping.wait()
-        log.info("shutting down")
-    finally:
-        started_stopping = loop.time()
-        if connecting is not None and not connecting.done():
-            connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await connecting
-        if socket_mode is not None:
-            await socket_mode.stop()
-        # What the socket close used is taken from the runtime's share, so the whole stop keeps its bound.
-        spent = loop.time() - started_stopping
-        await runtime.stop(timeout=max(1.0, SHUTDOWN_TIMEOUT_SECONDS - spent))
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+    with stopped_by_signals() as stopping:
+        socket_mode: SocketWatchdog | None = None
+        connecting: asyncio.Task[bool] | None = None
+        try:
+            if settings.slack_app_token is not None:
+                app_token = settings.slack_app_token.get_secret_value()
+                # The watchdog owns the Socket Mode handler: it replaces it when the connection stays down.
+                socket_mode = SocketWatchdog(
+                    lambda: AsyncSocketModeHandler(runtime.bolt_app, app_token=app_token),
+                    interval=settings.socket_check_interval,
+                    close_timeout=SOCKET_CLOSE_TIMEOUT_SECONDS,
+                )
+                health_of(runtime.web_app).socket = socket_mode
+                # The first connect may take its whole timeout (Slack slow or unreachable): a SIGTERM meanwhile
+                # must still be answered at once, so the connect runs beside the wait for it.
+                connecting = asyncio.create_task(socket_mode.start(), name="socket-mode-connect")
+                connecting.add_done_callback(_report_first_connect)
+            else:
+                log.info("waiting for Slack requests at %s", runtime.events_url)
+            await stopping.wait()
+            log.info("shutting down")
+        finally:
+            started_stopping = loop.time()
+            if connecting is not None and not connecting.done():
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
+            if socket_mode is not None:
+                await socket_mode.stop()
+            # What the socket close used is taken from the runtime's share, so the whole stop keeps its bound.
+            spent = loop.time() - started_stopping
+            await runtime.stop(timeout=max(1.0, SHUTDOWN_TIMEOUT_SECONDS - spent))
     return 0
 
 

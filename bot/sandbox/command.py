@@ -14,7 +14,6 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import webbrowser
@@ -24,6 +23,7 @@ from typing import TextIO
 
 from bot.app.health import ops_extension
 from bot.app.runtime import Runtime
+from bot.app.signals import stopped_by_signals
 from bot.config import ConfigError, Settings, load_settings
 from bot.ops.logs import setup_logging
 from bot.sandbox.emulator.server import EmulatorServer
@@ -234,20 +234,15 @@ async def run_sandbox(
             print(f"  Is port {port} taken? Try --port with another number.", file=sys.stderr)
         return 1
 
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
-    try:
-        print(banner(sandbox), file=out, flush=True)
-        if open_browser and _can_open_a_browser():
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(webbrowser.open, sandbox.page_url)
-        await stopping.wait()
-        print("stopping the sandbox…", file=out, flush=True)
-    finally:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
-        await sandbox.stop()
+    with stopped_by_signals() as stopping:
+        try:
+            print(banner(sandbox), file=out, flush=True)
+            if open_browser and _can_open_a_browser():
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(webbrowser.open, sandbox.page_url)
+            await stopping.wait()
+            print("stopping the sandbox…", file=out, flush=True)
+        finally:
+            await sandbox.stop()
     print("stopped.", file=out, flush=True)
     return 0
