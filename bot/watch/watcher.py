@@ -31,6 +31,7 @@ from bot.ops.logs import log_context
 from bot.ops.metrics import POLL_CYCLE_SECONDS, POLL_LAG_SECONDS
 from bot.ops.waiting import wait_any
 from bot.services import Services
+from bot.watch.adoption import Adoption
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
 
@@ -124,6 +125,7 @@ class Watcher:
         self._prune_every = prune_every
         self._retention = retention
         self._next_prune_at = float("-inf")
+        self._adoption = Adoption(services)
 
     # ---- the loop -------------------------------------------------------------------------------------
 
@@ -168,6 +170,7 @@ class Watcher:
             POLL_LAG_SECONDS.set(max((now - job.next_poll_at for job in most_overdue), default=0.0))
             result.skipped_for_backoff = True
             return result
+        await self._adoption.run()  # creates cut short: their tagged jobs are tracked here
         due = await self._services.store.due_jobs(now=now, limit=self._due_limit)
         result.due = len(due)
         result.more_due = len(due) >= self._due_limit
