@@ -26,6 +26,7 @@ from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneErro
 from bot.finetune.retry import DAILY_LIMIT_CODE
 from bot.jobs.actions import CONTROL_ACTIONS, Action
 from bot.jobs.grammar import DEFAULT_COMMAND, CommandError
+from bot.jobs.intents import DatabaseFailing
 from bot.jobs.service import JobService
 from bot.mrkdwn import code
 from bot.ops.metrics import SLACK_REQUESTS
@@ -105,6 +106,8 @@ def _answer(error: BaseException, *, intent: Intent | None, command: str) -> tup
         return error_message(
             "The fine-tuning API answered in a way I didn't understand.", detail=str(error)
         ), ("api_error")
+    if isinstance(error, DatabaseFailing):
+        return error_message(str(error)), "storage_error"
     if isinstance(error, JobNotTrackedError):
         text = f"I don't follow {code(error.job_id)} yet. `{command} watch {error.job_id}` adopts it here."
         return error_message(text), "bad_input"

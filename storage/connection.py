@@ -59,6 +59,7 @@ class Connections:
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self.path = path
+        self.opened_inode = path.stat().st_ino  # health checks the file is still the one opened
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()

@@ -186,12 +186,35 @@ _UNREACHABLE_RETRY = Migration(
     ),
 )
 
+_CREATE_INTENTS = Migration(
+    6,
+    "a create is recorded before its API call, so a job the API started is found again by its tag",
+    (
+        """
+        CREATE TABLE create_intents (
+            intent_id  TEXT PRIMARY KEY,
+            user       TEXT NOT NULL,
+            channel    TEXT NOT NULL,
+            origin     TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            closed_at  REAL,
+            job_id     TEXT,
+            result     TEXT
+        )
+        """,
+        "CREATE INDEX create_intents_open ON create_intents (created_at) WHERE closed_at IS NULL",
+        # Health's write probe: one row, rewritten on every check.
+        "CREATE TABLE health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL_SCHEMA,
     _READ_ORDER,
     _FINAL_READ,
     _IN_FLIGHT,
     _UNREACHABLE_RETRY,
+    _CREATE_INTENTS,
 )
 
 _VERSION_TABLE = """

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from storage.audit import AuditAndDeliveries
 from storage.connection import Synchronous, configure_writer, connect, one
+from storage.intents import IntentsAndHealth
 from storage.jobs import JobsAndWatches
 from storage.migrations import apply_migrations
 from storage.observations import Observations
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 
-class SqliteStore(JobsAndWatches, Observations, Outbox, AuditAndDeliveries):
+class SqliteStore(JobsAndWatches, Observations, Outbox, AuditAndDeliveries, IntentsAndHealth):
     """The `storage.store.Store` protocol on one SQLite file. Build it with `open` or `open_store`."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:

@@ -12,6 +12,7 @@ from typing import Protocol
 from bot.jobs.records import (
     AuditEntry,
     CardToRefresh,
+    CreateIntent,
     NewJob,
     Observation,
     OutboxItem,
@@ -32,6 +33,19 @@ class Store(Protocol):
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
+
+    async def check_writable(self, *, now: float) -> str | None:
+        """None when a tiny write commits and the file is the one opened (same inode); else why not."""
+
+    # create intents ----------------------------------------------------------------------------------
+    async def add_intent(self, intent: CreateIntent) -> None:
+        """Record a create before its API call (no record, no call)."""
+
+    async def close_intent(self, intent_id: str, *, job_id: str | None, result: str, now: float) -> bool:
+        """The create's work is done (or no job came of it); False when it was already closed."""
+
+    async def open_intents(self, *, limit: int = 100) -> list[CreateIntent]:
+        """Intents not closed yet, oldest first."""
 
     # jobs and watches ------------------------------------------------------------------------------
     async def track_job(

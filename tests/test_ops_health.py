@@ -49,6 +49,26 @@ async def test_unhealthy_when_the_database_does_not_answer(ops_bot: OpsBot) -> N
     assert "tuneops_api_requests_total" in await ops_bot.metrics()
 
 
+async def test_unhealthy_when_the_database_file_is_deleted(ops_bot: OpsBot) -> None:
+    """`SELECT 1` still answers on a deleted file (the open handle lives on), yet nothing written lasts."""
+    store = ops_bot.runtime.services.store
+    assert isinstance(store, SqliteStore)
+    store.path.unlink()
+    status, body = await ops_bot.healthz()
+    assert status == 503
+    assert body["database"] is False
+
+
+async def test_unhealthy_when_the_database_file_was_replaced(ops_bot: OpsBot) -> None:
+    store = ops_bot.runtime.services.store
+    assert isinstance(store, SqliteStore)
+    store.path.unlink()
+    store.path.write_bytes(b"")  # another file at the same path: not the one the bot writes to
+    status, body = await ops_bot.healthz()
+    assert status == 503
+    assert body["database"] is False
+
+
 async def test_metrics_count_real_traffic(ops_bot: OpsBot) -> None:
     slack, before = ops_bot.slack, await ops_bot.metrics()
 

@@ -6,6 +6,7 @@ import json
 
 from bot.finetune.spec import JobSpec
 from bot.jobs.creator import CREATOR_METADATA_KEY
+from bot.jobs.intents import INTENT_METADATA_KEY
 from bot.jobs.records import Origin
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
 from tests.support.audit import audit_rows
@@ -48,10 +49,13 @@ async def test_create_with_arguments_starts_the_job_and_posts_its_card(bot: BotR
     )
     watch = await bot.store.get_watch(job.job_id, "C_ML")
     assert watch is not None and watch.card_ts == card.ts
-    # The API got what was typed, plus who started it.
+    # The API got what was typed, plus who started it and the create's intent (closed once tracked).
     api_job = await bot.services.api.retrieve_job(job.job_id)
     assert api_job.user_provided_suffix == "support"
-    assert api_job.metadata == {"team": "search", CREATOR_METADATA_KEY: "U_ALICE"}
+    metadata = dict(api_job.metadata or {})
+    assert metadata.pop(INTENT_METADATA_KEY).startswith("ti_")
+    assert metadata == {"team": "search", CREATOR_METADATA_KEY: "U_ALICE"}
+    assert await bot.store.open_intents() == []
     audit = await bot.store.audit_for_job(job.job_id)
     assert [(a.action, a.user, a.allowed) for a in audit] == [("create", "U_ALICE", True)]
     assert audit[0].result and audit[0].result.startswith("created")

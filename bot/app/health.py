@@ -85,11 +85,17 @@ class HealthCheck:
         OUTBOX_OLDEST_AGE.set(stats.oldest_pending_age or 0.0)
 
     async def _database(self) -> bool:
+        """It answers, a tiny write commits, and the file at its path is the one opened (same inode)."""
         try:
-            return bool(await asyncio.wait_for(self.store.ping(), PROBE_TIMEOUT))
+            if not await asyncio.wait_for(self.store.ping(), PROBE_TIMEOUT):
+                return False
+            problem = await asyncio.wait_for(self.store.check_writable(now=self.clock()), PROBE_TIMEOUT)
         except Exception:
             log.warning("health: the database did not answer", exc_info=True)
             return False
+        if problem is not None:
+            log.warning("health: %s", problem)
+        return problem is None
 
     async def _socket(self) -> bool | None:
         if self.socket is None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +26,25 @@ from bot.finetune.client import FineTuneClient
 from bot.ops.redaction import register_settings_secrets
 from bot.services import Services
 from handlers.followups import FollowUps
-from storage.sqlite import open_store
+from storage.sqlite import SqliteStore, open_store
+
+
+class DatabaseNotWritable(Exception):
+    """The database cannot be written: nothing could be tracked, so TuneOps does not start."""
+
+
+async def _writable_store(settings: Settings) -> SqliteStore:
+    """Open (and migrate) the store, refusing one that a tiny write does not commit to."""
+    try:
+        store = await open_store(settings.db_path)  # migrates
+    except sqlite3.Error as error:
+        raise DatabaseNotWritable(f"{settings.db_path}: {error}") from error
+    problem = await store.check_writable(now=time.time())
+    if problem is not None:
+        await store.close()
+        raise DatabaseNotWritable(f"{settings.db_path}: {problem}")
+    return store
+
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +83,12 @@ class Runtime:
         `settings.port`, 0 → any free port) and start the background work when asked; that needs the
         database to itself (`DatabaseInUse` otherwise)."""
         register_settings_secrets(settings)  # redacted from logs, Slack messages and the audit log
-        lock = DatabaseLock.acquire(settings.db_path) if background else None
         try:
-            store = await open_store(settings.db_path)  # migrates
+            lock = DatabaseLock.acquire(settings.db_path) if background else None
+        except OSError as error:  # the lock file sits next to the database: its directory is not writable
+            raise DatabaseNotWritable(f"{settings.db_path}: {error.strerror or error}") from error
+        try:
+            store = await _writable_store(settings)
             try:
                 api = FineTuneClient.from_settings(settings)
             except BaseException:

@@ -11,7 +11,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app.db_lock import DatabaseInUse
 from bot.app.health import health_of, ops_extension
-from bot.app.runtime import Runtime
+from bot.app.runtime import DatabaseNotWritable, Runtime
 from bot.app.signals import stopped_by_signals
 from bot.app.socket_watchdog import SocketWatchdog
 from bot.config import ConfigError, Settings, load_settings
@@ -57,6 +57,13 @@ async def run_service() -> int:
         print(
             "  - one process runs per database file (two would notify twice): stop the other one, or give "
             "this one its own TUNEOPS_DB.",
+            file=sys.stderr,
+        )
+        return 1
+    except DatabaseNotWritable as exc:
+        print(f"TuneOps cannot start: the database cannot be written ({exc}).", file=sys.stderr)
+        print(
+            "  - check the file's permissions and that its disk is mounted read-write and not full.",
             file=sys.stderr,
         )
         return 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,9 +13,12 @@ from slack_sdk.errors import SlackApiError
 from bot.finetune.errors import APIStatusError, FineTuneError, InvalidJobSpecError
 from bot.jobs.actions import Action
 from bot.jobs.actor import Actor
+from bot.jobs.intents import DatabaseFailing
 from bot.jobs.records import AuditEntry
 from bot.ops.redaction import redact
 from storage.store import Store
+
+log = logging.getLogger(__name__)
 
 MAX_AUDIT_RESULT = 500
 
@@ -34,6 +39,8 @@ def failure_text(error: BaseException) -> str:
         return "invalid request: " + "; ".join(f"{field} {message}" for field, message in error.problems)
     if isinstance(error, FineTuneError):
         return f"{type(error).__name__}: {error}"
+    if isinstance(error, DatabaseFailing):
+        return str(error)
     if isinstance(error, SlackApiError):
         return f"slack: {error.response.get('error')}"
     return type(error).__name__
@@ -79,8 +86,11 @@ class AuditLog:
         try:
             yield note
         except Exception as error:
-            await self.write(
-                action, actor, note.job_id, allowed=True, result=f"failed: {failure_text(error)}"
-            )
+            try:
+                await self.write(
+                    action, actor, note.job_id, allowed=True, result=f"failed: {failure_text(error)}"
+                )
+            except sqlite3.Error as audit_error:  # the database is failing: the person still hears why
+                log.warning("could not audit %s by %s: %s", action, actor.user, audit_error)
             raise
         await self.write(action, actor, note.job_id, allowed=True, result=note.result)

@@ -175,3 +175,14 @@ class OutboxStats:
     pending: int
     oldest_pending_age: float | None
     given_up: int
+
+
+@dataclass(frozen=True)
+class CreateIntent:
+    """A create recorded before its API call: the job the API starts carries `intent_id` in its metadata."""
+
+    intent_id: str
+    user: str
+    channel: str
+    origin: str
+    created_at: float

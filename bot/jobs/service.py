@@ -11,8 +11,11 @@ the watcher reads the same jobs on its own schedule, and storage keeps whichever
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 
+from bot.finetune.errors import APIStatusError
 from bot.finetune.models import TERMINAL_STATUSES, FineTuningJob
 from bot.finetune.spec import JobSpec
 from bot.jobs.actions import Action, ControlAction
@@ -20,6 +23,7 @@ from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog, AuditNote
 from bot.jobs.creator import creator_from_metadata, with_creator
 from bot.jobs.grammar import ListJobs
+from bot.jobs.intents import new_intent_id, no_record, not_recorded, with_intent
 from bot.jobs.interrupted import (
     log_interrupted,
     not_known_result,
@@ -45,12 +49,14 @@ from bot.jobs.outcomes import (
     Unfollowed,
 )
 from bot.jobs.permissions import RULES, Decision, Policy, Who
-from bot.jobs.records import NewJob, Observation, Origin, Progress, TrackedJob
+from bot.jobs.records import CreateIntent, NewJob, Observation, Origin, Progress, TrackedJob
 from bot.notify.cards import ChannelCards
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
 from bot.views.card import card_for, job_card
 from bot.watch.poll_policy import PollPolicy
+
+log = logging.getLogger(__name__)
 
 # After a pause/resume/cancel the job moves on by itself (pausing → paused): look again soon.
 ACTION_FOLLOW_UP_SECONDS = 5.0
@@ -73,6 +79,7 @@ class JobService:
         self._under_way: set[str] = set()  # "action:job_id" of pauses, resumes and cancels in flight
         # (user, channel) -> when a create form there was last held back (see `form_held_back`).
         self._held_back: dict[tuple[str, str], float] = {}
+        self._intents: dict[str, str] = {}  # job id -> its create intent, until the create is done
 
     @property
     def policy(self) -> Policy:
@@ -187,12 +194,43 @@ class JobService:
                 take_back_cancellation()
                 return await self._interrupted_before_card(tracked, actor, note, named)
             note.result = f"created ({tracked.status})" + (f"; card not posted: {problem}" if problem else "")
+            await self._close_intent(tracked.job_id, note.result)
             return Started(tracked, channel=named, card_not_posted=_not_posted(problem))
 
     async def _start(self, spec: JobSpec, actor: Actor, origin: Origin) -> TrackedJob:
+        """Record the intent (no record, no call), create the job tagged with it, track it."""
+        store = self._services.store
+        intent = CreateIntent(new_intent_id(), actor.user, actor.channel, str(origin), self._now())
+        try:
+            await store.add_intent(intent)
+        except sqlite3.Error as error:
+            raise no_record(error) from error
         read_at = self._now()
-        job = await self._services.api.create_job(with_creator(spec, actor.user))
-        return await self._track(job, read_at, owner=actor.channel, creator=actor.user, origin=origin)
+        tagged = with_creator(with_intent(spec, intent.intent_id), actor.user)
+        try:
+            job = await self._services.api.create_job(tagged)
+        except APIStatusError as error:
+            if error.status_code < 500 and error.status_code != 408:  # refused: no job came of it
+                await self._close_quietly(intent.intent_id, None, "refused by the API")
+            raise
+        try:
+            tracked = await self._track(job, read_at, owner=actor.channel, creator=actor.user, origin=origin)
+        except sqlite3.Error as error:
+            raise not_recorded(f"The job {job.id} was created", error) from error
+        self._intents[tracked.job_id] = intent.intent_id
+        return tracked
+
+    async def _close_intent(self, job_id: str, result: str) -> None:
+        intent_id = self._intents.pop(job_id, None)
+        if intent_id is not None:
+            await self._close_quietly(intent_id, job_id, result)
+
+    async def _close_quietly(self, intent_id: str, job_id: str | None, result: str) -> None:
+        """Close an intent; if storage fails, the watcher's adoption finishes it later."""
+        try:
+            await self._services.store.close_intent(intent_id, job_id=job_id, result=result, now=self._now())
+        except sqlite3.Error as error:
+            log.warning("could not close create intent %s (%s)", intent_id, error)
 
     async def _interrupted_before_card(
         self, tracked: TrackedJob, actor: Actor, note: AuditNote, named: str | None
@@ -203,6 +241,7 @@ class JobService:
         log_interrupted(actor, tracked.job_id)
         note.job_id = tracked.job_id
         note.result = started_without_card_result(tracked.status)
+        await self._close_intent(tracked.job_id, note.result)
         return StartedWithoutCard(tracked.job_id, tracked.status, channel=named)
 
     async def watch(self, job_id: str, actor: Actor) -> Followed:
@@ -326,13 +365,17 @@ class JobService:
                 return ActionNotSent(action, job_id, "finished", status=before.status)
             read_at = self._now()
             job = await calls[action](job_id)
-            tracked = await self._observe(
-                job,
-                read_at,
-                before,
-                details={"actor": actor.user, "action": action},
-                next_poll_at=self._now() + min(ACTION_FOLLOW_UP_SECONDS, self._polls.interval),
-            )
+            try:
+                tracked = await self._observe(
+                    job,
+                    read_at,
+                    before,
+                    details={"actor": actor.user, "action": action},
+                    next_poll_at=self._now() + min(ACTION_FOLLOW_UP_SECONDS, self._polls.interval),
+                )
+            except sqlite3.Error as error:
+                done = f"The {action} of {job_id} was accepted by the API (now {job.status})"
+                raise not_recorded(done, error) from error
             card = job_card(job, tracked, self._now())
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = f"{before.status if before else 'untracked'} → {job.status}"

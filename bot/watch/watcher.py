@@ -24,6 +24,7 @@ from bot.ops.logs import log_context
 from bot.ops.metrics import POLL_CYCLE_SECONDS, POLL_LAG_SECONDS
 from bot.ops.waiting import wait_any
 from bot.services import Services
+from bot.watch.adoption import Adoption
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
 from bot.watch.reads import ApiReader, ApiTrouble, JobRead, ReadTooSlow, read_deadline_for
@@ -97,6 +98,7 @@ class Watcher:
         self._prune_every = prune_every
         self._retention = retention
         self._next_prune_at = float("-inf")
+        self._adoption = Adoption(services)
 
     @property
     def read_deadline(self) -> float:
@@ -145,6 +147,7 @@ class Watcher:
             POLL_LAG_SECONDS.set(max((now - job.next_poll_at for job in most_overdue), default=0.0))
             result.skipped_for_backoff = True
             return result
+        await self._adoption.run()  # creates cut short: their tagged jobs are tracked here
         due = await self._services.store.due_jobs(now=now, limit=self._due_limit)
         result.due = len(due)
         result.more_due = len(due) >= self._due_limit
