@@ -23,7 +23,6 @@ from bot.notify.slack_failures import (
     FailureKind,
     SlackFailure,
     classify,
-    is_permanent,
     look_before_posting,
 )
 from bot.notify.unreachable import DEFAULT_CHANNEL_RETRY, ChannelRetry, mark_unreachable, tell_once
@@ -95,7 +94,7 @@ class CardUpkeep:
             try:
                 ts = await self._post_card(job, channel, card)
             except DeliveryFailed as failed:
-                if not is_permanent(failed.failure):
+                if not failed.failure.permanent:
                     raise
                 log.warning(
                     "Slack refused the card of %s in %s for good (%s); posting it as plain text",
@@ -143,7 +142,7 @@ class CardUpkeep:
                 await self._cards.edit(watch.channel, watch.card_ts, message)
         except Exception as exc:
             failure = classify(exc)
-            if is_permanent(failure):
+            if failure.permanent:
                 return await self._edit_plain(job, watch.channel, watch.card_ts, message, failure)
             return await self._failed(card, failure)
         await self._edited(job, watch.channel, watch.card_ts)

@@ -29,7 +29,6 @@ from bot.notify.slack_failures import (
     FailureKind,
     SlackFailure,
     classify,
-    is_permanent,
     look_before_posting,
 )
 from bot.notify.thread_lookup import find_reply, notification_metadata
@@ -186,7 +185,7 @@ class ReplyDelivery:
         try:
             return await self._post(kwargs)
         except DeliveryFailed as failed:
-            if not is_permanent(failed.failure):
+            if not failed.failure.permanent:
                 raise
             log.warning(
                 "Slack refused row %s for good (%s); sending it once as short plain text",
@@ -205,7 +204,7 @@ class ReplyDelivery:
 
     async def _handle_failure(self, item: OutboxItem, failure: SlackFailure) -> None:
         now = self._services.clock()
-        if is_permanent(failure):
+        if failure.permanent:
             # Even the plain fallback was refused: retrying cannot help, and later notes must not wait.
             await self._store.mark_given_up(item.id, error=failure.error, now=now)
             self._known_unsent.discard(item.id)

@@ -8,7 +8,7 @@ Reads are not posts: `chat:write.public` lets the bot post in a public channel i
 but `conversations.history`/`.replies` answer `not_in_channel` there. A refused look-up only means the
 notifier cannot check (`cannot_look`); it never makes a channel unreachable.
 
-A permanent refusal (`is_permanent`) is about one message, not the channel: retrying the same message
+A permanent refusal (`SlackFailure.permanent`) is about one message, not the channel: retrying the same message
 cannot help, so it is final for that message.
 """
 
@@ -71,6 +71,11 @@ class SlackFailure:
     # on the request, so a re-check should wait a little for it to land.
     answered: bool = True
 
+    @property
+    def permanent(self) -> bool:
+        """True when Slack refused this very message for good (too long, bad blocks or metadata, …)."""
+        return self.kind is FailureKind.PERMANENT
+
 
 def classify(exc: BaseException) -> SlackFailure:
     if isinstance(exc, SlackApiError):
@@ -86,11 +91,6 @@ def cannot_look(failure: SlackFailure) -> bool:
     a channel the read cannot see. The caller posts without checking; a rate limit or a transient failure
     is retried like any other."""
     return failure.kind in (FailureKind.UNREACHABLE, FailureKind.REFUSED, FailureKind.PERMANENT)
-
-
-def is_permanent(failure: SlackFailure) -> bool:
-    """True when Slack refused this very message for good (too long, bad blocks or metadata, …)."""
-    return failure.kind is FailureKind.PERMANENT
 
 
 def _from_api_error(exc: SlackApiError) -> SlackFailure:
