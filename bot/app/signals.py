@@ -1,4 +1,4 @@
-"""SIGTERM and SIGINT as an event: how `tuneops run` and `tuneops sandbox` learn that it is time to stop."""
+"""SIGTERM and SIGINT as an event: how `tuneops run`, `sandbox` and `emulator` learn that it is time to stop."""
 
 from __future__ import annotations
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import signal
 import uuid
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from aiohttp import web
 
+from bot.app.signals import stopped_by_signals
 from bot.sandbox.emulator.api import ROUTES, ApiHandlers
 from bot.sandbox.emulator.clock import EmulatorClock
 from bot.sandbox.emulator.control_routes import ControlHandlers
@@ -181,23 +181,18 @@ async def serve_forever(*, host: str, port: int, speed: float, api_key: str, see
     """`tuneops emulator`: serve until Ctrl-C or SIGTERM."""
     server = EmulatorServer(api_key=api_key, speed=speed, seed=seed, host=host, port=port)
     await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        # Windows event loops have no signal handlers: there Ctrl-C ends the process as usual.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    print(f"TuneOps fine-tuning API emulator on {server.url} (speed ×{speed:g})", flush=True)
-    print(f"  OpenAI:   OPENAI_BASE_URL={server.openai_base_url}", flush=True)
-    print(
-        f"  Azure:    AZURE_OPENAI_ENDPOINT={server.azure_endpoint}  (requests go to /openai/v1/...)",
-        flush=True,
-    )
-    print("  API key:  the one given by --api-key (default sk-emulator)", flush=True)
-    print(f"  Files:    {DEMO_TRAINING_FILE} (training), {DEMO_VALIDATION_FILE} (validation)", flush=True)
-    print(f"  Control:  {server.url}/_emulator/  (faults, clock, speed, stats, reset)", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await server.stop()
-        print("emulator stopped", flush=True)
+    with stopped_by_signals() as stopping:
+        print(f"TuneOps fine-tuning API emulator on {server.url} (speed ×{speed:g})", flush=True)
+        print(f"  OpenAI:   OPENAI_BASE_URL={server.openai_base_url}", flush=True)
+        print(
+            f"  Azure:    AZURE_OPENAI_ENDPOINT={server.azure_endpoint}  (requests go to /openai/v1/...)",
+            flush=True,
+        )
+        print("  API key:  the one given by --api-key (default sk-emulator)", flush=True)
+        print(f"  Files:    {DEMO_TRAINING_FILE} (training), {DEMO_VALIDATION_FILE} (validation)", flush=True)
+        print(f"  Control:  {server.url}/_emulator/  (faults, clock, speed, stats, reset)", flush=True)
+        try:
+            await stopping.wait()
+        finally:
+            await server.stop()
+            print("emulator stopped", flush=True)
