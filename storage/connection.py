@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 import aiosqlite
 
+from storage.errors import DatabaseUnavailable
 from storage.transactions import immediate_transaction
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -67,8 +68,19 @@ class Connections:
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction, never interleaved with another task's."""
-        async with self._write_lock, immediate_transaction(self._writer) as db:
-            yield db
+        with unavailable_on_failure():
+            async with self._write_lock, immediate_transaction(self._writer) as db:
+                yield db
 
     async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return await rows(self._reader, sql, params)
+        with unavailable_on_failure():
+            return await rows(self._reader, sql, params)
+
+
+@contextmanager
+def unavailable_on_failure() -> Iterator[None]:
+    """SQLite's errors leave storage as `DatabaseUnavailable`, so no caller needs to know the engine."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise DatabaseUnavailable(str(error)) from error

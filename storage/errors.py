@@ -4,7 +4,12 @@ from __future__ import annotations
 
 
 class StorageError(Exception):
-    """Base of the errors storage raises on purpose (SQLite's own errors pass through as they are)."""
+    """Base of the errors storage raises."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database failed a read or a write (read-only, full, locked for too long, gone): what callers
+    catch, whatever engine is behind the store; the driver's own error is the cause."""
 
 
 class JobNotTrackedError(StorageError, LookupError):

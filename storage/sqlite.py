@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from storage.audit import AuditAndDeliveries
-from storage.connection import Synchronous, configure_writer, connect, one
+from storage.connection import Synchronous, configure_writer, connect, one, unavailable_on_failure
 from storage.intents import IntentsAndHealth
 from storage.jobs import JobsAndWatches
 from storage.migrations import apply_migrations
@@ -51,19 +51,21 @@ class SqliteStore(JobsAndWatches, Observations, Outbox, AuditAndDeliveries, Inte
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         file.parent.mkdir(parents=True, exist_ok=True)
-        writer = await connect(file, busy_timeout=busy_timeout)
-        try:
-            await configure_writer(writer, synchronous)
-            reader = await connect(file, busy_timeout=busy_timeout)
-        except BaseException:
-            await writer.close()
-            raise
-        await reader.execute("PRAGMA query_only = ON")
+        with unavailable_on_failure():
+            writer = await connect(file, busy_timeout=busy_timeout)
+            try:
+                await configure_writer(writer, synchronous)
+                reader = await connect(file, busy_timeout=busy_timeout)
+                await reader.execute("PRAGMA query_only = ON")
+            except BaseException:
+                await writer.close()
+                raise
         return cls(file, writer, reader)
 
     async def migrate(self) -> int:
         async with self._write_lock:
-            return await apply_migrations(self._writer)
+            with unavailable_on_failure():
+                return await apply_migrations(self._writer)
 
     async def close(self) -> None:
         if self._closed:

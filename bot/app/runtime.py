@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from bot.finetune.client import FineTuneClient
 from bot.ops.redaction import register_settings_secrets
 from bot.services import Services
 from handlers.followups import FollowUps
+from storage.errors import DatabaseUnavailable
 from storage.sqlite import SqliteStore, open_store
 
 
@@ -37,7 +37,7 @@ async def _writable_store(settings: Settings) -> SqliteStore:
     """Open (and migrate) the store, refusing one that a tiny write does not commit to."""
     try:
         store = await open_store(settings.db_path)  # migrates
-    except sqlite3.Error as error:
+    except DatabaseUnavailable as error:
         raise DatabaseNotWritable(f"{settings.db_path}: {error}") from error
     problem = await store.check_writable(now=time.time())
     if problem is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from bot.jobs.actor import Actor
 from bot.jobs.intents import DatabaseFailing
 from bot.jobs.records import AuditEntry
 from bot.ops.redaction import redact
+from storage.errors import DatabaseUnavailable
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class AuditLog:
                 await self.write(
                     action, actor, note.job_id, allowed=True, result=f"failed: {failure_text(error)}"
                 )
-            except sqlite3.Error as audit_error:  # the database is failing: the person still hears why
+            except DatabaseUnavailable as audit_error:  # the database is failing: the person still hears why
                 log.warning("could not audit %s by %s: %s", action, actor.user, audit_error)
             raise
         await self.write(action, actor, note.job_id, allowed=True, result=note.result)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 
 from bot.finetune.errors import APIStatusError
@@ -56,6 +55,7 @@ from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
 from bot.views.card import card_for, job_card
 from bot.watch.poll_policy import PollPolicy
+from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class JobService(RequestChecks):
         intent = CreateIntent(new_intent_id(), actor.user, actor.channel, str(origin), self._now())
         try:
             await store.add_intent(intent)
-        except sqlite3.Error as error:
+        except DatabaseUnavailable as error:
             raise no_record(error) from error
         read_at = self._now()
         tagged = with_creator(with_intent(spec, intent.intent_id), actor.user)
@@ -149,7 +149,7 @@ class JobService(RequestChecks):
             raise
         try:
             tracked = await self._track(job, read_at, owner=actor.channel, creator=actor.user, origin=origin)
-        except sqlite3.Error as error:
+        except DatabaseUnavailable as error:
             raise not_recorded(f"The job {job.id} was created", error) from error
         self._intents[tracked.job_id] = intent.intent_id
         return tracked
@@ -163,7 +163,7 @@ class JobService(RequestChecks):
         """Close an intent; if storage fails, the watcher's adoption finishes it later."""
         try:
             await self._services.store.close_intent(intent_id, job_id=job_id, result=result, now=self._now())
-        except sqlite3.Error as error:
+        except DatabaseUnavailable as error:
             log.warning("could not close create intent %s (%s)", intent_id, error)
 
     async def _interrupted_before_card(
@@ -307,7 +307,7 @@ class JobService(RequestChecks):
                     details={"actor": actor.user, "action": action},
                     next_poll_at=self._now() + min(ACTION_FOLLOW_UP_SECONDS, self._polls.interval),
                 )
-            except sqlite3.Error as error:
+            except DatabaseUnavailable as error:
                 done = f"The {action} of {job_id} was accepted by the API (now {job.status})"
                 raise not_recorded(done, error) from error
             card = job_card(job, tracked, self._now())

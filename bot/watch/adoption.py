@@ -8,7 +8,6 @@ is skipped when the owner channel already follows the job).
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from bot.finetune.errors import FineTuneError
 from bot.finetune.models import FineTuningJob
@@ -22,6 +21,7 @@ from bot.notify.cards import ChannelCards
 from bot.services import Services
 from bot.views.card import card_for
 from bot.watch.poll_policy import PollPolicy
+from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Adoption:
                 continue  # this process's create may still be under way
             try:
                 adopted += await self._adopt(intent, now)
-            except (FineTuneError, sqlite3.Error) as error:
+            except (FineTuneError, DatabaseUnavailable) as error:
                 log.warning("could not finish create intent %s yet (%s)", intent.intent_id, error)
         return adopted
 
