@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Seconds between the Socket Mode watchdog's checks; three failed checks in a row replace the connection.
     socket_check_interval: float = Field(default=10.0, alias="TUNEOPS_SOCKET_CHECK_INTERVAL", gt=0)
     admins: str = Field(default="", alias="TUNEOPS_ADMINS")
+    # A JSON or TOML file of USD per 1M training tokens by model, over the built-in table (bot/jobs/prices.py).
+    prices_file: str | None = Field(default=None, alias="TUNEOPS_PRICES")
     command: str = Field(default="/finetune", alias="TUNEOPS_COMMAND")
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
