@@ -147,6 +147,9 @@ class Store(Protocol):
         """The API will not give back a finished job (deleted, say): its final read is not due any more,
         and its success note stops waiting for it. False when no final read was due."""
 
+    async def note_unreadable(self, job_id: str, *, reason: str, now: float) -> bool:
+        """Queue "I can't read this job" for its channels, once per status; True when something was queued."""
+
     async def note_stuck(self, job_id: str, *, now: float, read_at: float | None = None) -> bool:
         """Enqueue one "looks stuck" note per status sequence; False if already noted.
 

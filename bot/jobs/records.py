@@ -135,8 +135,8 @@ class OutboxItem:
     id: int
     job_id: str
     channel: str
-    transition: str  # unique per (job, channel): "<seq>:<status>" or "stuck:<seq>"
-    kind: str  # "status" or "stuck"
+    transition: str  # unique per (job, channel): "<seq>:<status>", "stuck:<seq>" or "unreadable:<seq>"
+    kind: str  # "status", "stuck" or "unreadable"
     payload: dict[str, object]  # what the note needs: previous/current status, actor, details
     state: OutboxState
     attempts: int

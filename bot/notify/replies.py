@@ -44,7 +44,7 @@ from bot.ops.metrics import DELIVERIES
 from bot.services import Services
 from bot.views.card import job_from_tracked
 from bot.views.message import SlackMessage
-from bot.views.notes import should_broadcast, status_note, stuck_note
+from bot.views.notes import should_broadcast, status_note, stuck_note, unreadable_note
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +236,8 @@ def _note(item: OutboxItem, tracked: TrackedJob) -> tuple[SlackMessage, bool]:
     """The reply for the row, and whether it is also broadcast to the channel."""
     payload = item.payload
     job = _job_in(payload) or job_from_tracked(tracked)
+    if item.kind == "unreadable":
+        return unreadable_note(item.job_id, reason=str(payload.get("reason") or "no answer")), False
     if item.kind == "stuck":
         last_event_at = payload.get("last_event_at")
         since = last_event_at if isinstance(last_event_at, int | float) else tracked.created_at

@@ -66,6 +66,15 @@ def stuck_note(job: FineTuningJob, *, quiet_for: float) -> SlackMessage:
     return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
 
 
+def unreadable_note(job_id: str, *, reason: str) -> SlackMessage:
+    text = (
+        f"⚠️ I can't read {code(job_id)} from the fine-tuning API: {escape(reason)}. "
+        "I'll keep trying, less often, and say here when it moves again. "
+        "Its card shows the last state I could read."
+    )
+    return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+
+
 def _headline(
     job: FineTuningJob, *, previous: str, current: str, actor: str | None, progress: Progress
 ) -> str:

@@ -27,7 +27,15 @@ from bot.services import Services
 from bot.watch.adoption import Adoption
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
-from bot.watch.reads import ApiReader, ApiTrouble, JobRead, ReadTooSlow, read_deadline_for
+from bot.watch.reads import (
+    UNREADABLE_AFTER,
+    ApiReader,
+    ApiTrouble,
+    JobRead,
+    ReadTooSlow,
+    read_deadline_for,
+    unreadable_reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -394,6 +402,12 @@ class Watcher:
         wait = self._job_backoff.fail(tracked.job_id)
         log.info("could not read %s (%s); trying again in %.0fs", tracked.job_id, error, wait)
         await self._services.store.schedule_poll(tracked.job_id, next_poll_at=now + wait)
+        if self._job_backoff.failures(tracked.job_id) == UNREADABLE_AFTER and (
+            await self._services.store.note_unreadable(
+                tracked.job_id, reason=unreadable_reason(error), now=now
+            )
+        ):
+            self._services.outbox_ready.set()
 
 
 def _reads_events(status: str) -> bool:
