@@ -33,10 +33,10 @@ class DatabaseNotWritable(Exception):
     """The database cannot be written: nothing could be tracked, so TuneOps does not start."""
 
 
-async def _writable_store(settings: Settings) -> SqliteStore:
+async def _writable_store(settings: Settings, busy_timeout: float) -> SqliteStore:
     """Open (and migrate) the store, refusing one that a tiny write does not commit to."""
     try:
-        store = await open_store(settings.db_path)  # migrates
+        store = await open_store(settings.db_path, busy_timeout=busy_timeout)  # migrates
     except DatabaseUnavailable as error:
         raise DatabaseNotWritable(f"{settings.db_path}: {error}") from error
     problem = await store.check_writable(now=time.time())
@@ -49,6 +49,7 @@ async def _writable_store(settings: Settings) -> SqliteStore:
 log = logging.getLogger(__name__)
 
 HTTP_SHUTDOWN_GRACE_SECONDS = 2.0
+DATABASE_BUSY_TIMEOUT = 10.0
 
 # Adds routes to the web Application before it starts serving (e.g. /healthz and /metrics).
 WebExtension = Callable[[web.Application, "Runtime"], None]
@@ -78,17 +79,19 @@ class Runtime:
         port: int | None = None,
         background: bool = True,
         web_extensions: Sequence[WebExtension] = (),
+        busy_timeout: float = DATABASE_BUSY_TIMEOUT,
     ) -> Runtime:
         """Open (and migrate) the store, build the clients and the app, serve HTTP on host:port (None →
         `settings.port`, 0 → any free port) and start the background work when asked; that needs the
-        database to itself (`DatabaseInUse` otherwise)."""
+        database to itself (`DatabaseInUse` otherwise). `busy_timeout`: how long a write waits for a
+        database another process holds before it counts as failing."""
         register_settings_secrets(settings)  # redacted from logs, Slack messages and the audit log
         try:
             lock = DatabaseLock.acquire(settings.db_path) if background else None
         except OSError as error:  # the lock file sits next to the database: its directory is not writable
             raise DatabaseNotWritable(f"{settings.db_path}: {error.strerror or error}") from error
         try:
-            store = await _writable_store(settings)
+            store = await _writable_store(settings, busy_timeout)
             try:
                 api = FineTuneClient.from_settings(settings)
             except BaseException:

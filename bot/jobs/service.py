@@ -139,6 +139,17 @@ class JobService(RequestChecks):
             await store.add_intent(intent)
         except DatabaseUnavailable as error:
             raise no_record(error) from error
+        under_way = self._services.creates_under_way
+        under_way.add(intent.intent_id)
+        try:
+            return await self._start_recorded(spec, actor, origin, intent)
+        except BaseException:
+            under_way.discard(intent.intent_id)  # cut short: the watcher's adoption finishes it
+            raise
+
+    async def _start_recorded(
+        self, spec: JobSpec, actor: Actor, origin: Origin, intent: CreateIntent
+    ) -> TrackedJob:
         read_at = self._now()
         tagged = with_creator(with_intent(spec, intent.intent_id), actor.user)
         try:
@@ -161,6 +172,7 @@ class JobService(RequestChecks):
 
     async def _close_quietly(self, intent_id: str, job_id: str | None, result: str) -> None:
         """Close an intent; if storage fails, the watcher's adoption finishes it later."""
+        self._services.creates_under_way.discard(intent_id)
         try:
             await self._services.store.close_intent(intent_id, job_id=job_id, result=result, now=self._now())
         except DatabaseUnavailable as error:

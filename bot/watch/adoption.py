@@ -15,7 +15,7 @@ from bot.jobs.actions import Action
 from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog
 from bot.jobs.creator import creator_from_metadata
-from bot.jobs.intents import ADOPT_AFTER, GIVE_UP_AFTER, INTENT_METADATA_KEY
+from bot.jobs.intents import GIVE_UP_AFTER, INTENT_METADATA_KEY
 from bot.jobs.records import CreateIntent, NewJob, Origin
 from bot.notify.cards import ChannelCards
 from bot.services import Services
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 class Adoption:
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._started_at = services.clock()
         self._cards = ChannelCards(services)
         self._audit = AuditLog(services.store, services.clock)
         self._polls = PollPolicy(interval=services.settings.poll_interval)
@@ -39,8 +38,8 @@ class Adoption:
         adopted = 0
         now = self._services.clock()
         for intent in await self._services.store.open_intents():
-            if intent.created_at >= self._started_at and now - intent.created_at < ADOPT_AFTER:
-                continue  # this process's create may still be under way
+            if intent.intent_id in self._services.creates_under_way:
+                continue  # this process's create is still doing it
             try:
                 adopted += await self._adopt(intent, now)
             except (FineTuneError, DatabaseUnavailable) as error:

@@ -120,7 +120,9 @@ def bot_settings(emulator: EmulatorServer, slack: SlackStandIn, db: Path, **over
 
 
 class StartBot(Protocol):
-    def __call__(self, *, background: bool = False, **overrides: Any) -> Awaitable[BotRig]: ...
+    def __call__(
+        self, *, background: bool = False, busy_timeout: float = 10.0, **overrides: Any
+    ) -> Awaitable[BotRig]: ...
 
 
 @pytest.fixture
@@ -129,10 +131,10 @@ async def start_bot(
 ) -> AsyncIterator[StartBot]:
     started: list[Runtime] = []
 
-    async def start(*, background: bool = False, **overrides: Any) -> BotRig:
+    async def start(*, background: bool = False, busy_timeout: float = 10.0, **overrides: Any) -> BotRig:
         db = tmp_path / f"tuneops-{len(started)}.db"
         settings = bot_settings(emulator, slack, db, **overrides)
-        runtime = await Runtime.start(settings, port=0, background=background)
+        runtime = await Runtime.start(settings, port=0, background=background, busy_timeout=busy_timeout)
         started.append(runtime)
         slack.set_bot_url(runtime.events_url)
         return BotRig(runtime=runtime, slack=slack, emulator=emulator, control=emulator_control)
