@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -45,12 +45,15 @@ async def rig(start_bot: StartBot) -> AsyncIterator[AppRig]:
         await background.stop(timeout=2.0)
 
 
-@contextmanager
-def database_held(path: Path) -> Iterator[None]:
-    """Another process's write lock on the database: the bot can read it, not write it."""
-    other = sqlite3.connect(path, isolation_level=None)
+@asynccontextmanager
+async def database_held(path: Path) -> AsyncIterator[None]:
+    """Another connection's write lock on the database: the bot can read it, not write it.
+
+    Taken in a thread: the bot shares this event loop, and may be half-way through a write it can only
+    finish (and so let go of the lock) while the loop runs."""
+    other = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     try:
-        other.execute("BEGIN EXCLUSIVE")
+        await asyncio.to_thread(other.execute, "BEGIN EXCLUSIVE")
         yield
         other.execute("ROLLBACK")
     finally:
@@ -76,7 +79,7 @@ def _db(rig: AppRig) -> Path:
 
 async def test_a_create_while_the_database_fails_is_refused_before_the_api_is_called(rig: AppRig) -> None:
     jobs_before = len(rig.bot.emulator.state.jobs)
-    with database_held(_db(rig)):
+    async with database_held(_db(rig)):
         sent = await rig.slack.sender.slash(f"{CREATE} suffix=refused", user="U_ALICE", channel=CHANNEL)
         answer = await rig.bot.answer_text(sent)
     assert "The database is failing" in answer
@@ -92,7 +95,7 @@ async def test_a_job_created_as_the_database_failed_is_named_then_tracked_once_i
     sent = await rig.slack.sender.slash(f"{CREATE} suffix=orphan", user="U_ALICE", channel=CHANNEL)
     assert sent.status == 200
     await _until(lambda: bool(_rows(db, "SELECT 1 FROM create_intents")))  # recorded before the call
-    with database_held(db):
+    async with database_held(db):
         answer = await rig.bot.answer_text(sent)
         (job_id,) = list(rig.bot.emulator.state.jobs)
         assert f"The job {job_id} was created" in answer
@@ -127,7 +130,7 @@ async def test_a_cancel_the_api_accepted_says_so_though_it_could_not_be_recorded
     sent = await rig.slack.sender.slash(f"cancel {job_id}", user="U_ALICE", channel=CHANNEL)
     assert sent.status == 200
     await asyncio.sleep(0.5)  # the cancel is at the API now
-    with database_held(db):
+    async with database_held(db):
         answer = await rig.bot.answer_text(sent)
     assert f"The cancel of {job_id} was accepted by the API" in answer
     assert "could not record it" in answer
