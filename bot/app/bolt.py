@@ -87,7 +87,7 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     app.middleware(WorkspaceGuard(services.slack))
     app.middleware(ResponseUrlGuard(settings.slack_api_url))
     deliveries.register(app, services, followups)
-    jobs = JobService(services, Policy(settings.admin_ids, command=settings.command))
+    jobs = JobService(services, Policy(settings.admin_ids, command=settings.command, subscribers=settings.subscriber_ids))
     context.register(app, jobs=jobs, followups=followups, boundary=boundary)
     slash_command.register(app, services)
     actions.register(app, services)

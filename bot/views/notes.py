@@ -46,12 +46,19 @@ def status_note(
     creator: str | None,
     actor: str | None,
     progress: Progress,
+    mention_creator: bool = True,
 ) -> SlackMessage:
+    """`mention_creator=False` (a channel's settings): the outcome line names nobody."""
     lines = [_headline(job, previous=previous, current=current, actor=actor, progress=progress)]
     lines.extend(_details(job, current=current, progress=progress))
     if should_broadcast(current):
-        who = mention(creator)
-        subject = f"{who}, your job {code(job.id)}" if who else f"Job {code(job.id)} (started outside Slack)"
+        who = mention(creator) if mention_creator else None
+        if who:
+            subject = f"{who}, your job {code(job.id)}"
+        elif mention_creator:
+            subject = f"Job {code(job.id)} (started outside Slack)"
+        else:
+            subject = f"Job {code(job.id)}"
         lines.append(f"{subject} {_outcome_verb(current)}.")
     text = "\n".join(lines)
     return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
