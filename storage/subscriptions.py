@@ -175,4 +175,3 @@ class SubscriptionsAndSettings(Connections):
                 (channel, max(0, limit)),
             )
         return [audit_from_row(row) for row in found]
-

@@ -28,6 +28,15 @@ PROGRESS_CHOICES: dict[str, str] = {
 }
 
 
+def progress_choice(value: object) -> ProgressChoice:
+    """A stored or submitted progress choice, "off" when it is not one."""
+    match value:
+        case "25" | "50" | "checkpoint":
+            return value
+        case _:
+            return "off"
+
+
 @dataclass(frozen=True)
 class ChannelSettings:
     thread: ThreadChoice = "all"
@@ -52,13 +61,12 @@ class ChannelSettings:
     def from_json(cls, text: str) -> ChannelSettings:
         raw = json.loads(text)
         thread = raw.get("thread")
-        progress = raw.get("progress")
         return cls(
             thread="outcomes" if thread == "outcomes" else "all",
             broadcast=frozenset(str(s) for s in raw.get("broadcast") or []) & OUTCOMES,
             mention=bool(raw.get("mention", True)),
             dm_on_finish=bool(raw.get("dm_on_finish", False)),
-            progress=progress if progress in ("25", "50", "checkpoint") else "off",
+            progress=progress_choice(raw.get("progress")),
         )
 
     def describe(self) -> str:
@@ -85,9 +93,7 @@ class Telling:
 SILENT = Telling(post=False, broadcast=False, mention=False, dm_creator=False)
 
 
-def how_to_tell(
-    kind: str, status: str, *, told: frozenset[str] | None, settings: ChannelSettings
-) -> Telling:
+def how_to_tell(kind: str, status: str, *, told: frozenset[str] | None, settings: ChannelSettings) -> Telling:
     """`told`: the statuses the channel's subscriptions ask for (None: every change, as for a job created
     or watched there). A status note outside them, or a change the channel's thread does not take, is
     not posted; the other notes are posted as the settings say."""

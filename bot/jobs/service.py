@@ -20,6 +20,7 @@ from bot.finetune.spec import JobSpec
 from bot.jobs.actions import Action, ControlAction
 from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog, AuditNote
+from bot.jobs.channel_ops import ChannelOperations
 from bot.jobs.checks import RequestChecks
 from bot.jobs.creator import creator_from_metadata, with_creator
 from bot.jobs.grammar import ListJobs
@@ -79,6 +80,12 @@ class JobService(RequestChecks):
         # (user, channel) -> when a create form there was last held back (see `form_held_back`).
         self._held_back: dict[tuple[str, str], float] = {}
         self._intents: dict[str, str] = {}  # job id -> its create intent, until the create is done
+        self._channels = ChannelOperations(services, self._audit)
+
+    @property
+    def channels(self) -> ChannelOperations:
+        """Subscriptions, settings and the audit log of a channel."""
+        return self._channels
 
     @property
     def policy(self) -> Policy:

@@ -1,8 +1,8 @@
 """The arguments of `subscribe`, `unsubscribe` and `audit`, read into typed values or a plain-words error.
 
-    subscribe [all] [suffix=<prefix>] [model=<base>] [meta.<key>=<value> …] [only=<status>,…]
-    unsubscribe <n|all>
-    audit [job-id] [n]   ·   audit all [n]
+subscribe [all] [suffix=<prefix>] [model=<base>] [meta.<key>=<value> …] [only=<status>,…]
+unsubscribe <n|all>
+audit [job-id] [n]   ·   audit all [n]
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ def subscribe_filter(args: list[str], *, command: str) -> JobFilter:
     if everything and (meta or "suffix" in values or "model" in values):
         raise ArgumentError("`all` already means every job: leave it out, or leave out the other filters.")
     if not everything and not meta and "suffix" not in values and "model" not in values:
-        raise ArgumentError(f"Say which jobs as well: `all`, or `suffix=`, `model=` or `meta.<key>=`; {example}.")
+        raise ArgumentError(
+            f"Say which jobs as well: `all`, or `suffix=`, `model=` or `meta.<key>=`; {example}."
+        )
     return JobFilter(
         everything=everything,
         suffix=values.get("suffix"),
@@ -103,7 +105,9 @@ def _statuses(text: str) -> frozenset[str]:
 
 def unsubscribe_which(args: list[str], *, command: str) -> int | None:
     """The subscription's number (1 = the oldest), or None for `all`."""
-    example = f"`{command} unsubscribe 2` or `{command} unsubscribe all` (`{command} subscriptions` numbers them)"
+    example = (
+        f"`{command} unsubscribe 2` or `{command} unsubscribe all` (`{command} subscriptions` numbers them)"
+    )
     if len(args) != 1:
         raise ArgumentError(f"`unsubscribe` takes one number or `all`, e.g. {example}.")
     word = args[0].lower()
@@ -114,9 +118,7 @@ def unsubscribe_which(args: list[str], *, command: str) -> int | None:
     return int(word)
 
 
-def audit_request(
-    args: list[str], *, command: str, looks_like_job_id: Callable[[str], bool]
-) -> AuditRequest:
+def audit_request(args: list[str], *, command: str, looks_like_job_id: Callable[[str], bool]) -> AuditRequest:
     """`looks_like_job_id`: the grammar's own test of a job id (passed in: the grammar imports us)."""
     example = f"e.g. `{command} audit`, `{command} audit ftjob-abc123 20` or `{command} audit all`"
     job_id: str | None = None
