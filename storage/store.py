@@ -246,7 +246,7 @@ class Store(Protocol):
         """Delete these subscriptions of the channel; how many went. Jobs already followed stay followed."""
 
     async def known_jobs(self, job_ids: Sequence[str]) -> set[str]:
-        """The ids among `job_ids` that discovery met before or that are tracked."""
+        """The ids among `job_ids` that discovery met before (tracked or not)."""
 
     async def remember_seen(self, job_ids: Sequence[str], *, now: float) -> None:
         """Discovery met these jobs on a list page."""

@@ -75,11 +75,8 @@ class SubscriptionsAndSettings(Connections):
         for chunk in _chunks(job_ids):
             marks = ", ".join("?" for _ in chunk)
             found = await self._read(
-                f"""
-                SELECT job_id FROM seen_jobs WHERE job_id IN ({marks})
-                UNION SELECT job_id FROM jobs WHERE job_id IN ({marks})
-                """,
-                (*chunk, *chunk),
+                f"SELECT job_id FROM seen_jobs WHERE job_id IN ({marks})",
+                tuple(chunk),
             )
             known.update(str(row["job_id"]) for row in found)
         return known

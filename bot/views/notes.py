@@ -138,6 +138,12 @@ def _outcome_verb(current: str) -> str:
     }[current]
 
 
+def finished_direct_message(note: SlackMessage, *, channel: str) -> SlackMessage:
+    """The note a channel just got about a finished job, sent to its creator directly."""
+    text = f"From <#{channel}>:\n{note.text}"
+    return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+
+
 def unreachable_channel_note(channel: str) -> SlackMessage:
     """The direct message telling a job's creator (or the admins) the bot cannot post in `channel`."""
     text = f"I can't post in <#{channel}>: invite me with `/invite @TuneOps`, and I'll catch up on its notes."

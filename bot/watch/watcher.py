@@ -25,6 +25,7 @@ from bot.ops.metrics import POLL_CYCLE_SECONDS, POLL_LAG_SECONDS
 from bot.ops.waiting import wait_any
 from bot.services import Services
 from bot.watch.adoption import Adoption
+from bot.watch.discovery import Discovery
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
 from bot.watch.reads import ApiReader, ApiTrouble, JobRead, ReadTooSlow, read_deadline_for
@@ -38,6 +39,8 @@ class CycleResult:
     recorded: int = 0
     changes: int = 0
     list_pages: int = 0
+    discovery_pages: int = 0  # list pages read for subscriptions (and paused jobs), once per interval
+    announced: int = 0
     single_reads: int = 0
     event_reads: int = 0
     skipped_for_backoff: bool = False
@@ -99,6 +102,7 @@ class Watcher:
         self._retention = retention
         self._next_prune_at = float("-inf")
         self._adoption = Adoption(services)
+        self._discovery = Discovery(services, self._reader)
 
     @property
     def read_deadline(self) -> float:
@@ -148,15 +152,21 @@ class Watcher:
             result.skipped_for_backoff = True
             return result
         await self._adoption.run()  # creates cut short: their tagged jobs are tracked here
+        discovered = await self._discovery.run(now)  # jobs started anywhere that subscriptions follow
+        listed = discovered.reads if discovered is not None else {}
+        if discovered is not None:
+            result.discovery_pages, result.announced = discovered.pages, discovered.announced
         due = await self._services.store.due_jobs(now=now, limit=self._due_limit)
-        result.due = len(due)
         result.more_due = len(due) >= self._due_limit
         POLL_LAG_SECONDS.set(max((now - job.next_poll_at for job in due), default=0.0))
+        # A followed job on a page just read whose status moved is recorded now, due or not.
+        due = [*due, *await self._moved_on_pages(listed, due)]
+        result.due = len(due)
         if not due:
             return result
         started = time.monotonic()
         try:
-            await self._refresh(due, result)
+            await self._refresh(due, result, listed)
         except ApiTrouble as trouble:
             self._api_trouble(trouble.cause, result)
         else:
@@ -179,10 +189,28 @@ class Watcher:
         else:
             log.debug("fine-tuning API still failing (%s); next try in %.0fs", cause, wait)
 
-    async def _refresh(self, due: Sequence[TrackedJob], result: CycleResult) -> None:
-        listed: dict[str, JobRead] = {}
-        if len(due) >= self._list_threshold:
-            listed = await self._read_by_list(due, result)
+    async def _moved_on_pages(
+        self, listed: dict[str, JobRead], due: Sequence[TrackedJob]
+    ) -> list[TrackedJob]:
+        """The followed jobs on pages read this cycle, not due yet, whose status is not the one recorded."""
+        if not listed:
+            return []
+        due_ids = {job.job_id for job in due}
+        others = [job_id for job_id in listed if job_id not in due_ids]
+        return [
+            tracked
+            for tracked in await self._services.store.tracked_among(others)
+            if listed[tracked.job_id].job.status != tracked.status
+        ]
+
+    async def _refresh(
+        self, due: Sequence[TrackedJob], result: CycleResult, read: dict[str, JobRead] | None = None
+    ) -> None:
+        """Read and record the due jobs; `read`: jobs already on a page read this cycle."""
+        listed = dict(read or {})
+        unread = [tracked for tracked in due if tracked.job_id not in listed]
+        if len(unread) >= self._list_threshold:
+            listed.update(await self._read_by_list(unread, result))
         progress_due = self._progress_due(due, listed)
         trouble: list[ApiTrouble] = []
 
