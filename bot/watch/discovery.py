@@ -48,6 +48,8 @@ class DiscoveryPass:
     reads: dict[str, JobRead] = field(default_factory=dict)
     pages: int = 0
     announced: int = 0  # jobs that got a card in at least one channel
+    # Where the pages read stop (the list goes on after this job), for the watcher to read on from.
+    continue_after: str | None = None
 
 
 class Discovery:
@@ -108,6 +110,7 @@ class Discovery:
                 self._services.api.list_jobs(after=after, limit=self._page_size)
             )
             found.pages += 1
+            found.continue_after = page.last_id if page.has_more and page.data else None
             known = await store.known_jobs([job.id for job in page.data])
             for job in page.data:
                 found.reads[job.id] = JobRead(job, read_at)

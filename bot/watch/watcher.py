@@ -166,7 +166,8 @@ class Watcher:
             return result
         started = time.monotonic()
         try:
-            await self._refresh(due, result, listed)
+            after = discovered.continue_after if discovered is not None else None
+            await self._refresh(due, result, listed, after=after)
         except ApiTrouble as trouble:
             self._api_trouble(trouble.cause, result)
         else:
@@ -204,13 +205,19 @@ class Watcher:
         ]
 
     async def _refresh(
-        self, due: Sequence[TrackedJob], result: CycleResult, read: dict[str, JobRead] | None = None
+        self,
+        due: Sequence[TrackedJob],
+        result: CycleResult,
+        read: dict[str, JobRead] | None = None,
+        *,
+        after: str | None = None,
     ) -> None:
-        """Read and record the due jobs; `read`: jobs already on a page read this cycle."""
+        """Read and record the due jobs; `read`: jobs already on the newest pages, read this cycle, and
+        `after` where those pages end (list pages for the rest start there)."""
         listed = dict(read or {})
         unread = [tracked for tracked in due if tracked.job_id not in listed]
         if len(unread) >= self._list_threshold:
-            listed.update(await self._read_by_list(unread, result))
+            listed.update(await self._read_by_list(unread, result, after=after if listed else None))
         progress_due = self._progress_due(due, listed)
         trouble: list[ApiTrouble] = []
 
@@ -232,7 +239,9 @@ class Watcher:
         if trouble:
             raise trouble[0]
 
-    async def _read_by_list(self, due: Sequence[TrackedJob], result: CycleResult) -> dict[str, JobRead]:
+    async def _read_by_list(
+        self, due: Sequence[TrackedJob], result: CycleResult, *, after: str | None = None
+    ) -> dict[str, JobRead]:
         """The due jobs found in list pages (newest first, `page_size` jobs each).
 
         Pages are read until every due job was seen, the page bound is reached, or the pages have gone
@@ -241,7 +250,6 @@ class Watcher:
         by one instead, and only one that fails alone is put off."""
         created = {job.job_id: _created_at(job) for job in due}
         found: dict[str, JobRead] = {}
-        after: str | None = None
         while result.list_pages < self._max_list_pages:
             try:
                 page, read_at = await self._reader.call_stamped(
