@@ -7,7 +7,7 @@ replicas can implement the same protocol later. Times are unix seconds as floats
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 from bot.jobs.channel_settings import ChannelSettings
@@ -268,6 +268,12 @@ class Store(Protocol):
     async def save_channel_settings(
         self, channel: str, settings: ChannelSettings, *, user: str, now: float
     ) -> None: ...
+
+    async def enqueue_progress(
+        self, job_id: str, mark: int, *, choices: Sequence[str], payload: Mapping[str, object], now: float
+    ) -> int:
+        """Queue the progress note of `mark` % for every channel following the job whose settings' progress
+        choice is one of `choices` (once per channel); how many were queued."""
 
     async def audit_for_channel(self, channel: str | None, *, limit: int = 20) -> list[AuditEntry]:
         """The channel's entries (every channel's with None), newest first."""

@@ -4,13 +4,13 @@ audit log read by channel."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from bot.jobs.channel_settings import ChannelSettings
 from bot.jobs.records import AuditEntry, TrackedJob
 from bot.jobs.subscriptions import JobFilter, Subscription
 from storage.connection import Connections, run
-from storage.rows import AUDIT_FIELDS, JOB_COLUMNS, audit_from_row, job_from_row
+from storage.rows import AUDIT_FIELDS, JOB_COLUMNS, audit_from_row, encode_json, job_from_row
 
 _AUDIT_COLUMNS = ", ".join(AUDIT_FIELDS)
 _SUBSCRIPTION_COLUMNS = "id, channel, user, filter, created_at"
@@ -154,6 +154,25 @@ class SubscriptionsAndSettings(Connections):
                     updated_at = excluded.updated_at
                 """,
                 (channel, settings.to_json(), user, now),
+            )
+
+    async def enqueue_progress(
+        self, job_id: str, mark: int, *, choices: Sequence[str], payload: Mapping[str, object], now: float
+    ) -> int:
+        if not choices:
+            return 0
+        marks = ", ".join("?" for _ in choices)
+        async with self._write() as db:
+            return await run(
+                db,
+                f"""
+                INSERT OR IGNORE INTO outbox
+                    (job_id, channel, transition, kind, payload, next_attempt_at, created_at)
+                SELECT w.job_id, w.channel, ?, 'progress', ?, ?, ?
+                FROM watches w JOIN channel_settings cs ON cs.channel = w.channel
+                WHERE w.job_id = ? AND json_extract(cs.settings, '$.progress') IN ({marks})
+                """,
+                (f"progress:{mark}", encode_json(payload), now, now, job_id, *choices),
             )
 
     # ---- the audit log by channel ---------------------------------------------------------------------

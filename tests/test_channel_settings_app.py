@@ -4,6 +4,8 @@ stand-in, background watcher and notifier."""
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.jobs.channel_settings import ChannelSettings
 from bot.sandbox.standin.models import OpenView
 from tests.support.background import AppRig
@@ -83,3 +85,47 @@ async def test_settings_are_for_subscribers_when_the_deployment_names_them(start
     refused = await bot.answer_text(sent)
     assert "subscribers" in refused
     assert bot.slack.open_view("U_ALICE") is None
+
+
+async def test_progress_notes_are_posted_at_the_marks_the_channel_asked_for(app_rig: AppRig) -> None:
+    rig = app_rig
+    view = await _open_settings(rig)
+    await rig.slack.sender.submit_view(view, {"progress": "50"})  # only half-way
+    await rig.slack.wait_for(lambda: [e for e in rig.slack.ephemerals("U_ALICE") if "Saved" in e.text])
+    # Fields left as they were keep the defaults (outcomes still broadcast).
+    assert await rig.bot.store.channel_settings(CHANNEL) == ChannelSettings(progress="50")
+    # Another channel follows the same job without progress notes.
+    job_id, card = await rig.bot.create_job(user="U_ALICE", channel=CHANNEL)
+    await rig.bot.answer(await rig.slack.sender.slash(f"watch {job_id}", user="U_BOB", channel="C_OPS"))
+    other_card = (await rig.slack.wait_for(lambda: rig.slack.messages("C_OPS") or None))[0]
+
+    # The emulator's clock, frozen and moved by hand: running after 30 s, then a step every 6 s (100 steps).
+    control = rig.bot.control
+    await control.set_speed(0)
+    await control.advance(30 + 6 * 30)
+    await _until_step(rig, job_id, 30)
+    await control.advance(6 * 30)
+
+    def progress_notes() -> list[str]:
+        return [t for t in rig.transitions(CHANNEL, card.ts) if t.startswith("progress:")]
+
+    await rig.slack.wait_for(lambda: progress_notes() or None)
+    await control.advance(6 * 30)
+    await _until_step(rig, job_id, 90)
+    await _outbox_settled(rig, job_id)
+    assert progress_notes() == ["progress:50"]  # not 25 or 75
+    note = next(n for n in rig.notes(CHANNEL, card.ts) if "progress:50" in str(n.metadata))
+    assert "50 % through training" in note.text and not note.reply_broadcast
+    assert not [t for t in rig.transitions("C_OPS", other_card.ts) if t.startswith("progress:")]
+
+
+async def _until_step(rig: AppRig, job_id: str, step: int) -> None:
+    async def there() -> bool:
+        tracked = await rig.bot.store.get_job(job_id)
+        return tracked is not None and (tracked.progress.step or 0) >= step
+
+    for _ in range(500):
+        if await there():
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"step {step} never recorded")

@@ -15,7 +15,7 @@ from bot.finetune.models import TERMINAL_STATUSES
 
 OUTCOMES = frozenset({"succeeded", "failed", "cancelled", "paused"})
 ThreadChoice = Literal["all", "outcomes"]
-ProgressChoice = Literal["off", "25", "50", "checkpoint"]
+ProgressChoice = Literal["off", "25", "50"]
 THREAD_CHOICES: dict[str, str] = {
     "all": "Every change",
     "outcomes": "Only outcomes (succeeded, failed, cancelled, paused)",
@@ -23,15 +23,15 @@ THREAD_CHOICES: dict[str, str] = {
 PROGRESS_CHOICES: dict[str, str] = {
     "off": "No progress notes",
     "25": "Every 25 %",
-    "50": "Every 50 %",
-    "checkpoint": "Every checkpoint",
+    "50": "At 50 %",
 }
+PROGRESS_MARKS = (25, 50, 75)  # percent of the training steps
 
 
 def progress_choice(value: object) -> ProgressChoice:
     """A stored or submitted progress choice, "off" when it is not one."""
     match value:
-        case "25" | "50" | "checkpoint":
+        case "25" | "50":
             return value
         case _:
             return "off"
@@ -97,6 +97,8 @@ def how_to_tell(kind: str, status: str, *, told: frozenset[str] | None, settings
     """`told`: the statuses the channel's subscriptions ask for (None: every change, as for a job created
     or watched there). A status note outside them, or a change the channel's thread does not take, is
     not posted; the other notes are posted as the settings say."""
+    if kind == "progress":  # queued only for channels whose settings ask for it
+        return Telling(post=settings.progress != "off", broadcast=False, mention=False, dm_creator=False)
     if kind != "status":  # "looks stuck": a thread note, for channels that hear every change
         post = told is None and settings.thread == "all"
         return Telling(post=post, broadcast=False, mention=False, dm_creator=False)
@@ -111,3 +113,16 @@ def how_to_tell(kind: str, status: str, *, told: frozenset[str] | None, settings
         mention=settings.mention and status in OUTCOMES,
         dm_creator=settings.dm_on_finish and status in TERMINAL_STATUSES,
     )
+
+
+def crossed_marks(before: float | None, after: float | None) -> list[int]:
+    """The progress marks a read moved the job past (fractions of its steps; None: not known yet)."""
+    if after is None:
+        return []
+    start = before if before is not None else 0.0
+    return [mark for mark in PROGRESS_MARKS if start * 100 < mark <= after * 100]
+
+
+def choices_wanting(mark: int) -> tuple[ProgressChoice, ...]:
+    """The progress settings whose channels are told about `mark`: every quarter, or the half-way mark."""
+    return ("25", "50") if mark == 50 else ("25",)

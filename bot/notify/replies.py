@@ -46,7 +46,7 @@ from bot.ops.metrics import DELIVERIES
 from bot.services import Services
 from bot.views.card import job_from_tracked
 from bot.views.message import SlackMessage
-from bot.views.notes import status_note, stuck_note
+from bot.views.notes import progress_note, status_note, stuck_note
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +261,8 @@ def _note(item: OutboxItem, tracked: TrackedJob, *, mention_creator: bool = True
         last_event_at = payload.get("last_event_at")
         since = last_event_at if isinstance(last_event_at, int | float) else tracked.created_at
         return stuck_note(job, quiet_for=max(0.0, item.created_at - float(since)))
+    if item.kind == "progress":
+        return progress_note(job, payload)
     current = _current(item) or tracked.status
     previous = str(payload.get("previous") or "")
     actor = payload.get("actor")

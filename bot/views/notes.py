@@ -64,6 +64,19 @@ def status_note(
     return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
 
 
+def progress_note(job: FineTuningJob, payload: dict[str, object]) -> SlackMessage:
+    """ "50 % done": a channel that asked for progress notes (its settings)."""
+    percent, step, total = payload.get("percent"), payload.get("step"), payload.get("total_steps")
+    text = f"📈 {code(job.id)} is {percent} % through training"
+    if isinstance(step, int) and isinstance(total, int):
+        text += f" (step {number(step)}/{number(total)})"
+    train_loss = payload.get("train_loss")
+    if isinstance(train_loss, int | float):
+        text += f", train loss {loss(float(train_loss))}"
+    text += "."
+    return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+
+
 def stuck_note(job: FineTuningJob, *, quiet_for: float) -> SlackMessage:
     text = (
         f"🐢 {code(job.id)} looks stuck: no new event for {duration(quiet_for)} while "

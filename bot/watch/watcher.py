@@ -28,6 +28,7 @@ from bot.watch.adoption import Adoption
 from bot.watch.discovery import Discovery
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
+from bot.watch.progress_notes import queue_progress_notes
 from bot.watch.reads import ApiReader, ApiTrouble, JobRead, ReadTooSlow, read_deadline_for
 
 log = logging.getLogger(__name__)
@@ -354,6 +355,8 @@ class Watcher:
             tracked.job_id, observation, now=now, next_poll_at=next_poll_at
         )
         result.recorded += 1
+        if not job.is_terminal and await queue_progress_notes(self._services, tracked, progress, now=now):
+            self._services.outbox_ready.set()
         if change is not None:
             result.changes += 1
             self._services.outbox_ready.set()  # told now, not when the cycle's slowest read is over
