@@ -172,3 +172,15 @@ async def _until(predicate: Any, within: float = 10.0) -> None:
         if time.monotonic() >= deadline:
             raise TimeoutError("condition not met")
         await asyncio.sleep(0.02)
+
+
+async def test_a_job_created_in_a_subscribed_channel_still_tells_every_change_there(app_rig: AppRig) -> None:
+    rig = app_rig
+    await slash(rig, "subscribe all only=failed")
+    await rig.bot.create_job(channel=OPS, extra="suffix=own")
+    (own,) = [j.job_id for j in await rig.bot.store.channel_jobs(OPS) if j.suffix == "own"]
+    await _discovery_passes(rig, 3)  # discovery meets the job too: it is this channel's already
+    assert await rig.bot.store.watch_filter(own, OPS) is None
+    await rig.bot.control.set_job(own, status="running", step=2)
+    card = cards(rig, OPS)[own][0]
+    await rig.slack.wait_for(lambda: any(t.endswith(":running") for t in rig.transitions(OPS, card.ts)))

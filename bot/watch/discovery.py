@@ -163,9 +163,10 @@ class Discovery:
                 )
             announced = False
             for channel, subscribed in matching.items():
-                await store.set_watch_filter(job.id, channel, told_statuses(subscribed))
                 if await store.get_watch(job.id, channel) is not None:
-                    continue  # created or watched here already: its card is here
+                    continue  # created or watched here already: its card is here, and it hears everything
+                # Before the watch exists, so no note reaches the channel unfiltered.
+                await store.set_watch_filter(job.id, channel, told_statuses(subscribed))
                 actor = Actor(user=subscribed[0].user, channel=channel)
                 problem = await self._cards.post_then_watch(tracked, actor, card_for(tracked, now))
                 numbers = ", ".join(f"#{s.id}" for s in subscribed)
