@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Seconds between the Socket Mode watchdog's checks; three failed checks in a row replace the connection.
     socket_check_interval: float = Field(default=10.0, alias="TUNEOPS_SOCKET_CHECK_INTERVAL", gt=0)
     admins: str = Field(default="", alias="TUNEOPS_ADMINS")
+    # Who may subscribe channels to jobs started anywhere (and change channel settings): unset = anyone;
+    # set = these user ids and the admins.
+    subscribers: str | None = Field(default=None, alias="TUNEOPS_SUBSCRIBERS")
     # A JSON or TOML file of USD per 1M training tokens by model, over the built-in table (bot/jobs/prices.py).
     prices_file: str | None = Field(default=None, alias="TUNEOPS_PRICES")
     command: str = Field(default="/finetune", alias="TUNEOPS_COMMAND")
@@ -88,6 +91,13 @@ class Settings(BaseSettings):
     @property
     def admin_ids(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.admins.split(",") if part.strip())
+
+    @property
+    def subscriber_ids(self) -> frozenset[str] | None:
+        """None: anyone may subscribe; else only these ids (and the admins)."""
+        if self.subscribers is None:
+            return None
+        return frozenset(part.strip() for part in self.subscribers.split(",") if part.strip())
 
     @property
     def socket_mode(self) -> bool:

@@ -17,10 +17,15 @@ from bot.jobs.grammar import (
     Help,
     JobAction,
     ListJobs,
+    ListSubscriptions,
     OpenCreateForm,
+    OpenSettings,
+    ShowAudit,
     ShowCheckpoints,
     ShowEvents,
     ShowStatus,
+    Subscribe,
+    Unsubscribe,
     Unwatch,
     Watch,
 )
@@ -43,6 +48,13 @@ from bot.views.events import events_message
 from bot.views.help import help_message
 from bot.views.lists import job_list_page
 from bot.views.replies import form_opens_alone
+from bot.views.settings_form import settings_modal
+from bot.views.subscriptions import (
+    audit_message,
+    subscribed_answer,
+    subscriptions_message,
+    unsubscribed_answer,
+)
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command
@@ -69,6 +81,14 @@ async def handle_command(
             trigger_id = body["trigger_id"]
             form = create_modal(channel_id=actor.channel, command=jobs.command)
             await jobs.open_create_form(actor, lambda: client.views_open(trigger_id=trigger_id, view=form))
+        elif isinstance(parsed_command, OpenSettings):
+            trigger = body["trigger_id"]
+            await jobs.channels.open_settings(
+                actor,
+                lambda settings: client.views_open(
+                    trigger_id=trigger, view=settings_modal(channel_id=actor.channel, settings=settings)
+                ),
+            )
         else:
             answer = await run_command(parsed_command, actor, jobs)
             await answer_privately(
@@ -107,5 +127,13 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return follow_answer(followed, command=jobs.command, now=jobs.clock())
         case Unwatch(job_id=job_id):
             return unfollow_answer(await jobs.unwatch(job_id, actor), command=jobs.command)
-        case OpenCreateForm():
+        case Subscribe(filter=job_filter):
+            return subscribed_answer(await jobs.channels.subscribe(job_filter, actor), command=jobs.command)
+        case ListSubscriptions():
+            return subscriptions_message(await jobs.channels.subscriptions(actor), command=jobs.command)
+        case Unsubscribe(number=number):
+            return unsubscribed_answer(await jobs.channels.unsubscribe(number, actor), command=jobs.command)
+        case ShowAudit(request=request):
+            return audit_message(await jobs.channels.audit(request, actor))
+        case OpenCreateForm() | OpenSettings():
             return form_opens_alone(jobs.command)

@@ -208,6 +208,44 @@ _CREATE_INTENTS = Migration(
     ),
 )
 
+_SUBSCRIPTIONS = Migration(
+    7,
+    "channel subscriptions to jobs started anywhere, the jobs discovery has seen, per-channel settings",
+    (
+        """
+        CREATE TABLE subscriptions (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel    TEXT NOT NULL,
+            user       TEXT NOT NULL,
+            filter     TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX subscriptions_channel ON subscriptions (channel, created_at)",
+        # Every job id discovery met on a list page: it reads newest first until it meets one of these.
+        "CREATE TABLE seen_jobs (job_id TEXT PRIMARY KEY, seen_at REAL NOT NULL)",
+        # Which changes a channel that follows a job through subscriptions hears ("only="); no row or a
+        # NULL `told`: every change.
+        """
+        CREATE TABLE watch_filters (
+            job_id  TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            told    TEXT,
+            PRIMARY KEY (job_id, channel)
+        )
+        """,
+        """
+        CREATE TABLE channel_settings (
+            channel    TEXT PRIMARY KEY,
+            settings   TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX audit_log_channel ON audit_log (channel, at)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL_SCHEMA,
     _READ_ORDER,
@@ -215,6 +253,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _IN_FLIGHT,
     _UNREACHABLE_RETRY,
     _CREATE_INTENTS,
+    _SUBSCRIPTIONS,
 )
 
 _VERSION_TABLE = """

@@ -28,6 +28,7 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "auth_test": set(),
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_history": {"channels:history", "groups:history"},
+    "users_lookupByEmail": {"users:read.email"},  # a job's `owner=<email>` metadata
 }
 
 
@@ -117,5 +118,5 @@ def test_every_web_api_call_has_its_scope_and_no_scope_is_spare(manifest: dict[s
             assert allowed_by & scopes, f"{method} needs one of {allowed_by}"
             needed |= allowed_by
     # chat:write.public: cards in public channels the bot was not invited to; channels:read and
-    # groups:read: the member_joined_channel event.
-    assert scopes - needed == {"chat:write.public", "channels:read", "groups:read"}
+    # groups:read: the member_joined_channel event; users:read: Slack grants users:read.email only with it.
+    assert scopes - needed == {"chat:write.public", "channels:read", "groups:read", "users:read"}

@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.jobs.permissions import Policy
 from bot.jobs.service import JobService
 from bot.services import Services
-from handlers import actions, context, deliveries, events, form, slash_command
+from handlers import actions, context, deliveries, events, form, settings_form, slash_command
 from handlers.errors import install_error_boundary
 from handlers.followups import FollowUps
 
@@ -87,10 +87,13 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     app.middleware(WorkspaceGuard(services.slack))
     app.middleware(ResponseUrlGuard(settings.slack_api_url))
     deliveries.register(app, services, followups)
-    jobs = JobService(services, Policy(settings.admin_ids, command=settings.command))
+    jobs = JobService(
+        services, Policy(settings.admin_ids, command=settings.command, subscribers=settings.subscriber_ids)
+    )
     context.register(app, jobs=jobs, followups=followups, boundary=boundary)
     slash_command.register(app, services)
     actions.register(app, services)
     form.register(app, services)
+    settings_form.register(app, services)
     events.register(app, services)
     return app

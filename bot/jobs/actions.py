@@ -24,6 +24,13 @@ class Action(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     CANCEL = "cancel"
+    SUBSCRIBE = "subscribe"
+    SUBSCRIPTIONS = "subscriptions"
+    UNSUBSCRIBE = "unsubscribe"
+    SETTINGS = "settings"
+    SAVE_SETTINGS = "save_settings"
+    AUDIT = "audit"
+    AUDIT_ALL = "audit_all"
 
 
 # The three actions that ask the fine-tuning API to change a job.

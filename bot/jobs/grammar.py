@@ -15,6 +15,14 @@ from typing import Literal
 from bot.finetune.spec import JobSpec, ProviderName
 from bot.jobs.actions import Action, ControlAction, control_action
 from bot.jobs.create_args import create_problems_text, create_spec
+from bot.jobs.subscribe_args import (
+    ArgumentError,
+    AuditRequest,
+    audit_request,
+    subscribe_filter,
+    unsubscribe_which,
+)
+from bot.jobs.subscriptions import JobFilter
 from bot.jobs.words import is_int, shown, suggest
 
 DEFAULT_COMMAND = "/finetune"
@@ -34,7 +42,14 @@ JOB_SUBCOMMANDS = (
     Action.WATCH,
     Action.UNWATCH,
 )
-SUBCOMMANDS = (Action.HELP, Action.CREATE, Action.LIST, *JOB_SUBCOMMANDS)
+CHANNEL_SUBCOMMANDS = (
+    Action.SUBSCRIBE,
+    Action.SUBSCRIPTIONS,
+    Action.UNSUBSCRIBE,
+    Action.SETTINGS,
+    Action.AUDIT,
+)
+SUBCOMMANDS = (Action.HELP, Action.CREATE, Action.LIST, *JOB_SUBCOMMANDS, *CHANNEL_SUBCOMMANDS)
 LIST_WORDS = ("active", "all", "mine")
 
 
@@ -97,6 +112,35 @@ class Unwatch:
     job_id: str
 
 
+@dataclass(frozen=True)
+class Subscribe:
+    filter: JobFilter
+
+
+@dataclass(frozen=True)
+class ListSubscriptions:
+    pass
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    number: int | None  # 1 = the channel's oldest subscription; None: all of them
+
+
+@dataclass(frozen=True)
+class OpenSettings:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowAudit:
+    request: AuditRequest
+
+    @property
+    def job_id(self) -> str | None:
+        return self.request.job_id
+
+
 Command = (
     Help
     | CreateJob
@@ -108,6 +152,11 @@ Command = (
     | ShowCheckpoints
     | Watch
     | Unwatch
+    | Subscribe
+    | ListSubscriptions
+    | Unsubscribe
+    | OpenSettings
+    | ShowAudit
 )
 
 
@@ -144,6 +193,16 @@ def action_name(command: Command) -> Action:
             return Action.WATCH
         case Unwatch():
             return Action.UNWATCH
+        case Subscribe():
+            return Action.SUBSCRIBE
+        case ListSubscriptions():
+            return Action.SUBSCRIPTIONS
+        case Unsubscribe():
+            return Action.UNSUBSCRIBE
+        case OpenSettings():
+            return Action.SETTINGS
+        case ShowAudit(request=request):
+            return Action.AUDIT_ALL if request.everywhere else Action.AUDIT
 
 
 def command_job_id(command: Command) -> str | None:
@@ -173,6 +232,11 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
         return _list(args, command=command)
     if verb in JOB_SUBCOMMANDS:
         return _job_command(Action(verb), args, command=command)
+    if verb in CHANNEL_SUBCOMMANDS:
+        try:
+            return _channel_command(Action(verb), args, command=command)
+        except ArgumentError as error:
+            raise CommandError(str(error)) from None
     raise _unknown_subcommand(words[0], args, command=command)
 
 
@@ -293,6 +357,19 @@ def _job_command(verb: Action, args: list[str], *, command: str) -> Command:
             return Watch(job_id)
         case _:
             return Unwatch(job_id)
+
+
+def _channel_command(verb: Action, args: list[str], *, command: str) -> Command:
+    match verb:
+        case Action.SUBSCRIBE:
+            return Subscribe(subscribe_filter(args, command=command))
+        case Action.UNSUBSCRIBE:
+            return Unsubscribe(unsubscribe_which(args, command=command))
+        case Action.AUDIT:
+            return ShowAudit(audit_request(args, command=command, looks_like_job_id=looks_like_job_id))
+    if args:
+        return _raise(_extra_words(verb, args, "no arguments"))
+    return ListSubscriptions() if verb is Action.SUBSCRIPTIONS else OpenSettings()
 
 
 def _raise(message: str) -> Command:

@@ -20,6 +20,8 @@ class Who(StrEnum):
     ANYONE = "anyone"
     CREATOR_OR_ADMIN = "creator_or_admin"
     FOLLOWER = "follower"  # anyone in a channel that follows the job; creator/admins in its owner channel
+    SUBSCRIBER = "subscriber"  # anyone, or only TUNEOPS_SUBSCRIBERS (and admins) when that is set
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ _OPEN_ACTIONS = (
     Action.CREATE,
     Action.OPEN_FORM,
     Action.WATCH,
+    Action.SUBSCRIPTIONS,
+    Action.AUDIT,
 )
 RULES: dict[Action, Rule] = {
     # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.
@@ -51,11 +55,27 @@ RULES: dict[Action, Rule] = {
     **dict.fromkeys(
         (Action.PAUSE, Action.RESUME, Action.CANCEL), Rule(Who.CREATOR_OR_ADMIN, needs_channel=True)
     ),
+    # What a channel follows and how it is told: a deployment may keep that to a few people.
+    **dict.fromkeys(
+        (Action.SUBSCRIBE, Action.UNSUBSCRIBE, Action.SETTINGS, Action.SAVE_SETTINGS),
+        Rule(Who.SUBSCRIBER, needs_channel=False),
+    ),
+    # Every channel's audit entries: admins only (a channel's own are open to anyone, `AUDIT`).
+    Action.AUDIT_ALL: Rule(Who.ADMIN, needs_channel=False),
 }
 # Actions that change an existing job or its channels' subscriptions and are therefore checked.
 MUTATING_ACTIONS = frozenset(action for action, rule in RULES.items() if rule.needs_channel)
 READ_ONLY_ACTIONS = frozenset(
-    {Action.HELP, Action.LIST, Action.STATUS, Action.EVENTS, Action.CHECKPOINTS, Action.REFRESH}
+    {
+        Action.HELP,
+        Action.LIST,
+        Action.STATUS,
+        Action.EVENTS,
+        Action.CHECKPOINTS,
+        Action.REFRESH,
+        Action.SUBSCRIPTIONS,
+        Action.AUDIT,
+    }
 )
 
 
@@ -77,6 +97,7 @@ class Decision:
 class Policy:
     admins: frozenset[str] = frozenset()
     command: str = DEFAULT_COMMAND  # named in refusals that say what to type
+    subscribers: frozenset[str] | None = None  # TUNEOPS_SUBSCRIBERS; None: anyone may subscribe
 
     def is_admin(self, user: str) -> bool:
         return user in self.admins
@@ -101,6 +122,15 @@ class Policy:
             return Decision.allow()
         if rule.who is Who.ANYONE:
             return Decision.allow()
+        if rule.who is Who.ADMIN:
+            return Decision.refuse("Only admins can see every channel's audit log.")
+        if rule.who is Who.SUBSCRIBER:
+            if self.subscribers is None or user in self.subscribers:
+                return Decision.allow()
+            return Decision.refuse(
+                "Only the people this TuneOps names as subscribers, and admins, can change what a channel "
+                "follows or how it is told. Ask one of them."
+            )
         job_id = job.job_id if job is not None else job_id
         job_name = code(job_id) if job_id else "this job"
         owns = job is not None and job.owner_channel == channel

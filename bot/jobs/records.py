@@ -12,6 +12,7 @@ class Origin(StrEnum):
     COMMAND = "command"
     FORM = "form"
     WATCH = "watch"
+    SUBSCRIPTION = "subscription"  # found by a channel's subscription (started outside Slack)
 
 
 class OutboxState(StrEnum):

@@ -20,8 +20,9 @@ from bot.finetune.spec import JobSpec
 from bot.jobs.actions import Action, ControlAction
 from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog, AuditNote
+from bot.jobs.channel_ops import ChannelOperations
 from bot.jobs.checks import RequestChecks
-from bot.jobs.creator import creator_from_metadata, with_creator
+from bot.jobs.creator import creator_of, with_creator
 from bot.jobs.grammar import ListJobs
 from bot.jobs.intents import new_intent_id, no_record, not_recorded, with_intent
 from bot.jobs.interrupted import (
@@ -51,6 +52,7 @@ from bot.jobs.outcomes import (
 from bot.jobs.permissions import Policy
 from bot.jobs.records import CreateIntent, NewJob, Observation, Origin, Progress, TrackedJob
 from bot.notify.cards import ChannelCards
+from bot.notify.people import SlackPeople
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
 from bot.views.card import card_for, job_card
@@ -79,6 +81,13 @@ class JobService(RequestChecks):
         # (user, channel) -> when a create form there was last held back (see `form_held_back`).
         self._held_back: dict[tuple[str, str], float] = {}
         self._intents: dict[str, str] = {}  # job id -> its create intent, until the create is done
+        self._channels = ChannelOperations(services, self._audit)
+        self._people = SlackPeople(services)  # a watched job's `owner=<email>`
+
+    @property
+    def channels(self) -> ChannelOperations:
+        """Subscriptions, settings and the audit log of a channel."""
+        return self._channels
 
     @property
     def policy(self) -> Policy:
@@ -202,7 +211,7 @@ class JobService(RequestChecks):
                     job,
                     read_at,
                     owner=actor.channel,
-                    creator=creator_from_metadata(job),
+                    creator=await creator_of(job, self._people.by_email),
                     origin=Origin.WATCH,
                 )
                 card = card_for(tracked, self._now())

@@ -34,6 +34,20 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
         "watch ftjob-abc123",
     ),
     ("unwatch <job-id>", "stop following a job in this channel", "unwatch ftjob-abc123"),
+    (
+        "subscribe [all] [suffix=<prefix>] [model=<base>] [meta.<key>=<value> …] [only=<status>,…]",
+        "follow every new job that matches, wherever it is started (a pipeline, a notebook); "
+        "`only` narrows which changes are told",
+        "subscribe meta.team=search only=failed,succeeded",
+    ),
+    ("subscriptions", "this channel's subscriptions and settings", None),
+    ("unsubscribe <n|all>", "remove a subscription (numbered by `subscriptions`)", "unsubscribe 1"),
+    ("settings", "choose what this channel is told: thread, broadcasts, mentions, direct messages", None),
+    (
+        "audit [job-id] [n]",
+        "the last entries of the audit log for this channel or a job; `audit all` every channel's (admins)",
+        "audit ftjob-abc123 20",
+    ),
 )
 
 

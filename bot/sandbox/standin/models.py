@@ -203,6 +203,7 @@ class SlackUser:
     real_name: str
     is_admin: bool = False
     is_bot: bool = False
+    email: str | None = None  # what users.lookupByEmail finds the member by
 
     def to_slack(self, team_id: str) -> JSON:
         return {
@@ -215,7 +216,11 @@ class SlackUser:
             "is_admin": self.is_admin,
             "tz": "Europe/London",
             "tz_offset": 0,
-            "profile": {"real_name": self.real_name, "display_name": self.name},
+            "profile": {
+                "real_name": self.real_name,
+                "display_name": self.name,
+                **({"email": self.email} if self.email else {}),
+            },
         }
 
 

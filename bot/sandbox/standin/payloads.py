@@ -171,6 +171,9 @@ def _initial(element: JSON) -> InputValue:
         return str(option["value"])
     if "initial_date" in element:
         return str(element["initial_date"])
+    options = element.get("initial_options")  # checkboxes, multi-selects: Slack submits them as left
+    if isinstance(options, list):
+        return [str(o["value"]) for o in options if isinstance(o, dict) and "value" in o]
     return None
 
 

@@ -68,6 +68,7 @@ class WebApi:
             "views.update": self.views_update,
             "views.push": self.views_push,
             "users.info": self.users_info,
+            "users.lookupByEmail": self.users_lookup_by_email,
         }
 
     def call(self, method: str, args: JSON) -> JSON:
@@ -132,6 +133,15 @@ class WebApi:
         if user is None:
             raise ApiError("user_not_found")
         return {"ok": True, "user": user.to_slack(self.workspace.team_id)}
+
+    def users_lookup_by_email(self, args: JSON) -> JSON:
+        email = (arg_str(args, "email") or "").strip().lower()
+        if not email:
+            raise ApiError("invalid_arguments")
+        for user in self.workspace.users.values():
+            if user.email and user.email.lower() == email:
+                return {"ok": True, "user": user.to_slack(self.workspace.team_id)}
+        raise ApiError("users_not_found")
 
     # -- chat --
 

@@ -34,6 +34,7 @@ DEFAULT_USERS = (
     ("U_BOB", "bob", "Bob Example"),
     ("U_CAROL", "carol", "Carol Example"),
 )
+EMAIL_DOMAIN = "example.com"  # the default members' addresses: alice@example.com…
 RESPONSE_URL_MAX_USES = 5  # Slack: up to 5 times within 30 minutes
 RESPONSE_URL_LIFETIME = 30 * 60
 
@@ -83,7 +84,7 @@ class Workspace:
         for channel_id, name in DEFAULT_CHANNELS:
             self.channels[channel_id] = Channel(channel_id, name)
         for user_id, name, real_name in DEFAULT_USERS:
-            self.users[user_id] = SlackUser(user_id, name, real_name)
+            self.users[user_id] = SlackUser(user_id, name, real_name, email=f"{name}@{EMAIL_DOMAIN}")
         self.users[self.bot_user_id] = SlackUser(self.bot_user_id, "tuneops", "TuneOps", is_bot=True)
         self.modals = Modals(
             team_id=self.team_id,
@@ -115,7 +116,7 @@ class Workspace:
     def add_user(
         self, user_id: str, name: str, real_name: str | None = None, *, is_admin: bool = False
     ) -> SlackUser:
-        user = SlackUser(user_id, name, real_name or name, is_admin=is_admin)
+        user = SlackUser(user_id, name, real_name or name, is_admin=is_admin, email=f"{name}@{EMAIL_DOMAIN}")
         self.users[user_id] = user
         self.updates.add("directory", {})
         return user
