@@ -24,6 +24,8 @@ class Action(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     CANCEL = "cancel"
+    DIGEST = "digest"
+    QUIET = "quiet"
 
 
 # The three actions that ask the fine-tuning API to change a job.

@@ -16,6 +16,7 @@ from bot.finetune.spec import JobSpec, ProviderName
 from bot.jobs.actions import Action, ControlAction, control_action
 from bot.jobs.create_args import create_problems_text, create_spec
 from bot.jobs.words import is_int, shown, suggest
+from bot.schedule.commands import ScheduleWordsError, SetDigest, SetQuiet, parse_digest, parse_quiet
 
 DEFAULT_COMMAND = "/finetune"
 EXAMPLE_JOB_ID = "ftjob-abc123"
@@ -34,7 +35,7 @@ JOB_SUBCOMMANDS = (
     Action.WATCH,
     Action.UNWATCH,
 )
-SUBCOMMANDS = (Action.HELP, Action.CREATE, Action.LIST, *JOB_SUBCOMMANDS)
+SUBCOMMANDS = (Action.HELP, Action.CREATE, Action.LIST, *JOB_SUBCOMMANDS, Action.DIGEST, Action.QUIET)
 LIST_WORDS = ("active", "all", "mine")
 
 
@@ -108,6 +109,8 @@ Command = (
     | ShowCheckpoints
     | Watch
     | Unwatch
+    | SetDigest
+    | SetQuiet
 )
 
 
@@ -144,6 +147,10 @@ def action_name(command: Command) -> Action:
             return Action.WATCH
         case Unwatch():
             return Action.UNWATCH
+        case SetDigest():
+            return Action.DIGEST
+        case SetQuiet():
+            return Action.QUIET
 
 
 def command_job_id(command: Command) -> str | None:
@@ -173,6 +180,11 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
         return _list(args, command=command)
     if verb in JOB_SUBCOMMANDS:
         return _job_command(Action(verb), args, command=command)
+    if verb in (Action.DIGEST, Action.QUIET):
+        try:
+            return (parse_digest if verb == Action.DIGEST else parse_quiet)(args, command=command)
+        except ScheduleWordsError as error:
+            raise CommandError(str(error)) from None
     raise _unknown_subcommand(words[0], args, command=command)
 
 

@@ -39,6 +39,9 @@ _OPEN_ACTIONS = (
     Action.CREATE,
     Action.OPEN_FORM,
     Action.WATCH,
+    # A channel's digest and quiet hours: anyone in the channel, like `watch` (audited).
+    Action.DIGEST,
+    Action.QUIET,
 )
 RULES: dict[Action, Rule] = {
     # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.
