@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.app.supervisor import supervise
+from bot.home.publisher import HomeUpkeep
 from bot.notify.notifier import Notifier
 from bot.ops.logs import log_context
 from bot.schedule.loop import ScheduleLoop
@@ -33,6 +34,7 @@ class Background:
         watcher: Watcher | None = None,
         notifier: Notifier | None = None,
         schedule: ScheduleLoop | None = None,
+        home: HomeUpkeep | None = None,
         health_margin: float = 30.0,
         restart_backoff: float = 1.0,
         restart_backoff_cap: float = 60.0,
@@ -42,6 +44,8 @@ class Background:
         self.notifier = notifier if notifier is not None else Notifier(services)
         # Digests and quiet-hours summaries (bot/schedule/).
         self.schedule = schedule if schedule is not None else ScheduleLoop(services)
+        # The Home tab of people whose jobs changed (bot/home/).
+        self.home = home if home is not None else HomeUpkeep(services)
         self._health_margin = health_margin
         self._restart_backoff = restart_backoff
         self._restart_backoff_cap = restart_backoff_cap
@@ -67,6 +71,7 @@ class Background:
             asyncio.create_task(self._supervised("watcher", self.watcher.run), name="tuneops-watcher"),
             asyncio.create_task(self._supervised("notifier", self.notifier.run), name="tuneops-notifier"),
             asyncio.create_task(self._supervised("schedule", self.schedule.run), name="tuneops-schedule"),
+            asyncio.create_task(self._supervised("home", self.home.run), name="tuneops-home"),
         ]
         log.info("watcher and notifier started (poll interval %.1fs)", self._services.settings.poll_interval)
 

@@ -20,6 +20,7 @@ from bot.sandbox.standin.api_args import (
     parse_metadata,
 )
 from bot.sandbox.standin.faults import Faults
+from bot.sandbox.standin.home import home_methods
 from bot.sandbox.standin.limits import view_problems
 from bot.sandbox.standin.models import JSON, Channel, OpenView, StoredMessage
 from bot.sandbox.standin.workspace import Workspace
@@ -68,6 +69,7 @@ class WebApi:
             "views.update": self.views_update,
             "views.push": self.views_push,
             "users.info": self.users_info,
+            **home_methods(workspace),
         }
 
     def call(self, method: str, args: JSON) -> JSON:
