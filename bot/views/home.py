@@ -46,7 +46,7 @@ def home_view(content: HomeContent, *, now: float, command: str) -> dict[str, An
             )
         )
     if content.running:
-        blocks.append(_section("*Running*"))
+        blocks.append(_section("*In progress*"))
         for item in content.running:
             blocks += _job_blocks(item, now)
     if content.finished:
