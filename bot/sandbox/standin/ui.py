@@ -103,7 +103,9 @@ class _UiHandlers:
         visible = [
             entry.to_json()
             for entry in entries
-            if user is None or entry.kind not in ("ephemeral", "view", "home") or entry.data.get("user") == user
+            if user is None
+            or entry.kind not in ("ephemeral", "view", "home")
+            or entry.data.get("user") == user
         ]
         return web.json_response({"seq": self.workspace.updates.seq, "reset": reset, "updates": visible})
 
