@@ -34,6 +34,18 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
         "watch ftjob-abc123",
     ),
     ("unwatch <job-id>", "stop following a job in this channel", "unwatch ftjob-abc123"),
+    (
+        "digest <HH:MM> [timezone] | digest off",
+        "a daily summary for this channel at that local time: failures first, what finished (models, "
+        "durations, cost) and what runs now; `digest` alone shows the setting",
+        "digest 09:00 Europe/Paris",
+    ),
+    (
+        "quiet <HH:MM>-<HH:MM> [timezone] | quiet off",
+        "quiet hours here: routine changes wait and come as one summary when they end; failures still "
+        "go out at once",
+        "quiet 22:00-07:00 Europe/Paris",
+    ),
 )
 
 
@@ -47,6 +59,7 @@ def usage_text(command: str = "/finetune", topic: str | None = None) -> str:
         line = f"• `{command} {grammar}` — {meaning}."
         lines.append(f"{line} E.g. `{command} {example}`" if example else line)
     lines.append("Buttons on a job card do the same: Pause, Resume, Cancel and Refresh.")
+    lines.append("The app's Home tab shows your jobs and your channels' active ones, with their buttons.")
     return "\n".join(lines)
 
 
