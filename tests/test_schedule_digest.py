@@ -8,6 +8,8 @@ import re
 import time
 from datetime import time as clock_time
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.app.runtime import Runtime
 from bot.sandbox.standin.models import StoredMessage
 from bot.schedule.loop import ScheduleLoop
@@ -137,3 +139,33 @@ async def test_a_digest_set_after_its_time_today_waits_for_tomorrow(bot: BotRig)
 
 def _audit(bot: BotRig) -> list[AuditRow]:
     return [r for r in audit_rows(bot.services.settings.db_path) if r.action in ("digest", "quiet")]
+
+
+async def test_a_digest_slack_failed_to_take_is_sent_later_and_one_that_landed_is_not_sent_again(
+    bot: BotRig, slack_client: AsyncWebClient
+) -> None:
+    for channel in ("C_ML", "C_GENERAL"):
+        await bot.answer(await bot.slack.sender.slash("digest 09:00", channel=channel))
+    schedule = await bot.store.channel_schedule("C_ML")
+    assert schedule is not None and schedule.digest is not None
+    due = schedule.digest.next_after(time.time())
+
+    bot.slack.fail_next(2, status=500, method="chat.postMessage")  # Slack fails both posts
+    assert await at_clock(bot.services, due + 5).run_once() == 0
+    assert digests(bot, "C_ML") == [] and digests(bot, "C_GENERAL") == []
+    # One of them did land after all (the answer was lost on the way back): it carries the post's key.
+    landed = await slack_client.chat_postMessage(
+        channel="C_GENERAL",
+        text="digest",
+        metadata={"event_type": CHANNEL_POST_EVENT, "event_payload": {"key": _digest_key(due)}},
+    )
+
+    # Later, after the backoff: the other is posted now, the landed one is recognised, not posted again.
+    assert await at_clock(bot.services, due + 900).run_once() == 2
+    assert len(digests(bot, "C_ML")) == 1
+    assert [m.ts for m in digests(bot, "C_GENERAL")] == [landed["ts"]]
+    assert await at_clock(bot.services, due + 1800).run_once() == 0
+
+
+def _digest_key(at: float) -> str:
+    return "digest:" + time.strftime("%Y-%m-%d", time.gmtime(at))
