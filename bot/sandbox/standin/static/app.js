@@ -441,6 +441,7 @@
 
   function renderChannel() {
     $("home-link").classList.toggle("active", state.current === HOME);
+    document.body.dataset.home = String(state.current === HOME);
     if (state.current === HOME) return renderHome();
     $("composer").hidden = false;
     const list = $("message-list");
