@@ -4,11 +4,13 @@ with the buttons they may use, acting from there, and kept current as their jobs
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from typing import Any
 
 from bot.home.publisher import HomeUpkeep
 from bot.jobs.actions import Action
+from bot.jobs.records import NewJob, Origin
 from bot.sandbox.standin.home import click_in_home, open_home
 from bot.views.home import home_action_id
 from tests.support.runtime import BotRig, button_labels, texts_of
@@ -135,3 +137,34 @@ async def test_the_home_tab_follows_changes_to_ones_jobs_at_most_once_per_interv
     upkeep_at["now"] = opened_at + 30
     assert await upkeep.run_once() == 0
     assert bot.slack.workspace.home.publishes["U_ALICE"] == 2
+
+
+async def test_a_person_with_many_jobs_gets_whole_jobs_and_a_count_of_the_rest(bot: BotRig) -> None:
+    now = time.time()
+    for n in range(40):
+        job_id = f"ftjob-many{n:03d}"
+        await bot.store.track_job(
+            NewJob(
+                job_id=job_id,
+                provider="openai",
+                owner_channel="C_ML",
+                creator="U_CAROL",
+                origin=Origin.COMMAND,
+                status="running",
+                model="gpt-4o-mini-2024-07-18",
+                snapshot={"id": job_id, "status": "running", "model": "gpt-4o-mini-2024-07-18"},
+            ),
+            now=now + n,
+        )
+    await open_home(bot.slack, "U_CAROL")
+    view = await home_of(bot, "U_CAROL")
+    blocks = view["blocks"]
+    assert len(blocks) <= 50
+    shown = 0
+    for before, block in itertools.pairwise(blocks):
+        if block["type"] == "actions":
+            job_id = block["block_id"].removeprefix("home:")
+            assert job_id in texts_of([{"blocks": [before]}])  # each job's buttons right under its text
+            shown += 1
+    assert 10 <= shown < 40
+    assert f"…and {40 - shown} more jobs" in texts_of([{"blocks": blocks[-1:]}])

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ConfirmObject,
+    ContextBlock,
     DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -22,8 +23,11 @@ from bot.jobs.actions import Action
 from bot.jobs.prices import format_usd
 from bot.mrkdwn import code, escape
 from bot.views.format import duration, number, progress_bar, relative, status_text, truncate
-from bot.views.message import fit
+from bot.views.message import MAX_BLOCKS, MAX_TOTAL_TEXT, block_text_length, fit
 
+# Room left for the closing note within what `fit` lets through.
+MAX_HOME_BLOCKS = MAX_BLOCKS - 1
+MAX_HOME_TEXT = MAX_TOTAL_TEXT - 200
 HOME_ACTIONS = (Action.PAUSE, Action.RESUME, Action.CANCEL, Action.REFRESH)
 _LABELS = {Action.PAUSE: "Pause", Action.RESUME: "Resume", Action.CANCEL: "Cancel", Action.REFRESH: "Refresh"}
 
@@ -37,6 +41,8 @@ HOME_BUTTON_VERBS: dict[str, Action] = {home_action_id(action): action for actio
 
 
 def home_view(content: HomeContent, *, now: float, command: str) -> dict[str, Any]:
+    """The view for `views.publish`. Jobs are added while they fit whole (a job's buttons never outlive its
+    text); what does not fit is counted at the end."""
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="Your fine-tuning jobs"))]
     if content.empty:
         blocks.append(
@@ -45,23 +51,35 @@ def home_view(content: HomeContent, *, now: float, command: str) -> dict[str, An
                 f"Start one with `{command} create`."
             )
         )
+    groups: list[tuple[list[Block], list[HomeJob]]] = []
     if content.running:
-        blocks.append(_section("*In progress*"))
-        for item in content.running:
-            blocks += _job_blocks(item, now)
+        groups.append(([_section("*In progress*")], content.running))
     if content.finished:
-        blocks.append(_section("*Recently finished*"))
-        for item in content.finished:
-            blocks += _job_blocks(item, now)
+        groups.append(([_section("*Recently finished*")], content.finished))
     if not content.running and not content.finished and not content.empty:
         blocks.append(_section(f"You have no jobs of your own. Start one with `{command} create`."))
     for channel, jobs in content.channels:
-        blocks.append(DividerBlock())
-        blocks.append(_section(f"*Active in <#{channel}>*"))
-        for item in jobs:
-            blocks += _job_blocks(item, now)
+        groups.append(([DividerBlock(), _section(f"*Active in <#{channel}>*")], jobs))
+    left_out = 0
+    size = sum(_size(block) for block in blocks)
+    for heading, jobs in groups:
+        for index, item in enumerate(jobs):
+            job_blocks = (heading if index == 0 else []) + _job_blocks(item, now)
+            grown = size + sum(_size(block) for block in job_blocks)
+            if left_out or len(blocks) + len(job_blocks) > MAX_HOME_BLOCKS or grown > MAX_HOME_TEXT:
+                left_out += 1
+                continue
+            blocks += job_blocks
+            size = grown
+    if left_out:
+        more = f"…and {left_out} more {'job' if left_out == 1 else 'jobs'}: `{command} list` in a channel shows its jobs."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     message = fit("Your fine-tuning jobs", blocks)
     return {"type": "home", "blocks": message.blocks}
+
+
+def _size(block: Block) -> int:
+    return block_text_length(block.to_dict())
 
 
 def _section(text: str) -> SectionBlock:
