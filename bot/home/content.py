@@ -13,7 +13,7 @@ from bot.jobs.records import TrackedJob
 from bot.views.card import job_from_tracked
 from storage.store import Store
 
-MAX_OWN_ACTIVE = 10
+MAX_OWN_ACTIVE = 25
 MAX_OWN_FINISHED = 5
 MAX_CHANNEL_JOBS = 10
 MAX_CHANNELS = 50
