@@ -32,6 +32,8 @@ from bot.jobs.grammar import (
 from bot.jobs.outcomes import ActionNotSent
 from bot.jobs.records import Origin
 from bot.jobs.service import JobService
+from bot.schedule.commands import SetDigest, SetQuiet
+from bot.schedule.service import ChannelSchedules
 from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.answers import (
@@ -58,10 +60,13 @@ from bot.views.subscriptions import (
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command
+from handlers.schedules import attach_schedules, schedule_command
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    app.command(services.settings.command, middleware=[parse_slash_command, authorize])(handle_command)
+    app.command(
+        services.settings.command, middleware=[parse_slash_command, authorize, attach_schedules(services)]
+    )(handle_command)
 
 
 async def handle_command(
@@ -74,6 +79,7 @@ async def handle_command(
     client: AsyncWebClient,
     context: AsyncBoltContext,
     boundary: ErrorBoundary,
+    schedules: ChannelSchedules,
 ) -> None:
     async with boundary.ack_then_work(ack, body, context):
         if isinstance(parsed_command, OpenCreateForm):
@@ -90,13 +96,15 @@ async def handle_command(
                 ),
             )
         else:
-            answer = await run_command(parsed_command, actor, jobs)
+            answer = await run_command(parsed_command, actor, jobs, schedules)
             await answer_privately(
                 answer, respond=respond, client=client, channel=actor.channel, user=actor.user
             )
 
 
-async def run_command(command: Command, actor: Actor, jobs: JobService) -> SlackMessage:
+async def run_command(
+    command: Command, actor: Actor, jobs: JobService, schedules: ChannelSchedules
+) -> SlackMessage:
     """What the person sees for a parsed command (errors are raised for the boundary)."""
     match command:
         case Help(topic=topic):
@@ -137,3 +145,5 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return audit_message(await jobs.channels.audit(request, actor))
         case OpenCreateForm() | OpenSettings():
             return form_opens_alone(jobs.command)
+        case SetDigest() | SetQuiet():
+            return await schedule_command(command, actor, schedules, slash=jobs.command)

@@ -22,6 +22,7 @@ from storage.jobs import JobsAndWatches
 from storage.migrations import apply_migrations
 from storage.observations import Observations
 from storage.outbox import Outbox
+from storage.schedules import Schedules
 from storage.subscriptions import SubscriptionsAndSettings
 
 if TYPE_CHECKING:
@@ -31,7 +32,13 @@ if TYPE_CHECKING:
 
 
 class SqliteStore(
-    JobsAndWatches, Observations, Outbox, AuditAndDeliveries, IntentsAndHealth, SubscriptionsAndSettings
+    JobsAndWatches,
+    Observations,
+    Outbox,
+    AuditAndDeliveries,
+    IntentsAndHealth,
+    SubscriptionsAndSettings,
+    Schedules,
 ):
     """The `storage.store.Store` protocol on one SQLite file. Build it with `open` or `open_store`."""
 

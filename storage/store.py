@@ -25,9 +25,10 @@ from bot.jobs.records import (
     Watch,
 )
 from bot.jobs.subscriptions import JobFilter, Subscription
+from storage.schedule_store import ScheduleStore
 
 
-class Store(Protocol):
+class Store(ScheduleStore, Protocol):
     # lifecycle -------------------------------------------------------------------------------------
     async def migrate(self) -> int:
         """Apply pending migrations in order; return the schema version. Safe to re-run."""

@@ -25,6 +25,8 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "chat_update": {"chat:write"},
     "chat_postEphemeral": {"chat:write"},
     "views_open": set(),  # needs only the trigger_id of a command or click
+    "views_publish": set(),  # the app's own Home tab
+    "users_conversations": {"channels:read", "groups:read"},  # a person's channels, for their Home tab
     "auth_test": set(),
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_history": {"channels:history", "groups:history"},
@@ -81,8 +83,10 @@ def test_socket_mode_with_interactivity_and_no_request_urls(manifest: dict[str, 
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert "request_url" not in settings["interactivity"]
-    # One event: the bot invited into a channel (its waiting notes go out at once); no request URL.
-    assert settings["event_subscriptions"] == {"bot_events": ["member_joined_channel"]}
+    # The bot invited into a channel (its waiting notes go out at once) and a person opening the Home tab;
+    # no request URL.
+    assert settings["event_subscriptions"] == {"bot_events": ["member_joined_channel", "app_home_opened"]}
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert all("url" not in command for command in manifest["features"]["slash_commands"])
     assert manifest["features"]["bot_user"]["display_name"]
 
@@ -117,6 +121,6 @@ def test_every_web_api_call_has_its_scope_and_no_scope_is_spare(manifest: dict[s
         if allowed_by:
             assert allowed_by & scopes, f"{method} needs one of {allowed_by}"
             needed |= allowed_by
-    # chat:write.public: cards in public channels the bot was not invited to; channels:read and
-    # groups:read: the member_joined_channel event; users:read: Slack grants users:read.email only with it.
-    assert scopes - needed == {"chat:write.public", "channels:read", "groups:read", "users:read"}
+    # chat:write.public: cards in public channels the bot was not invited to; users:read: Slack grants
+    # users:read.email only with it (channels:read and groups:read are needed by users.conversations).
+    assert scopes - needed == {"chat:write.public", "users:read"}

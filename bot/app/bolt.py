@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.jobs.permissions import Policy
 from bot.jobs.service import JobService
 from bot.services import Services
-from handlers import actions, context, deliveries, events, form, settings_form, slash_command
+from handlers import actions, context, deliveries, events, form, home, settings_form, slash_command
 from handlers.errors import install_error_boundary
 from handlers.followups import FollowUps
 
@@ -96,4 +96,5 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     form.register(app, services)
     settings_form.register(app, services)
     events.register(app, services)
+    home.register(app, services)
     return app

@@ -31,6 +31,8 @@ class Action(StrEnum):
     SAVE_SETTINGS = "save_settings"
     AUDIT = "audit"
     AUDIT_ALL = "audit_all"
+    DIGEST = "digest"
+    QUIET = "quiet"
 
 
 # The three actions that ask the fine-tuning API to change a job.

@@ -24,6 +24,7 @@ from bot.jobs.subscribe_args import (
 )
 from bot.jobs.subscriptions import JobFilter
 from bot.jobs.words import is_int, shown, suggest
+from bot.schedule.commands import ScheduleWordsError, SetDigest, SetQuiet, parse_digest, parse_quiet
 
 DEFAULT_COMMAND = "/finetune"
 EXAMPLE_JOB_ID = "ftjob-abc123"
@@ -49,7 +50,15 @@ CHANNEL_SUBCOMMANDS = (
     Action.SETTINGS,
     Action.AUDIT,
 )
-SUBCOMMANDS = (Action.HELP, Action.CREATE, Action.LIST, *JOB_SUBCOMMANDS, *CHANNEL_SUBCOMMANDS)
+SUBCOMMANDS = (
+    Action.HELP,
+    Action.CREATE,
+    Action.LIST,
+    *JOB_SUBCOMMANDS,
+    *CHANNEL_SUBCOMMANDS,
+    Action.DIGEST,
+    Action.QUIET,
+)
 LIST_WORDS = ("active", "all", "mine")
 
 
@@ -157,6 +166,8 @@ Command = (
     | Unsubscribe
     | OpenSettings
     | ShowAudit
+    | SetDigest
+    | SetQuiet
 )
 
 
@@ -203,6 +214,10 @@ def action_name(command: Command) -> Action:
             return Action.SETTINGS
         case ShowAudit(request=request):
             return Action.AUDIT_ALL if request.everywhere else Action.AUDIT
+        case SetDigest():
+            return Action.DIGEST
+        case SetQuiet():
+            return Action.QUIET
 
 
 def command_job_id(command: Command) -> str | None:
@@ -236,6 +251,11 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
         try:
             return _channel_command(Action(verb), args, command=command)
         except ArgumentError as error:
+            raise CommandError(str(error)) from None
+    if verb in (Action.DIGEST, Action.QUIET):
+        try:
+            return (parse_digest if verb == Action.DIGEST else parse_quiet)(args, command=command)
+        except ScheduleWordsError as error:
             raise CommandError(str(error)) from None
     raise _unknown_subcommand(words[0], args, command=command)
 

@@ -43,6 +43,9 @@ _OPEN_ACTIONS = (
     Action.WATCH,
     Action.SUBSCRIPTIONS,
     Action.AUDIT,
+    # A channel's digest and quiet hours: anyone in the channel, like `watch` (audited).
+    Action.DIGEST,
+    Action.QUIET,
 )
 RULES: dict[Action, Rule] = {
     # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.

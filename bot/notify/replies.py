@@ -43,6 +43,7 @@ from bot.notify.unreachable import (
 )
 from bot.ops.backoff import JitteredBackoff
 from bot.ops.metrics import DELIVERIES
+from bot.schedule.quiet import hold_if_quiet
 from bot.services import Services
 from bot.views.card import job_from_tracked
 from bot.views.message import SlackMessage
@@ -91,6 +92,9 @@ class ReplyDelivery:
             # Claimed before its channel was marked: it waits for the channel's next try with the others.
             await self._store.mark_retry(item.id, error=mark.reason, next_attempt_at=mark.retry_at)
             DELIVERIES.labels("reply", "retry", "unreachable").inc()
+            return
+        if await hold_if_quiet(self._services, item):  # folded into the summary when quiet hours end
+            DELIVERIES.labels("reply", "held", "quiet_hours").inc()
             return
         job = await self._store.get_job(item.job_id)
         watch = await self._store.get_watch(item.job_id, item.channel)

@@ -48,6 +48,18 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
         "the last entries of the audit log for this channel or a job; `audit all` every channel's (admins)",
         "audit ftjob-abc123 20",
     ),
+    (
+        "digest <HH:MM> [timezone] | digest off",
+        "a daily summary for this channel at that local time: failures first, what finished (models, "
+        "durations, cost) and what runs now; `digest` alone shows the setting",
+        "digest 09:00 Europe/Paris",
+    ),
+    (
+        "quiet <HH:MM>-<HH:MM> [timezone] | quiet off",
+        "quiet hours here: routine changes wait and come as one summary when they end; failures still "
+        "go out at once",
+        "quiet 22:00-07:00 Europe/Paris",
+    ),
 )
 
 
@@ -61,6 +73,7 @@ def usage_text(command: str = "/finetune", topic: str | None = None) -> str:
         line = f"• `{command} {grammar}` — {meaning}."
         lines.append(f"{line} E.g. `{command} {example}`" if example else line)
     lines.append("Buttons on a job card do the same: Pause, Resume, Cancel and Refresh.")
+    lines.append("The app's Home tab shows your jobs and your channels' active ones, with their buttons.")
     return "\n".join(lines)
 
 

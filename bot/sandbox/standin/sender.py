@@ -335,6 +335,10 @@ class SlackSender:
 
     # ---- helpers ----------------------------------------------------------------------------------------
 
+    async def send_interactive(self, payload: JSON) -> SentRequest:
+        """Deliver an interactive payload built elsewhere (e.g. a click on the Home tab, `home.py`)."""
+        return await self._send_interactive(payload)
+
     async def _send_interactive(self, payload: JSON) -> SentRequest:
         if self.transport == "socket":
             # Slack applies an ack's payload only where an HTTP answer would count: modal submissions.

@@ -20,6 +20,7 @@ from bot.sandbox.standin.api_args import (
     parse_metadata,
 )
 from bot.sandbox.standin.faults import Faults
+from bot.sandbox.standin.home import home_methods
 from bot.sandbox.standin.limits import view_problems
 from bot.sandbox.standin.models import JSON, Channel, OpenView, StoredMessage
 from bot.sandbox.standin.workspace import Workspace
@@ -69,6 +70,7 @@ class WebApi:
             "views.push": self.views_push,
             "users.info": self.users_info,
             "users.lookupByEmail": self.users_lookup_by_email,
+            **home_methods(workspace),
         }
 
     def call(self, method: str, args: JSON) -> JSON:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.sandbox.standin.block_ids import fill_block_ids
+from bot.sandbox.standin.home_tabs import HomeTabs
 from bot.sandbox.standin.modals import Modals
 from bot.sandbox.standin.models import (
     JSON,
@@ -76,6 +77,7 @@ class Workspace:
     _by_ts: dict[tuple[str, str], StoredMessage] = field(default_factory=dict)
     _ephemerals: list[StoredEphemeral] = field(default_factory=list)
     modals: Modals = field(init=False)
+    home: HomeTabs = field(init=False)  # the app's Home tab of each person (home.py)
     _triggers: dict[str, Trigger] = field(default_factory=dict)
     _responses: dict[str, ResponseTarget] = field(default_factory=dict)
     _last_ts: float = 0.0
@@ -93,6 +95,7 @@ class Workspace:
             updates=self.updates,
             clock=self.clock,
         )
+        self.home = HomeTabs(modals=self.modals, updates=self.updates)
 
     # ---- directory -------------------------------------------------------------------------------------
 
@@ -344,4 +347,5 @@ class Workspace:
             "messages": {cid: [self.ui_message(m) for m in self.all_messages(cid)] for cid in self._messages},
             "ephemerals": [self.ui_ephemeral(e) for e in self.ephemerals(user)],
             "views": self.modals.ui_views(user),
+            "home": self.home.view(user),
         }

@@ -27,13 +27,15 @@
     messages: new Map(), // channel -> Map(ts -> message)
     ephemerals: new Map(), // id -> ephemeral (only mine)
     views: [],
-    current: null,
+    home: null, // my Home tab of the app, once it published one
+    current: null, // a channel id, or HOME for the app's Home tab
     threadTs: null,
     unread: new Map(),
     pollGeneration: 0,
   };
 
   const $ = (id) => document.getElementById(id);
+  const HOME = "@home";
 
   // ---- HTTP ---------------------------------------------------------------------------------------------
 
@@ -284,7 +286,14 @@
     node.classList.add("pending");
     node.disabled = true;
     try {
-      if (ctx.where === "view") {
+      if (ctx.where === "home") {
+        await postJSON("/ui/home_action", {
+          user: state.me,
+          action_id: element.action_id,
+          block_id: block.block_id,
+          value: value === undefined ? null : value,
+        });
+      } else if (ctx.where === "view") {
         await postJSON("/ui/view_action", {
           user: state.me,
           view_id: ctx.view.id,
@@ -407,7 +416,34 @@
     return parseFloat(a.ts) - parseFloat(b.ts);
   }
 
+  // The app's Home tab: what the app last published for me (views.publish), buttons and all.
+  function renderHome() {
+    $("channel-name").textContent = "TuneOps · Home";
+    $("channel-state").textContent = "";
+    $("bot-state").textContent = state.botConnected ? "" : "· no app connected";
+    $("composer").hidden = true;
+    $("thread-pane").hidden = true;
+    const list = $("message-list");
+    const body = state.home
+      ? el("div", { id: "home-tab", "data-view-id": state.home.id }, [renderBlocks(state.home.blocks, { where: "home", view: state.home })])
+      : el("div", { id: "home-tab", className: "empty-channel", text: "The app has not published a Home tab for you yet." });
+    list.replaceChildren(body);
+  }
+
+  function openHome() {
+    state.current = HOME;
+    state.threadTs = null;
+    history.replaceState(null, "", `#${HOME}`);
+    renderChannelList();
+    renderChannel();
+    postJSON("/ui/home", { user: state.me }).catch((error) => showProblem(`Opening Home failed: ${error.message}`));
+  }
+
   function renderChannel() {
+    $("home-link").classList.toggle("active", state.current === HOME);
+    document.body.dataset.home = String(state.current === HOME);
+    if (state.current === HOME) return renderHome();
+    $("composer").hidden = false;
     const list = $("message-list");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     const channel = state.channels.get(state.current);
@@ -697,6 +733,9 @@
       case "view":
         if (update.user === state.me) state.views = update.views;
         break;
+      case "home":
+        if (update.user === state.me) state.home = update.view;
+        break;
       default:
         break;
     }
@@ -722,8 +761,10 @@
     state.unread = new Map();
     state.ephemerals = new Map(snapshot.ephemerals.map((e) => [e.ts, e]));
     state.views = snapshot.views;
+    state.home = snapshot.home || null;
     const wanted = decodeURIComponent(location.hash.slice(1));
-    if (!state.current || !state.channels.has(state.current)) {
+    if (wanted === HOME) state.current = HOME;
+    if (!state.current || (state.current !== HOME && !state.channels.has(state.current))) {
       state.current = state.channels.has(wanted) ? wanted : state.channels.has("C_ML") ? "C_ML" : [...state.channels.keys()][0];
     }
     renderUsers();
@@ -803,6 +844,7 @@
     await load();
     poll(state.pollGeneration);
   });
+  $("home-link").addEventListener("click", openHome);
   $("thread-close").addEventListener("click", () => {
     state.threadTs = null;
     renderThread();
