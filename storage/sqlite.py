@@ -22,6 +22,7 @@ from storage.jobs import JobsAndWatches
 from storage.migrations import apply_migrations
 from storage.observations import Observations
 from storage.outbox import Outbox
+from storage.webhooks import WebhookDeliveries
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 
-class SqliteStore(JobsAndWatches, Observations, Outbox, AuditAndDeliveries, IntentsAndHealth):
+class SqliteStore(
+    JobsAndWatches, Observations, Outbox, AuditAndDeliveries, IntentsAndHealth, WebhookDeliveries
+):
     """The `storage.store.Store` protocol on one SQLite file. Build it with `open` or `open_store`."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:

@@ -21,6 +21,7 @@ from bot.jobs.records import (
     TrackedJob,
     UnreachableChannel,
     Watch,
+    WebhookTake,
 )
 
 
@@ -228,3 +229,9 @@ class Store(Protocol):
 
     async def remember_delivery(self, key: str, *, now: float, ttl: float) -> bool:
         """True the first time `key` is seen within its ttl; False for a repeat. Prunes expired keys."""
+
+    # webhook deliveries ------------------------------------------------------------------------------
+    async def take_webhook(self, webhook_id: str, *, job_id: str, now: float, keep_for: float) -> WebhookTake:
+        """Take a verified delivery about `job_id` once: the first time its id is seen (within `keep_for`
+        seconds), a followed job not read to its end yet is made due at once (`READ_NOW`); a repeat, a job
+        nobody follows and one already done with are left alone. All in one transaction."""
