@@ -24,6 +24,7 @@ from storage.observations import Observations
 from storage.outbox import Outbox
 from storage.schedules import Schedules
 from storage.subscriptions import SubscriptionsAndSettings
+from storage.webhooks import WebhookDeliveries
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -39,6 +40,7 @@ class SqliteStore(
     IntentsAndHealth,
     SubscriptionsAndSettings,
     Schedules,
+    WebhookDeliveries,
 ):
     """The `storage.store.Store` protocol on one SQLite file. Build it with `open` or `open_store`."""
 

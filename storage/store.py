@@ -23,6 +23,7 @@ from bot.jobs.records import (
     TrackedJob,
     UnreachableChannel,
     Watch,
+    WebhookTake,
 )
 from bot.jobs.subscriptions import JobFilter, Subscription
 from storage.schedule_store import ScheduleStore
@@ -281,3 +282,9 @@ class Store(ScheduleStore, Protocol):
 
     async def audit_for_channel(self, channel: str | None, *, limit: int = 20) -> list[AuditEntry]:
         """The channel's entries (every channel's with None), newest first."""
+
+    # webhook deliveries ------------------------------------------------------------------------------
+    async def take_webhook(self, webhook_id: str, *, job_id: str, now: float, keep_for: float) -> WebhookTake:
+        """Take a verified delivery about `job_id` once: the first time its id is seen (within `keep_for`
+        seconds), a followed job not read to its end yet is made due at once (`READ_NOW`); a repeat, a job
+        nobody follows and one already done with are left alone. All in one transaction."""

@@ -20,6 +20,7 @@ from bot.app.bolt import build_app, build_slack_client, close_slack_client
 from bot.app.db_lock import DatabaseLock
 from bot.app.request_gate import RequestGate
 from bot.app.web import SLACK_EVENTS_PATH, build_web_app
+from bot.app.webhooks import add_webhook_route
 from bot.config import Settings
 from bot.finetune.client import FineTuneClient
 from bot.ops.redaction import register_settings_secrets
@@ -115,6 +116,7 @@ class Runtime:
             lock=lock,
         )
         try:
+            add_webhook_route(web_app, runtime)  # in both Slack modes: HTTP on PORT always runs
             for extend in web_extensions:
                 extend(web_app, runtime)
             await runtime._serve(host, settings.port if port is None else port)
@@ -138,6 +140,11 @@ class Runtime:
         self._host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         self._port = int(bound[1])
         log.info("serving HTTP on %s:%d (Slack requests at %s)", host, self._port, SLACK_EVENTS_PATH)
+
+    def wake_watcher(self) -> None:
+        """Read due jobs now (a webhook made one due); nothing when no watcher runs in this process."""
+        if self.background is not None:
+            self.background.wake()
 
     @property
     def port(self) -> int:

@@ -187,3 +187,12 @@ class CreateIntent:
     channel: str
     origin: str
     created_at: float
+
+
+class WebhookTake(StrEnum):
+    """What a verified webhook delivery about a job did (deliveries come at least once, in any order)."""
+
+    READ_NOW = "read_now"  # the job is due for a read at once, through the watcher like any poll
+    REPEAT = "repeat"  # this delivery (its webhook-id) was taken before: nothing more to do
+    UNKNOWN_JOB = "unknown_job"  # no channel follows the job: acknowledged and ignored
+    DONE_WITH = "done_with"  # the job's end was read and told already

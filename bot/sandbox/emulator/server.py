@@ -27,6 +27,7 @@ from bot.sandbox.emulator.flavour import (
     flavour_of_path,
 )
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE, EmulatorState
+from bot.sandbox.emulator.webhooks import WebhookSender
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_UPLOAD_BYTES = 520 * 1024 * 1024
@@ -61,7 +62,8 @@ class EmulatorServer:
         self.faults = FaultInjector(seed)
         self.stats = RequestStats()
         self.api = ApiHandlers(self.state)
-        self._control = ControlHandlers(self.state, self.faults, self.stats, self.api)
+        self.webhooks = WebhookSender(self.state)
+        self._control = ControlHandlers(self.state, self.faults, self.stats, self.api, self.webhooks)
         self._runner: web.AppRunner | None = None
         # Set on stop: an injected delay under way ends then, so a long latency fault cannot hold a stop.
         self._stopping = asyncio.Event()
@@ -156,11 +158,13 @@ class EmulatorServer:
         self._runner = runner
         address = runner.addresses[0]
         self._port = int(address[1])
+        await self.webhooks.start()
 
     async def stop(self) -> None:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             self._stopping.set()
+            await self.webhooks.stop()
             await runner.cleanup()
             self._stopping.clear()
 
@@ -177,9 +181,20 @@ class EmulatorServer:
         await self.stop()
 
 
-async def serve_forever(*, host: str, port: int, speed: float, api_key: str, seed: int) -> None:
-    """`tuneops emulator`: serve until Ctrl-C or SIGTERM."""
+async def serve_forever(
+    *,
+    host: str,
+    port: int,
+    speed: float,
+    api_key: str,
+    seed: int,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> None:
+    """`tuneops emulator`: serve until Ctrl-C or SIGTERM (sending webhooks when given a URL and secret)."""
     server = EmulatorServer(api_key=api_key, speed=speed, seed=seed, host=host, port=port)
+    if webhook_url is not None and webhook_secret is not None:
+        server.webhooks.configure(webhook_url, webhook_secret)
     await server.start()
     with stopped_by_signals() as stopping:
         print(f"TuneOps fine-tuning API emulator on {server.url} (speed ×{speed:g})", flush=True)
@@ -190,7 +205,11 @@ async def serve_forever(*, host: str, port: int, speed: float, api_key: str, see
         )
         print("  API key:  the one given by --api-key (default sk-emulator)", flush=True)
         print(f"  Files:    {DEMO_TRAINING_FILE} (training), {DEMO_VALIDATION_FILE} (validation)", flush=True)
-        print(f"  Control:  {server.url}/_emulator/  (faults, clock, speed, stats, reset)", flush=True)
+        print(
+            f"  Control:  {server.url}/_emulator/  (faults, clock, speed, stats, reset, webhooks)", flush=True
+        )
+        if server.webhooks.configured:
+            print(f"  Webhooks: signed events on job ends to {server.webhooks.url}", flush=True)
         try:
             await stopping.wait()
         finally:
