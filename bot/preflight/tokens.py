@@ -49,7 +49,9 @@ def encoding(name: str = O200K_BASE) -> tiktoken.Encoding:
     if name not in SHIPPED_ENCODINGS:
         raise TokenizerUnavailable(f"TuneOps does not ship the {name} tokenizer")
     if not (ENCODINGS_DIR / _CACHE_NAMES[name]).is_file():
-        raise TokenizerUnavailable(f"the {name} tokenizer file is missing from this install; reinstall TuneOps")
+        raise TokenizerUnavailable(
+            f"the {name} tokenizer file is missing from this install; reinstall TuneOps"
+        )
     with _loading, _cache_dir(ENCODINGS_DIR):
         try:
             return tiktoken.get_encoding(name)
