@@ -18,6 +18,7 @@ from bot.jobs.grammar import (
     JobAction,
     ListJobs,
     OpenCreateForm,
+    OpenUploadForm,
     ShowCheckpoints,
     ShowEvents,
     ShowStatus,
@@ -43,6 +44,7 @@ from bot.views.events import events_message
 from bot.views.help import help_message
 from bot.views.lists import job_list_page
 from bot.views.replies import form_opens_alone
+from bot.views.upload_form import upload_modal
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command
@@ -69,6 +71,10 @@ async def handle_command(
             trigger_id = body["trigger_id"]
             form = create_modal(channel_id=actor.channel, command=jobs.command)
             await jobs.open_create_form(actor, lambda: client.views_open(trigger_id=trigger_id, view=form))
+        elif isinstance(parsed_command, OpenUploadForm):
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=upload_modal(channel_id=actor.channel)
+            )
         else:
             answer = await run_command(parsed_command, actor, jobs)
             await answer_privately(
@@ -109,3 +115,5 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return unfollow_answer(await jobs.unwatch(job_id, actor), command=jobs.command)
         case OpenCreateForm():
             return form_opens_alone(jobs.command)
+        case OpenUploadForm():
+            return help_message(jobs.command, "upload")

@@ -28,6 +28,7 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "auth_test": set(),
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_history": {"channels:history", "groups:history"},
+    "files_info": {"files:read"},  # a shared or picked training file, to download and check it
 }
 
 
@@ -80,8 +81,11 @@ def test_socket_mode_with_interactivity_and_no_request_urls(manifest: dict[str, 
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert "request_url" not in settings["interactivity"]
-    # One event: the bot invited into a channel (its waiting notes go out at once); no request URL.
-    assert settings["event_subscriptions"] == {"bot_events": ["member_joined_channel"]}
+    # The bot invited into a channel (its waiting notes go out at once), and messages in the channels it
+    # is in (a shared training file gets its pre-flight report); no request URL.
+    assert settings["event_subscriptions"] == {
+        "bot_events": ["member_joined_channel", "message.channels", "message.groups"]
+    }
     assert all("url" not in command for command in manifest["features"]["slash_commands"])
     assert manifest["features"]["bot_user"]["display_name"]
 

@@ -24,6 +24,8 @@ class Action(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     CANCEL = "cancel"
+    # `/finetune upload` (the form) and its `Upload & start` button: check a file, then upload it.
+    UPLOAD = "upload"
 
 
 # The three actions that ask the fine-tuning API to change a job.

@@ -34,7 +34,7 @@ JOB_SUBCOMMANDS = (
     Action.WATCH,
     Action.UNWATCH,
 )
-SUBCOMMANDS = (Action.HELP, Action.CREATE, Action.LIST, *JOB_SUBCOMMANDS)
+SUBCOMMANDS = (Action.HELP, Action.CREATE, Action.LIST, Action.UPLOAD, *JOB_SUBCOMMANDS)
 LIST_WORDS = ("active", "all", "mine")
 
 
@@ -97,6 +97,11 @@ class Unwatch:
     job_id: str
 
 
+@dataclass(frozen=True)
+class OpenUploadForm:
+    """`upload` → the form to attach a training file, check it, and upload it for a job."""
+
+
 Command = (
     Help
     | CreateJob
@@ -108,6 +113,7 @@ Command = (
     | ShowCheckpoints
     | Watch
     | Unwatch
+    | OpenUploadForm
 )
 
 
@@ -144,6 +150,8 @@ def action_name(command: Command) -> Action:
             return Action.WATCH
         case Unwatch():
             return Action.UNWATCH
+        case OpenUploadForm():
+            return Action.UPLOAD
 
 
 def command_job_id(command: Command) -> str | None:
@@ -171,6 +179,10 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
         return CreateJob(spec)
     if verb == "list":
         return _list(args, command=command)
+    if verb == "upload":
+        if args:
+            raise CommandError(f"`{command} upload` takes no words: it opens a form to attach the file.")
+        return OpenUploadForm()
     if verb in JOB_SUBCOMMANDS:
         return _job_command(Action(verb), args, command=command)
     raise _unknown_subcommand(words[0], args, command=command)

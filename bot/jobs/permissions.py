@@ -39,6 +39,7 @@ _OPEN_ACTIONS = (
     Action.CREATE,
     Action.OPEN_FORM,
     Action.WATCH,
+    Action.UPLOAD,
 )
 RULES: dict[Action, Rule] = {
     # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.

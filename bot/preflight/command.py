@@ -13,13 +13,13 @@ from pathlib import Path
 
 from bot.config import ConfigError, load_settings
 from bot.jobs.prices import PriceFileError, load_price_table
+from bot.preflight.epochs import MAX_EPOCHS
 from bot.preflight.model_facts import DEFAULT_MODEL
 from bot.preflight.report import render_text
 from bot.preflight.tokens import TokenizerUnavailable
 from bot.preflight.validate import Options, validate_path
 
 TRAINABLE, NOT_TRAINABLE, USAGE = 0, 1, 2
-MAX_EPOCHS = 50
 
 
 def epochs_argument(value: str) -> int | None:

@@ -11,6 +11,8 @@ MIN_TARGET_EXAMPLES = 100
 MAX_TARGET_EXAMPLES = 25_000
 MIN_AUTO_EPOCHS = 1
 MAX_AUTO_EPOCHS = 25
+# What a job may be asked for (`n_epochs`).
+MAX_EPOCHS = 50
 
 
 def auto_epochs(examples: int) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+import tiktoken
 
 from bot.jobs.prices import PriceTable
 from bot.preflight import tokens
@@ -19,6 +21,8 @@ from bot.preflight.report import Report
 MIN_EXAMPLES = 10
 MAX_FILE_BYTES = 512 * 1024 * 1024
 _READ_BUFFER = 1 << 20
+_REMEMBERED_LENGTH = 300
+_REMEMBERED_TEXTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ def validate_stream(
 ) -> Report:
     facts = facts_for(options.model)
     encoding = tokens.encoding(facts.encoding)
-    checker = ExampleChecker(options.method, lambda text: len(encoding.encode_ordinary(text)))
+    checker = ExampleChecker(options.method, _counter(encoding))
     findings = Findings()
     seen: dict[int, int] = {}  # hash of the line → the first line that had it
     size = examples = messages = total_tokens = billed = longest = 0
@@ -96,6 +100,23 @@ def validate_stream(
         usd_per_million=prices.per_million(facts.model),
         findings=tuple(findings.all()),
     )
+
+
+def _counter(encoding: tiktoken.Encoding) -> Callable[[str], int]:
+    """Token counts, remembered for short texts: roles and system prompts repeat on every line."""
+    remembered: dict[str, int] = {}
+
+    def count(text: str) -> int:
+        if len(text) > _REMEMBERED_LENGTH:
+            return len(encoding.encode_ordinary(text))
+        found = remembered.get(text)
+        if found is None:
+            found = len(encoding.encode_ordinary(text))
+            if len(remembered) < _REMEMBERED_TEXTS:
+                remembered[text] = found
+        return found
+
+    return count
 
 
 def _json_error(exc: ValueError) -> str:
