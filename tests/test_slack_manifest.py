@@ -25,6 +25,7 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "chat_update": {"chat:write"},
     "chat_postEphemeral": {"chat:write"},
     "views_open": set(),  # needs only the trigger_id of a command or click
+    "views_update": set(),  # a modal the app opened (Upload & start: "uploading…", then the create form)
     "auth_test": set(),
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_history": {"channels:history", "groups:history"},

@@ -3,8 +3,12 @@ attached file and `Upload & start` uploads it to the Files API and opens the cre
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from aiohttp import web
+
+from bot.sandbox.standin.events import send_event
 from bot.sandbox.standin.models import OpenView, StoredEphemeral
 from bot.sandbox.standin.shared_files import share_file
 from tests.support.runtime import BotRig, button_labels, texts_of
@@ -134,3 +138,60 @@ async def test_upload_takes_no_words(bot: BotRig) -> None:
     answer = await bot.slack.wait_for(lambda: bot.slack.ephemerals("U_ALICE"))
     assert "takes no words" in texts_of(answer)
     assert bot.slack.open_view("U_ALICE") is None
+
+
+async def test_the_bot_token_is_never_sent_to_a_host_that_is_not_slack(bot: BotRig) -> None:
+    """A file object naming another address (a forged event, a foreign link) is refused, not fetched."""
+    trap_hits: list[str] = []
+
+    async def trap(request: web.Request) -> web.Response:
+        trap_hits.append(request.headers.get("Authorization", ""))
+        return web.Response(text="{}")
+
+    app = web.Application()
+    app.router.add_get("/{name}", trap)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "localhost", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        message = bot.slack.workspace.post_message("C_ML", text="", blocks=[], user="U_BOB", bot=False)
+        forged = {
+            "id": "F_FORGED",
+            "name": "evil.jsonl",
+            "size": 10,
+            "url_private": f"http://localhost:{port}/evil.jsonl",
+        }
+        await send_event(
+            bot.slack,
+            {
+                "type": "message",
+                "subtype": "file_share",
+                "channel": "C_ML",
+                "user": "U_BOB",
+                "ts": message.ts,
+                "files": [forged],
+            },
+        )
+        replies = await bot.slack.wait_for(lambda: bot.slack.thread("C_ML", message.ts))
+    finally:
+        await runner.cleanup()
+    assert "not hosted by Slack" in texts_of(replies)
+    assert trap_hits == []
+
+
+async def test_a_failed_upload_says_so_in_the_modal(bot: BotRig) -> None:
+    shared = bot.slack.shared_files.add("train.jsonl", jsonl(good_chat_lines(12)), user="U_ALICE")
+    view = await _open_upload_form(bot)
+    await bot.slack.sender.submit_view(view, {"training_file": [shared.id]})
+    report = await _report(bot)
+    await bot.control.set_faults(
+        status=500, method="POST", path_contains="/files", message="File is not valid JSONL."
+    )
+    await bot.slack.sender.click(report, "preflight_upload_start")
+    modal = await bot.slack.wait_for(
+        lambda: (v := bot.slack.open_view("U_ALICE")) and "upload failed" in json.dumps(v.view) and v
+    )
+    assert "File is not valid JSONL." in json.dumps(modal.view)  # the API's own words
+    assert modal.view.get("callback_id") != "create_job"
