@@ -3,9 +3,11 @@ attached file and `Upload & start` uploads it to the Files API and opens the cre
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+import httpx
 from aiohttp import web
 
 from bot.sandbox.standin.events import send_event
@@ -190,8 +192,46 @@ async def test_a_failed_upload_says_so_in_the_modal(bot: BotRig) -> None:
         status=500, method="POST", path_contains="/files", message="File is not valid JSONL."
     )
     await bot.slack.sender.click(report, "preflight_upload_start")
-    modal = await bot.slack.wait_for(
-        lambda: (v := bot.slack.open_view("U_ALICE")) and "upload failed" in json.dumps(v.view) and v
-    )
+
+    def failed() -> OpenView | None:
+        view = bot.slack.open_view("U_ALICE")
+        return view if view is not None and "upload failed" in json.dumps(view.view) else None
+
+    modal = await bot.slack.wait_for(failed)
     assert "File is not valid JSONL." in json.dumps(modal.view)  # the API's own words
     assert modal.view.get("callback_id") != "create_job"
+
+
+async def test_a_file_attached_on_the_stand_in_page_reaches_the_bot(bot: BotRig) -> None:
+    """The page's paper clip: the file is shared in the channel and the bot reports in its thread; a
+    modal's file input only stores the file and hands back its id for the submission."""
+    content = jsonl(good_chat_lines(12))
+    async with httpx.AsyncClient(base_url=bot.slack.url) as page:
+        stored = await page.post(
+            "/ui/files",
+            json={
+                "user": "U_SANDBOX",
+                "name": "picked.jsonl",
+                "content_base64": base64.b64encode(content).decode(),
+            },
+        )
+        shared = await page.post(
+            "/ui/files",
+            json={
+                "user": "U_SANDBOX",
+                "channel": "C_ML",
+                "name": "page.jsonl",
+                "content_base64": base64.b64encode(content).decode(),
+                "share": True,
+            },
+        )
+    picked = bot.slack.shared_files.get(stored.json()["file_id"])
+    assert picked is not None
+    assert picked.content == content
+    assert picked.downloads == []
+
+    file_id = shared.json()["file_id"]
+    carrier = next(m for m in bot.slack.messages("C_ML") if m.files and m.files[0]["id"] == file_id)
+    replies = await bot.slack.wait_for(lambda: bot.slack.thread("C_ML", carrier.ts))
+    assert "page.jsonl" in texts_of(replies)
+    assert "can be trained" in texts_of(replies)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox.standin import SlackStandIn
@@ -33,6 +35,6 @@ async def test_url_private_needs_the_bot_token(slack: SlackStandIn, slack_client
 
 
 async def test_an_unknown_file_is_not_found(slack_client: AsyncWebClient) -> None:
-    answer = await slack_client.api_call("files.info", params={"file": "F_NOPE"})
-    assert answer["ok"] is False
-    assert answer["error"] == "file_not_found"
+    with pytest.raises(SlackApiError) as refused:
+        await slack_client.files_info(file="F_NOPE")
+    assert refused.value.response["error"] == "file_not_found"

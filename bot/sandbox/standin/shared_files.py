@@ -10,6 +10,7 @@ file object by id.
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.sandbox.standin.api_args import ApiError, arg_str
+from bot.sandbox.standin.api_requests import json_object
 from bot.sandbox.standin.models import JSON, StoredMessage
 from bot.sandbox.standin.sender import SentRequest
 
@@ -107,6 +109,30 @@ class SharedFiles:
 def add_routes(app: web.Application, standin: SlackStandIn) -> None:
     app.router.add_get("/files-pri/{key}/{name}", standin.shared_files.serve)
     app.router.add_get("/files-pri/{key}/download/{name}", standin.shared_files.serve)
+
+    async def from_the_page(request: web.Request) -> web.Response:
+        """`POST /ui/files` `{user, channel, name, content_base64, share}`: the page's paper clip
+        (`share`: posted in the channel, the bot told) or a modal's file input (only stored)."""
+        body = await json_object(request)
+        try:
+            content = base64.b64decode(str(body.get("content_base64") or ""), validate=True)
+        except ValueError:
+            raise web.HTTPBadRequest(text="content_base64 is not base64") from None
+        name = str(body.get("name") or "file").replace("/", "_") or "file"
+        user = str(body.get("user") or "U_SANDBOX")
+        if not body.get("share"):
+            shared = standin.shared_files.add(name, content, user=user)
+            return web.json_response({"file_id": shared.id})
+        if standin.bot_url is None:
+            raise web.HTTPConflict(text="no app is connected to this stand-in yet")
+        message, sent = await share_file(
+            standin, str(body.get("channel") or "C_ML"), name, content, user=user
+        )
+        return web.json_response(
+            {"file_id": message.files[0]["id"], "status": sent.status, "error": sent.error}
+        )
+
+    app.router.add_post("/ui/files", from_the_page)
 
 
 async def share_file(
