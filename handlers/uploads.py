@@ -63,7 +63,12 @@ def register(app: AsyncApp, services: Services) -> None:
     ) -> None:
         await handle_upload_start(services, ack, body, actor, jobs, client, context, boundary)
 
+    async def other_message() -> None:
+        """Every other message in the bot's channels: nothing to do, but answered 200. Unanswered, Bolt
+        says 404, Slack retries it, and an app failing most deliveries gets its events turned off."""
+
     app.event({"type": "message", "subtype": "file_share"})(file_shared)
+    app.event("message")(other_message)
     app.view(UPLOAD_CALLBACK_ID, middleware=[read_upload, authorize])(upload_form)
     app.action(ACTION_UPLOAD_START, middleware=[read_upload, authorize])(upload_start)
 

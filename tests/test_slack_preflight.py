@@ -235,3 +235,14 @@ async def test_a_file_attached_on_the_stand_in_page_reaches_the_bot(bot: BotRig)
     replies = await bot.slack.wait_for(lambda: bot.slack.thread("C_ML", carrier.ts))
     assert "page.jsonl" in texts_of(replies)
     assert "can be trained" in texts_of(replies)
+
+
+async def test_ordinary_messages_in_the_channel_are_answered_and_ignored(bot: BotRig) -> None:
+    """The message events the manifest asks for include every message: each is answered 200 (Slack turns
+    off the events of an app that fails them) and gets nothing posted."""
+    message = bot.slack.workspace.post_message("C_ML", text="lunch?", blocks=[], user="U_BOB", bot=False)
+    sent = await send_event(
+        bot.slack, {"type": "message", "channel": "C_ML", "user": "U_BOB", "text": "lunch?", "ts": message.ts}
+    )
+    assert sent.status == 200
+    assert bot.slack.thread("C_ML", message.ts) == []
