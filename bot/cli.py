@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", help="validate configuration and reach Slack and the fine-tuning API")
     commands.add_parser("migrate", help="apply storage migrations")
+
+    from bot.preflight.command import add_arguments as add_validate_arguments
+
+    add_validate_arguments(
+        commands.add_parser("validate", help="check a JSONL training file before it costs money")
+    )
     return parser
 
 
@@ -87,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.app.check import run_check
 
             return asyncio.run(run_check())
+        if args.command == "validate":
+            from bot.preflight.command import run_validate
+
+            return run_validate(args)
         if args.command == "run":
             from bot.app.serve import run_service
 

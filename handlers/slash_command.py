@@ -20,6 +20,7 @@ from bot.jobs.grammar import (
     ListSubscriptions,
     OpenCreateForm,
     OpenSettings,
+    OpenUploadForm,
     ShowAudit,
     ShowCheckpoints,
     ShowEvents,
@@ -57,6 +58,7 @@ from bot.views.subscriptions import (
     subscriptions_message,
     unsubscribed_answer,
 )
+from bot.views.upload_form import upload_modal
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command
@@ -94,6 +96,10 @@ async def handle_command(
                 lambda settings: client.views_open(
                     trigger_id=trigger, view=settings_modal(channel_id=actor.channel, settings=settings)
                 ),
+            )
+        elif isinstance(parsed_command, OpenUploadForm):
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=upload_modal(channel_id=actor.channel)
             )
         else:
             answer = await run_command(parsed_command, actor, jobs, schedules)
@@ -147,3 +153,5 @@ async def run_command(
             return form_opens_alone(jobs.command)
         case SetDigest() | SetQuiet():
             return await schedule_command(command, actor, schedules, slash=jobs.command)
+        case OpenUploadForm():
+            return help_message(jobs.command, "upload")

@@ -31,6 +31,8 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_history": {"channels:history", "groups:history"},
     "users_lookupByEmail": {"users:read.email"},  # a job's `owner=<email>` metadata
+    "views_update": set(),  # a modal the app opened (Upload & start: "uploading…", then the create form)
+    "files_info": {"files:read"},  # a shared or picked training file, to download and check it
 }
 
 
@@ -83,9 +85,12 @@ def test_socket_mode_with_interactivity_and_no_request_urls(manifest: dict[str, 
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert "request_url" not in settings["interactivity"]
-    # The bot invited into a channel (its waiting notes go out at once) and a person opening the Home tab;
-    # no request URL.
-    assert settings["event_subscriptions"] == {"bot_events": ["member_joined_channel", "app_home_opened"]}
+    # The bot invited into a channel (its waiting notes go out at once), a person opening the Home tab,
+    # and messages in the channels it is in (a shared training file gets its pre-flight report); no
+    # request URL.
+    assert settings["event_subscriptions"] == {
+        "bot_events": ["member_joined_channel", "app_home_opened", "message.channels", "message.groups"]
+    }
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert all("url" not in command for command in manifest["features"]["slash_commands"])
     assert manifest["features"]["bot_user"]["display_name"]

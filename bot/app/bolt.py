@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.jobs.permissions import Policy
 from bot.jobs.service import JobService
 from bot.services import Services
-from handlers import actions, context, deliveries, events, form, home, settings_form, slash_command
+from handlers import actions, context, deliveries, events, form, home, settings_form, slash_command, uploads
 from handlers.errors import install_error_boundary
 from handlers.followups import FollowUps
 
@@ -97,4 +97,5 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     settings_form.register(app, services)
     events.register(app, services)
     home.register(app, services)
+    uploads.register(app, services)
     return app

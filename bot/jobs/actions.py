@@ -33,6 +33,8 @@ class Action(StrEnum):
     AUDIT_ALL = "audit_all"
     DIGEST = "digest"
     QUIET = "quiet"
+    # `/finetune upload` (the form) and its `Upload & start` button: check a file, then upload it.
+    UPLOAD = "upload"
 
 
 # The three actions that ask the fine-tuning API to change a job.

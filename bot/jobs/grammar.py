@@ -54,6 +54,7 @@ SUBCOMMANDS = (
     Action.HELP,
     Action.CREATE,
     Action.LIST,
+    Action.UPLOAD,
     *JOB_SUBCOMMANDS,
     *CHANNEL_SUBCOMMANDS,
     Action.DIGEST,
@@ -150,6 +151,11 @@ class ShowAudit:
         return self.request.job_id
 
 
+@dataclass(frozen=True)
+class OpenUploadForm:
+    """`upload` → the form to attach a training file, check it, and upload it for a job."""
+
+
 Command = (
     Help
     | CreateJob
@@ -168,6 +174,7 @@ Command = (
     | ShowAudit
     | SetDigest
     | SetQuiet
+    | OpenUploadForm
 )
 
 
@@ -218,6 +225,8 @@ def action_name(command: Command) -> Action:
             return Action.DIGEST
         case SetQuiet():
             return Action.QUIET
+        case OpenUploadForm():
+            return Action.UPLOAD
 
 
 def command_job_id(command: Command) -> str | None:
@@ -245,6 +254,10 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
         return CreateJob(spec)
     if verb == "list":
         return _list(args, command=command)
+    if verb == "upload":
+        if args:
+            raise CommandError(f"`{command} upload` takes no words: it opens a form to attach the file.")
+        return OpenUploadForm()
     if verb in JOB_SUBCOMMANDS:
         return _job_command(Action(verb), args, command=command)
     if verb in CHANNEL_SUBCOMMANDS:

@@ -46,6 +46,7 @@ _OPEN_ACTIONS = (
     # A channel's digest and quiet hours: anyone in the channel, like `watch` (audited).
     Action.DIGEST,
     Action.QUIET,
+    Action.UPLOAD,
 )
 RULES: dict[Action, Rule] = {
     # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.

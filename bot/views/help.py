@@ -17,6 +17,13 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
     ),
     ("create", "open a form to fill in instead", None),
     (
+        "upload",
+        "attach a training file: TuneOps checks it, counts its tokens and estimates the cost, then "
+        "Upload & start uploads it and opens the create form (sharing a .jsonl file in a channel I am in "
+        "also gets it checked)",
+        None,
+    ),
+    (
         "list [active|all] [mine]",
         "this channel's jobs; `active` only the unfinished ones; `all` every job of the account; "
         "`mine` only the ones you started",

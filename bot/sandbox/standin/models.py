@@ -64,6 +64,7 @@ class StoredMessage:
     deleted: bool = False
     versions: list[MessageVersion] = field(default_factory=list)
     replies: list[StoredMessage] = field(default_factory=list, repr=False)
+    files: list[JSON] = field(default_factory=list)  # Slack's file objects of a file share
 
     @property
     def is_reply(self) -> bool:
@@ -110,6 +111,9 @@ class StoredMessage:
             message["edited"] = {"user": self.user, "ts": self.ts}
         if include_metadata and self.metadata is not None:
             message["metadata"] = copy.deepcopy(self.metadata)
+        if self.files:
+            message["files"] = copy.deepcopy(self.files)
+            message["upload"] = True
         return message
 
 

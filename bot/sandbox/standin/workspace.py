@@ -201,6 +201,10 @@ class Workspace:
             message.metadata = copy.deepcopy(metadata)
         self._message_changed(message)
 
+    def message_edited_in_place(self, message: StoredMessage) -> None:
+        """Tell the page a message changed without a new version (files attached to a new message)."""
+        self._message_changed(message)
+
     def delete_message(self, message: StoredMessage) -> None:
         message.deleted = True
         self.updates.add("delete", {"channel": message.channel, "ts": message.ts})

@@ -381,7 +381,12 @@
       content.append(el("div", { className: "broadcast-note", text: "replied to a thread" }));
     }
     if (message.blocks && message.blocks.length) content.append(renderBlocks(message.blocks, ctx));
-    else content.append(el("div", { className: "text", html: mrkdwn(message.text) }));
+    else if (message.text) content.append(el("div", { className: "text", html: mrkdwn(message.text) }));
+    if (message.files && message.files.length) {
+      content.append(
+        el("div", { className: "files" }, message.files.map((f) => el("span", { className: "file-chip", "data-file-id": f.id, text: `📄 ${f.name} (${f.size} bytes)` })))
+      );
+    }
     if (options.inChannel && !ephemeral && message.reply_count) {
       const count = message.reply_count;
       content.append(
@@ -547,6 +552,16 @@
         control = el("input", { ...common, type: "number", step: element.is_decimal_allowed ? "any" : "1", min: element.min_value, max: element.max_value, placeholder: plainText(element.placeholder) });
         control.value = element.initial_value || "";
         break;
+      case "file_input":
+        // The file is sent to the stand-in as soon as it is picked, as Slack's client uploads it; the
+        // submission then carries its id.
+        control = el("input", { ...common, type: "file", accept: (element.filetypes || []).map((t) => `.${t}`).join(",") });
+        control.addEventListener("change", async () => {
+          delete control.dataset.fileId;
+          const file = control.files[0];
+          if (file) control.dataset.fileId = (await sendFile(file, false)).file_id;
+        });
+        break;
       case "datepicker":
         control = el("input", { ...common, type: "date" });
         control.value = element.initial_date || "";
@@ -594,6 +609,8 @@
       } else if (node.dataset.type === "radio_buttons") {
         const chosen = node.querySelector("input:checked");
         value = chosen ? chosen.value : null;
+      } else if (node.dataset.type === "file_input") {
+        value = node.dataset.fileId ? [node.dataset.fileId] : null;
       } else {
         value = node.value === "" ? null : node.value;
       }
@@ -607,7 +624,9 @@
       for (const [actionId, value] of Object.entries(byAction)) {
         const node = document.querySelector(`#modal-blocks [data-block-id="${CSS.escape(blockId)}"][data-action-id="${CSS.escape(actionId)}"][data-type]`);
         if (!node) continue;
-        if (node.dataset.type === "checkboxes" || node.dataset.type === "radio_buttons") {
+        if (node.dataset.type === "file_input") {
+          if (value && value.length) node.dataset.fileId = value[0]; // a file input cannot be refilled
+        } else if (node.dataset.type === "checkboxes" || node.dataset.type === "radio_buttons") {
           const chosen = new Set(Array.isArray(value) ? value : [value]);
           for (const input of node.querySelectorAll("input")) input.checked = chosen.has(input.value);
         } else {
@@ -688,6 +707,27 @@
     } finally {
       button.disabled = false;
       input.focus();
+    }
+  }
+
+  // A file from this computer: shared in the channel (the app gets Slack's file_share event), or only
+  // stored for a modal's file input.
+  async function sendFile(file, share) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return postJSON("/ui/files", { user: state.me, channel: state.current, name: file.name, content_base64: btoa(binary), share });
+  }
+
+  async function attach() {
+    const input = $("composer-file");
+    const file = input.files[0];
+    input.value = "";
+    if (!file) return;
+    try {
+      await sendFile(file, true);
+    } catch (error) {
+      showProblem(`Could not share the file: ${error.message}`);
     }
   }
 
@@ -837,6 +877,8 @@
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) send(event);
   });
   $("composer-input").addEventListener("input", updateHint);
+  $("composer-attach").addEventListener("click", () => $("composer-file").click());
+  $("composer-file").addEventListener("change", attach);
   $("user-select").addEventListener("change", async (event) => {
     state.me = event.target.value;
     localStorage.setItem("standin-user", state.me);
