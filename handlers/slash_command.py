@@ -95,7 +95,7 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return typed_action_answer(done, now=jobs.clock())
         case ShowStatus(job_id=job_id):
             shown = await jobs.status(job_id, actor)
-            return job_card(shown.job, shown.tracked, jobs.clock())
+            return job_card(shown.job, shown.tracked, jobs.clock(), provider=jobs.provider)
         case ShowEvents(job_id=job_id, limit=limit):
             events = await jobs.events(job_id, limit, actor)
             return events_message(events.job_id, events.events)
