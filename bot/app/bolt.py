@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.jobs.permissions import Policy
 from bot.jobs.service import JobService
 from bot.services import Services
-from handlers import actions, context, deliveries, events, form, slash_command
+from handlers import actions, context, deliveries, events, form, form_retry, slash_command
 from handlers.errors import install_error_boundary
 from handlers.followups import FollowUps
 
@@ -92,5 +92,6 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     slash_command.register(app, services)
     actions.register(app, services)
     form.register(app, services)
+    form_retry.register(app, services)
     events.register(app, services)
     return app

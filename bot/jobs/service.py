@@ -21,6 +21,7 @@ from bot.jobs.actions import Action, ControlAction
 from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog, AuditNote
 from bot.jobs.checks import RequestChecks
+from bot.jobs.create_precheck import problems_before_create
 from bot.jobs.creator import creator_from_metadata, with_creator
 from bot.jobs.grammar import ListJobs
 from bot.jobs.intents import new_intent_id, no_record, not_recorded, with_intent
@@ -248,6 +249,10 @@ class JobService(RequestChecks):
             page = await self._lists.page(request, actor, cursor=cursor)
             note.result = page.summary
             return page
+
+    async def problems_before_create(self, spec: JobSpec) -> dict[str, str]:
+        """A model or file the API says does not exist, by field, asked quickly (see `create_precheck`)."""
+        return await problems_before_create(self._services.api, spec)
 
     async def open_create_form(self, actor: Actor, open_form: Callable[[], Awaitable[object]]) -> None:
         """Open the create form with `open_form` (`views.open` with the request's trigger id).
