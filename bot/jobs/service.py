@@ -55,8 +55,7 @@ from bot.jobs.records import CreateIntent, NewJob, Observation, Origin, Progress
 from bot.notify.cards import ChannelCards
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
-from bot.views.card import card_for, job_card
-from bot.views.card_states import frozen_card
+from bot.views.card import card_for, frozen_card_for, job_card
 from bot.watch.poll_policy import PollPolicy
 from storage.errors import DatabaseUnavailable
 
@@ -235,9 +234,7 @@ class JobService(RequestChecks):
                 read_at = self._now()
                 job = await self._services.api.retrieve_job(job_id)
                 tracked = await self._observe(job, read_at) or tracked
-        card = frozen_card(
-            card_for(tracked, self._now()), job_id=job_id, at=self._now(), by=actor.user, command=self.command
-        )
+        card = frozen_card_for(tracked, self._now(), by=actor.user, command=self.command)
         await self._cards.update(None, actor.channel, card, ts=card_ts)
 
     async def refused_buttons(self, job_id: str, actor: Actor) -> set[Action]:

@@ -20,6 +20,7 @@ from bot.jobs.creator import creator_from_metadata
 from bot.jobs.records import Progress, TrackedJob
 from bot.mrkdwn import code, escape
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
+from bot.views.card_states import frozen_card
 from bot.views.format import (
     duration,
     is_active,
@@ -49,6 +50,11 @@ def card_for(tracked: TrackedJob, now: float) -> SlackMessage:
         now=now,
         provider=tracked.provider,
     )
+
+
+def frozen_card_for(tracked: TrackedJob, now: float, *, by: str | None, command: str) -> SlackMessage:
+    """The card left in a channel that stopped following the job (`bot.views.card_states`)."""
+    return frozen_card(card_for(tracked, now), job_id=tracked.job_id, at=now, by=by, command=command)
 
 
 def job_card(
