@@ -45,6 +45,7 @@ from bot.views.answers import (
     unfollow_answer,
 )
 from bot.views.card import job_card
+from bot.views.card_states import without_buttons
 from bot.views.checkpoints import checkpoints_message
 from bot.views.create_form import create_modal
 from bot.views.events import events_message
@@ -129,7 +130,9 @@ async def run_command(
             return typed_action_answer(done, now=jobs.clock())
         case ShowStatus(job_id=job_id):
             shown = await jobs.status(job_id, actor)
-            return job_card(shown.job, shown.tracked, jobs.clock())
+            card = job_card(shown.job, shown.tracked, jobs.clock(), provider=jobs.provider)
+            # Shown to this person only: without the buttons they could only be refused.
+            return without_buttons(card, await jobs.refused_buttons(job_id, actor))
         case ShowEvents(job_id=job_id, limit=limit):
             events = await jobs.events(job_id, limit, actor)
             return events_message(events.job_id, events.events)

@@ -25,7 +25,18 @@ from bot.config import Settings
 from bot.jobs.permissions import Policy
 from bot.jobs.service import JobService
 from bot.services import Services
-from handlers import actions, context, deliveries, events, form, home, settings_form, slash_command, uploads
+from handlers import (
+    actions,
+    context,
+    deliveries,
+    events,
+    form,
+    form_retry,
+    home,
+    settings_form,
+    slash_command,
+    uploads,
+)
 from handlers.errors import install_error_boundary
 from handlers.followups import FollowUps
 
@@ -95,6 +106,7 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     actions.register(app, services)
     form.register(app, services)
     settings_form.register(app, services)
+    form_retry.register(app, services)
     events.register(app, services)
     home.register(app, services)
     uploads.register(app, services)

@@ -115,10 +115,12 @@ class Policy:
         job: TrackedJob | None,
         channel_watches: bool,
         job_id: str | None = None,
+        followers: tuple[str, ...] = (),
     ) -> Decision:
         """May `user`, in `channel`, do `action` to `job`? `channel_watches` says whether this channel
-        follows the job (as owner or with `watch`); `job` is None when TuneOps does not track it, and
-        `job_id` then names the job asked about."""
+        follows the job (as owner or with `watch`; an owner channel that unwatched no longer does);
+        `job` is None when TuneOps does not track it, and `job_id` then names the job asked about.
+        `followers` (the channels that follow it) are named in a refusal, so it says where to go."""
         rule = RULES.get(action)
         if rule is None:
             return Decision.refuse(f"I don't know the action `{action}`, so I won't do it.")
@@ -138,14 +140,14 @@ class Policy:
         job_id = job.job_id if job is not None else job_id
         job_name = code(job_id) if job_id else "this job"
         owns = job is not None and job.owner_channel == channel
-        if rule.needs_channel and not (owns or channel_watches):
+        if rule.needs_channel and not channel_watches:
             if rule.who is Who.FOLLOWER:
                 return Decision.refuse(f"This channel isn't following {job_name}.")
             if job is None:
                 return Decision.refuse(self._untracked(action, job_id))
             return Decision.refuse(
                 f"This channel doesn't follow {job_name}, so I won't {action} it from here. "
-                "Do it from the channel where its card is, or ask an admin."
+                + who_and_where(action, job, user, followers, self.command)
             )
         if rule.who is Who.FOLLOWER:
             if owns and job is not None and user != job.creator:
@@ -174,3 +176,20 @@ class Policy:
             f"adopts it into this channel; after that, whoever started it through TuneOps, or an admin, can "
             f"{action} it (a job started outside Slack: admins only)."
         )
+
+
+def who_and_where(
+    action: Action, job: TrackedJob, user: str, followers: tuple[str, ...], command: str
+) -> str:
+    """Who may do `action` to `job` and from where, for a refusal: never send someone where they would be
+    refused too."""
+    if job.creator == user:
+        who = "You can"
+    elif job.creator:
+        who = f"Only <@{job.creator}>, who started it, or an admin can"
+    else:
+        who = "Only an admin can (it was started outside Slack)"
+    if followers:
+        where = ", ".join(f"<#{channel}>" for channel in followers[:5])
+        return f"{who} {action} it from a channel that follows it: {where}."
+    return f"{who} {action} it once a channel follows it again (`{command} watch {job.job_id}` there)."

@@ -11,17 +11,19 @@ the watcher reads the same jobs on its own schedule, and storage keeps whichever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.finetune.errors import APIStatusError
+from bot.finetune.errors import APIStatusError, FineTuneError
 from bot.finetune.models import TERMINAL_STATUSES, FineTuningJob
 from bot.finetune.spec import JobSpec
-from bot.jobs.actions import Action, ControlAction
+from bot.jobs.actions import CONTROL_ACTIONS, Action, ControlAction
 from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog, AuditNote
 from bot.jobs.channel_ops import ChannelOperations
 from bot.jobs.checks import RequestChecks
+from bot.jobs.create_precheck import problems_before_create
 from bot.jobs.creator import creator_of, with_creator
 from bot.jobs.grammar import ListJobs
 from bot.jobs.intents import new_intent_id, no_record, not_recorded, with_intent
@@ -55,7 +57,7 @@ from bot.notify.cards import ChannelCards
 from bot.notify.people import SlackPeople
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
-from bot.views.card import card_for, job_card
+from bot.views.card import card_for, frozen_card_for, job_card
 from bot.watch.poll_policy import PollPolicy
 from storage.errors import DatabaseUnavailable
 
@@ -232,10 +234,37 @@ class JobService(RequestChecks):
             return Followed(tracked, already=False, card_not_posted=_not_posted(problem))
 
     async def unwatch(self, job_id: str, actor: Actor) -> Unfollowed:
+        """Stop following the job here; its card in this channel is frozen (no buttons, no estimate, a
+        line saying so), so it never pretends to be live."""
         async with self._audit.around(Action.UNWATCH, actor, job_id) as note:
-            removed = await self._services.store.remove_watch(job_id, actor.channel)
+            store = self._services.store
+            watch = await store.get_watch(job_id, actor.channel)
+            removed = await store.remove_watch(job_id, actor.channel)
             note.result = "stopped watching" if removed else "was not watching"
+            if removed and watch is not None and watch.card_ts:
+                await self._freeze_card(job_id, actor, watch.card_ts)
             return Unfollowed(job_id, was_following=removed)
+
+    async def _freeze_card(self, job_id: str, actor: Actor, card_ts: str) -> None:
+        """Draw the card one last time from a fresh read (the stored one when the API does not answer)."""
+        tracked = await self._services.store.get_job(job_id)
+        if tracked is None:
+            return
+        with contextlib.suppress(FineTuneError):
+            async with self._per_job.hold(job_id):
+                read_at = self._now()
+                job = await self._services.api.retrieve_job(job_id)
+                tracked = await self._observe(job, read_at) or tracked
+        card = frozen_card_for(tracked, self._now(), by=actor.user, command=self.command)
+        await self._cards.update(None, actor.channel, card, ts=card_ts)
+
+    async def refused_buttons(self, job_id: str, actor: Actor) -> set[Action]:
+        """The card buttons this person could only be refused here (left off a card shown to them)."""
+        refused: set[Action] = set()
+        for action in CONTROL_ACTIONS:
+            if not (await self.authorize(action, job_id, actor)).allowed:
+                refused.add(action)
+        return refused
 
     # ---- reading ----------------------------------------------------------------------------------------
 
@@ -269,6 +298,10 @@ class JobService(RequestChecks):
             page = await self._lists.page(request, actor, cursor=cursor)
             note.result = page.summary
             return page
+
+    async def problems_before_create(self, spec: JobSpec) -> dict[str, str]:
+        """A model or file the API says does not exist, by field, asked quickly (see `create_precheck`)."""
+        return await problems_before_create(self._services.api, spec)
 
     async def open_create_form(self, actor: Actor, open_form: Callable[[], Awaitable[object]]) -> None:
         """Open the create form with `open_form` (`views.open` with the request's trigger id).

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.app.signals import stopped_by_signals
 from bot.sandbox.emulator.api import ROUTES, ApiHandlers
+from bot.sandbox.emulator.base_models import MODEL_ROUTES, ModelHandlers
 from bot.sandbox.emulator.clock import EmulatorClock
 from bot.sandbox.emulator.control_routes import ControlHandlers
 from bot.sandbox.emulator.errors import ApiError, bad_request, invalid_url, unauthorized
@@ -63,6 +64,7 @@ class EmulatorServer:
         self.stats = RequestStats()
         self.api = ApiHandlers(self.state)
         self.webhooks = WebhookSender(self.state)
+        self.models = ModelHandlers(self.state)
         self._control = ControlHandlers(self.state, self.faults, self.stats, self.api, self.webhooks)
         self._runner: web.AppRunner | None = None
         # Set on stop: an injected delay under way ends then, so a long latency fault cannot hold a stop.
@@ -100,6 +102,10 @@ class EmulatorServer:
             for method, path, operation, attribute in ROUTES:
                 app.router.add_route(
                     method, prefix + path, getattr(self.api, attribute), name=f"{flavour}:{operation}"
+                )
+            for method, path, operation, attribute in MODEL_ROUTES:
+                app.router.add_route(
+                    method, prefix + path, getattr(self.models, attribute), name=f"{flavour}:{operation}"
                 )
         app.add_routes(self._control.routes())
         return app

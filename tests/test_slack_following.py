@@ -1,0 +1,53 @@
+"""Following a job is explicit: a channel that stops following leaves a frozen card (no buttons, no
+estimate); a person is shown only the buttons they could use; a refusal says who may act and where."""
+
+from __future__ import annotations
+
+from tests.support.runtime import BotRig, button_labels, texts_of
+
+
+async def test_unwatch_in_the_owner_channel_freezes_its_card_and_ends_control_from_there(bot: BotRig) -> None:
+    job_id, card = await bot.running_job(step=30)
+    answer = await bot.answer_text(await bot.slack.sender.slash(f"unwatch {job_id}"))
+    assert "This channel no longer follows" in answer
+
+    frozen = bot.slack.messages("C_ML")[0]
+    assert frozen.ts == card.ts
+    assert button_labels(frozen) == []  # nothing on it can be used any more
+    shown = texts_of([frozen])
+    assert "This channel stopped following the job" in shown and "<@U_ALICE>" in shown
+    assert "Estimated finish" not in shown
+    assert f"`/finetune status {job_id}` shows where it stands" in shown
+    assert "Running" in shown  # drawn from a fresh read: the state it was in when it was left
+
+    refused = await bot.answer_text(await bot.slack.sender.slash(f"pause {job_id}"))
+    assert "This channel doesn't follow" in refused
+    assert f"`/finetune watch {job_id}` there" in refused
+    assert await bot.job_status_in_emulator(job_id) == "running"
+
+
+async def test_status_shows_a_stranger_only_the_buttons_they_could_use(bot: BotRig) -> None:
+    job_id, _ = await bot.running_job()
+    stranger = await bot.answer(
+        await bot.slack.sender.slash(f"status {job_id}", user="U_BOB", channel="C_OTHER")
+    )
+    assert button_labels(stranger.body) == ["Refresh"]
+    creator_elsewhere = await bot.answer(await bot.slack.sender.slash(f"status {job_id}", channel="C_OTHER"))
+    assert button_labels(creator_elsewhere.body) == ["Refresh"]  # not from a channel that does not follow
+    creator_at_home = await bot.answer(await bot.slack.sender.slash(f"status {job_id}"))
+    assert button_labels(creator_at_home.body) == ["Pause", "Cancel", "Refresh"]
+
+
+async def test_a_refusal_names_who_may_act_and_where(bot: BotRig) -> None:
+    job_id, _ = await bot.running_job()
+    elsewhere = await bot.answer_text(
+        await bot.slack.sender.slash(f"pause {job_id}", user="U_BOB", channel="C_OTHER")
+    )
+    assert (
+        "Only <@U_ALICE>, who started it, or an admin can pause it from a channel that follows it: <#C_ML>."
+        in elsewhere
+    )
+    mine_elsewhere = await bot.answer_text(
+        await bot.slack.sender.slash(f"cancel {job_id}", channel="C_OTHER")
+    )
+    assert "You can cancel it from a channel that follows it: <#C_ML>." in mine_elsewhere
