@@ -20,6 +20,7 @@ from bot.preflight.model_facts import DEFAULT_MODEL
 from bot.preflight.slack_files import FileUnavailable, SlackFile, check_file, download, file_info
 from bot.services import Services
 from bot.views.create_form import create_modal
+from bot.views.message import SlackMessage
 from bot.views.outbound import safe_tree
 from bot.views.preflight import (
     ACTION_UPLOAD_START,
@@ -114,13 +115,7 @@ async def handle_upload_form(
     async with boundary.ack_then_work(ack, body, context):
         training = SlackFile.from_object(request.training_file)
         if training is None:
-            await answer_privately(
-                file_unavailable_message("the file", "Slack sent the form without it"),
-                respond=None,
-                client=client,
-                channel=actor.channel,
-                user=actor.user,
-            )
+            await _tell(client, actor, file_unavailable_message("the file", "Slack sent the form without it"))
             return
         validation = SlackFile.from_object(request.validation_file) if request.validation_file else None
         try:
@@ -131,13 +126,7 @@ async def handle_upload_form(
             )
             content.close()
         except FileUnavailable as exc:
-            await answer_privately(
-                file_unavailable_message(training.name, str(exc)),
-                respond=None,
-                client=client,
-                channel=actor.channel,
-                user=actor.user,
-            )
+            await _tell(client, actor, file_unavailable_message(training.name, str(exc)))
             return
         plan = UploadPlan(
             training_file=training.id,
@@ -146,13 +135,7 @@ async def handle_upload_form(
             epochs=request.epochs,
             validation_file=validation.id if validation else None,
         )
-        await answer_privately(
-            preflight_message(report, plan=plan),
-            respond=None,
-            client=client,
-            channel=actor.channel,
-            user=actor.user,
-        )
+        await _tell(client, actor, preflight_message(report, plan=plan))
 
 
 async def handle_upload_start(
@@ -169,12 +152,10 @@ async def handle_upload_start(
         actions = body.get("actions") or [{}]
         plan = UploadPlan.from_value(str(actions[0].get("value") or ""))
         if plan is None:
-            await answer_privately(
+            await _tell(
+                client,
+                actor,
                 file_unavailable_message("the file", "the button no longer says which file it was"),
-                respond=None,
-                client=client,
-                channel=actor.channel,
-                user=actor.user,
             )
             return
         # The trigger id lasts 3 s and the upload may take longer: show progress now, the form when done.
@@ -207,3 +188,8 @@ async def _upload(services: Services, client: AsyncWebClient, file_id: str) -> s
     finally:
         content.close()
     return uploaded.id
+
+
+async def _tell(client: AsyncWebClient, actor: Actor, message: SlackMessage) -> None:
+    """A private answer to the person (a form or a button has no response URL)."""
+    await answer_privately(message, respond=None, client=client, channel=actor.channel, user=actor.user)
