@@ -51,3 +51,49 @@ async def test_a_refusal_names_who_may_act_and_where(bot: BotRig) -> None:
         await bot.slack.sender.slash(f"cancel {job_id}", channel="C_OTHER")
     )
     assert "You can cancel it from a channel that follows it: <#C_ML>." in mine_elsewhere
+
+
+async def _latest_metrics(bot: BotRig, job_id: str) -> tuple[int, int, float]:
+    """Step, total steps and train loss of the job's newest metrics event, as the API lists them."""
+    events = (await bot.services.api.list_events(job_id, limit=100)).data  # newest first
+    metrics = next(e.metrics for e in events if e.metrics is not None and e.metrics.step is not None)
+    assert metrics.step is not None and metrics.total_steps is not None and metrics.train_loss is not None
+    return metrics.step, metrics.total_steps, metrics.train_loss
+
+
+async def test_a_pause_reports_the_step_the_apis_events_give(bot: BotRig) -> None:
+    job_id, _ = await bot.running_job(step=3)
+    await bot.control.advance(60)  # the job trains on past a metrics event; no poll sees it
+    await bot.answer(await bot.slack.sender.slash(f"pause {job_id}"))
+    events = (await bot.services.api.list_events(job_id, limit=100)).data
+    said = next(e.message for e in events if "paused at step" in e.message)
+    step = int(said.rsplit(" ", 1)[-1])
+    assert step > 3
+    tracked = await bot.store.get_job(job_id)
+    assert tracked is not None and (tracked.status, tracked.progress.step) == ("paused", step)
+    assert f"step {step}/" in texts_of([bot.slack.messages("C_ML")[0]])
+
+
+async def test_refresh_of_a_finished_job_nobody_follows_shows_one_moment(bot: BotRig) -> None:
+    job_id, _ = await bot.running_job(step=3)
+    await bot.control.advance(60)
+    await bot.answer(await bot.slack.sender.slash(f"status {job_id}"))  # a mid-run step recorded
+    mid_step, _, _ = await _latest_metrics(bot, job_id)
+    await bot.answer(await bot.slack.sender.slash(f"unwatch {job_id}"))
+    await bot.control.advance(3600)  # it trains to the end unwatched
+    shown = await bot.answer_text(await bot.slack.sender.slash(f"status {job_id}", user="U_BOB"))
+    step, total, train_loss = await _latest_metrics(bot, job_id)
+    assert step == total > mid_step  # the API's events end at the last step
+    assert f"Succeeded* · step {total}/{total}" in shown
+    assert f"step {mid_step}/" not in shown
+    assert f"train loss {train_loss:.4f}" in shown
+
+
+async def test_a_success_never_shows_a_mid_run_step_beside_a_full_bar(bot: BotRig) -> None:
+    job_id, _ = await bot.running_job(step=3)
+    await bot.control.advance(60)
+    await bot.answer(await bot.slack.sender.slash(f"status {job_id}"))  # step 10 of 100 recorded
+    await bot.control.set_job(job_id, status="succeeded")  # the API reports no later step
+    shown = await bot.answer_text(await bot.slack.sender.slash(f"status {job_id}"))
+    assert "Succeeded*" in shown and "100%" in shown
+    assert "step 10/100" not in shown

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.finetune.errors import APIStatusError, FineTuneError
-from bot.finetune.models import TERMINAL_STATUSES, FineTuningJob
+from bot.finetune.models import TERMINAL_STATUSES, FineTuningJob, JobEvent
 from bot.finetune.spec import JobSpec
 from bot.jobs.actions import CONTROL_ACTIONS, Action, ControlAction
 from bot.jobs.actor import Actor
@@ -59,12 +59,15 @@ from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
 from bot.views.card import card_for, frozen_card_for, job_card
 from bot.watch.poll_policy import PollPolicy
+from bot.watch.progress import progress_from
 from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 # After a pause/resume/cancel the job moves on by itself (pausing → paused): look again soon.
 ACTION_FOLLOW_UP_SECONDS = 5.0
+# How long a status, Refresh or button answer waits for the job's new events to go with it.
+EVENTS_WITH_READ_SECONDS = 3.0
 MAX_CHECKPOINTS = 10
 
 
@@ -409,9 +412,36 @@ class JobService(RequestChecks):
             details=details or {},
             read_at=read_at,
         )
-        if await store.record_observation(job.id, observation, now=now, next_poll_at=next_poll_at):
+        # The answer is recorded at once (a poll must not record the change first, without who did it);
+        # the notifier is woken only once the steps and losses of the same moment are recorded with it.
+        changed = await store.record_observation(job.id, observation, now=now, next_poll_at=next_poll_at)
+        events = await self._new_events(tracked)
+        if events:
+            now = self._now()
+            figures = Observation(
+                status=job.status,
+                progress=progress_from(job, events),
+                snapshot=_snapshot(job),
+                last_event_id=events[-1].id,
+                last_event_at=now,
+                read_at=read_at,  # the same read: a poll recorded since is newer and keeps its status
+            )
+            await store.record_observation(job.id, figures, now=now, next_poll_at=next_poll_at)
+        if changed:
             self._services.outbox_ready.set()
         return await store.get_job(job.id)
+
+    async def _new_events(self, tracked: TrackedJob) -> list[JobEvent]:
+        """The job's events since the last one recorded, oldest first; none when they cannot be read
+        quickly (the watcher reads them on its next cycle)."""
+        try:
+            return await asyncio.wait_for(
+                self._services.api.events_since(tracked.job_id, tracked.last_event_id),
+                EVENTS_WITH_READ_SECONDS,
+            )
+        except (FineTuneError, TimeoutError) as error:
+            log.info("events of %s not read with its status: %s", tracked.job_id, type(error).__name__)
+            return []
 
     async def _track(
         self, job: FineTuningJob, read_at: float, *, owner: str, creator: str | None, origin: Origin

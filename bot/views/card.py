@@ -144,7 +144,7 @@ def _block_id(prefix: str, job_id: str) -> str:
 
 def _summary(job: FineTuningJob, progress: Progress, now: float) -> str:
     headline = f"*{status_text(job.status)}*"
-    if progress.step is not None and progress.total_steps:
+    if progress.step is not None and progress.total_steps and not _stale_at_success(job, progress):
         headline += f" · step {number(progress.step)}/{number(progress.total_steps)}"
     lines = [headline]
     fraction = progress.fraction
@@ -162,6 +162,12 @@ def _summary(job: FineTuningJob, progress: Progress, now: float) -> str:
             when = f"was due {when}"  # the API's estimate has passed: say so rather than look wrong
         lines.append(f"Estimated finish {when} ({slack_date(finish)})")
     return "\n".join(lines)
+
+
+def _stale_at_success(job: FineTuningJob, progress: Progress) -> bool:
+    """A success whose last step read is short of the end: that step is from mid-run, not the finish, so
+    it is left out rather than shown beside a full bar."""
+    return job.status == "succeeded" and (progress.step or 0) < (progress.total_steps or 0)
 
 
 def _losses(progress: Progress) -> str:
