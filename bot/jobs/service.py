@@ -52,7 +52,8 @@ from bot.jobs.outcomes import (
     Unfollowed,
 )
 from bot.jobs.permissions import Policy
-from bot.jobs.records import CreateIntent, NewJob, Observation, Origin, Progress, TrackedJob
+from bot.jobs.records import CreateIntent, Observation, Origin, Progress, TrackedJob
+from bot.jobs.tracking import track_unwatched
 from bot.notify.cards import ChannelCards
 from bot.notify.people import SlackPeople
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
@@ -450,25 +451,16 @@ class JobService(RequestChecks):
         the owner channel follow it (`ChannelCards.post_then_watch`). Until then the job is neither polled
         nor notified about, so the notifier cannot post a second card; its first poll waits its normal
         turn, set in the same transaction (the card about to be posted shows what the API just said)."""
-        now = self._now()
-        tracked, _ = await self._services.store.track_job(
-            NewJob(
-                job_id=job.id,
-                provider=self.provider,
-                owner_channel=owner,
-                creator=creator,
-                origin=origin,
-                status=job.status,
-                model=job.model,
-                suffix=job.suffix,
-                snapshot=_snapshot(job),
-                read_at=read_at,
-            ),
-            now=now,
-            next_poll_at=self._polls.next_poll_at(job.status, now),
-            owner_watch=False,
+        return await track_unwatched(
+            self._services,
+            self._polls,
+            job,
+            owner=owner,
+            creator=creator,
+            origin=origin,
+            read_at=read_at,
+            now=self._now(),
         )
-        return tracked
 
 
 def _not_posted(problem: str | None) -> CardNotPosted | None:

@@ -25,8 +25,9 @@ from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog
 from bot.jobs.creator import creator_of
 from bot.jobs.intents import INTENT_METADATA_KEY
-from bot.jobs.records import NewJob, Origin
+from bot.jobs.records import Origin
 from bot.jobs.subscriptions import Subscription, by_channel, told_statuses
+from bot.jobs.tracking import track_unwatched
 from bot.notify.cards import ChannelCards
 from bot.notify.people import SlackPeople
 from bot.services import Services
@@ -147,22 +148,15 @@ class Discovery:
             return "later"
         try:
             if tracked is None:
-                tracked, _ = await store.track_job(
-                    NewJob(
-                        job_id=job.id,
-                        provider=self._services.provider,
-                        owner_channel=next(iter(matching)),
-                        creator=await creator_of(job, self._people.by_email),
-                        origin=Origin.SUBSCRIPTION,
-                        status=job.status,
-                        model=job.model,
-                        suffix=job.suffix,
-                        snapshot=job.model_dump(mode="json"),
-                        read_at=now,
-                    ),
+                tracked = await track_unwatched(
+                    self._services,
+                    self._polls,
+                    job,
+                    owner=next(iter(matching)),
+                    creator=await creator_of(job, self._people.by_email),
+                    origin=Origin.SUBSCRIPTION,
+                    read_at=now,
                     now=now,
-                    next_poll_at=self._polls.next_poll_at(job.status, now),
-                    owner_watch=False,
                 )
             announced = False
             for channel, subscribed in matching.items():
