@@ -93,6 +93,20 @@ class BotRig:
                 return entries
             await asyncio.sleep(0.02)
 
+    async def refusal(self, job_id: str, action: str, timeout: float = 10.0) -> AuditEntry:  # noqa: ASYNC109
+        """The job's newest refused `action` (a refusal is audited just after its answer is posted, so a test
+        that read the answer waits here for the entry rather than racing it)."""
+
+        async def refused() -> AuditEntry | None:
+            entries = await self.store.audit_for_job(job_id)  # newest first
+            return next((e for e in entries if e.action == action and not e.allowed), None)
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (entry := await refused()) is None:
+            assert asyncio.get_running_loop().time() < deadline, f"no refused {action} audited for {job_id}"
+            await asyncio.sleep(0.02)
+        return entry
+
     async def running_job(
         self, *, user: str = "U_ALICE", channel: str = "C_ML", step: int = 3
     ) -> tuple[str, StoredMessage]:
