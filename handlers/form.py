@@ -55,7 +55,7 @@ async def handle_create_form(
         return
     async with boundary.ack_then_work(ack, body, context):
         created = await jobs.create(spec, actor, origin=Origin.FORM)
-        answer = create_answer(created, command=jobs.command, now=jobs.clock())
+        answer = create_answer(created, command=jobs.command, now=jobs.clock(), prices=jobs.prices)
         # A form has no response_url: the answer goes to the job's channel, visible to this person only;
         # where the bot cannot post even that (not a member, archived), to the person directly.
         if not await answer_privately(

@@ -85,17 +85,17 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return help_message(jobs.command, topic)
         case CreateJob(spec=spec):
             created = await jobs.create(spec, actor, origin=Origin.COMMAND)
-            return create_answer(created, command=jobs.command, now=jobs.clock())
+            return create_answer(created, command=jobs.command, now=jobs.clock(), prices=jobs.prices)
         case ListJobs():
             return job_list_page(await jobs.list_jobs(command, actor))
         case JobAction(action=action, job_id=job_id):
             done = await jobs.act(action, job_id, actor)
             if isinstance(done, ActionNotSent):
                 return not_sent_answer(done)
-            return typed_action_answer(done, now=jobs.clock())
+            return typed_action_answer(done, now=jobs.clock(), prices=jobs.prices)
         case ShowStatus(job_id=job_id):
             shown = await jobs.status(job_id, actor)
-            return job_card(shown.job, shown.tracked, jobs.clock())
+            return job_card(shown.job, shown.tracked, jobs.clock(), prices=jobs.prices)
         case ShowEvents(job_id=job_id, limit=limit):
             events = await jobs.events(job_id, limit, actor)
             return events_message(events.job_id, events.events)
@@ -104,7 +104,7 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return checkpoints_message(checkpoints.job_id, checkpoints.checkpoints)
         case Watch(job_id=job_id):
             followed = await jobs.watch(job_id, actor)
-            return follow_answer(followed, command=jobs.command, now=jobs.clock())
+            return follow_answer(followed, command=jobs.command, now=jobs.clock(), prices=jobs.prices)
         case Unwatch(job_id=job_id):
             return unfollow_answer(await jobs.unwatch(job_id, actor), command=jobs.command)
         case OpenCreateForm():

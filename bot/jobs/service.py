@@ -49,6 +49,7 @@ from bot.jobs.outcomes import (
     Unfollowed,
 )
 from bot.jobs.permissions import Policy
+from bot.jobs.prices import PriceTable
 from bot.jobs.records import CreateIntent, NewJob, Observation, Origin, Progress, TrackedJob
 from bot.notify.cards import ChannelCards
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
@@ -93,6 +94,11 @@ class JobService(RequestChecks):
         return self._services.provider
 
     @property
+    def prices(self) -> PriceTable:
+        """The training prices the cards drawn for answers show costs with."""
+        return self._services.prices
+
+    @property
     def clock(self) -> Callable[[], float]:
         """The service's clock: answers drawn from outcomes say "5 minutes ago" by it."""
         return self._services.clock
@@ -121,7 +127,7 @@ class JobService(RequestChecks):
                     return MaybeStarted(channel=named)
                 return await self._interrupted_before_card(tracked, actor, note, named)
             note.job_id = tracked.job_id
-            card = card_for(tracked, self._now())
+            card = card_for(tracked, self._now(), prices=self._services.prices)
             try:
                 problem = await self._cards.post_then_watch(tracked, actor, card)
             except asyncio.CancelledError:
@@ -193,12 +199,12 @@ class JobService(RequestChecks):
                     creator=creator_from_metadata(job),
                     origin=Origin.WATCH,
                 )
-                card = card_for(tracked, self._now())
+                card = card_for(tracked, self._now(), prices=self._services.prices)
                 problem = await self._cards.post_then_watch(tracked, actor, card)
                 note.result = "now tracked" + (f"; card not posted: {problem}" if problem else "")
             else:
                 tracked = await self._observe(job, read_at, tracked) or tracked
-                card = card_for(tracked, self._now())
+                card = card_for(tracked, self._now(), prices=self._services.prices)
                 existing = await store.get_watch(job.id, actor.channel)
                 card_ts = existing.card_ts if existing is not None else None
                 if card_ts is not None and await self._cards.update(tracked, actor.channel, card, ts=card_ts):
@@ -310,7 +316,7 @@ class JobService(RequestChecks):
             except DatabaseUnavailable as error:
                 done = f"The {action} of {job_id} was accepted by the API (now {job.status})"
                 raise not_recorded(done, error) from error
-            card = job_card(job, tracked, self._now())
+            card = job_card(job, tracked, self._now(), prices=self._services.prices)
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = f"{before.status if before else 'untracked'} → {job.status}"
             return ActionDone(action, job, tracked, card_updated=updated)
@@ -322,7 +328,7 @@ class JobService(RequestChecks):
             read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             tracked = await self._observe(job, read_at)
-            card = job_card(job, tracked, self._now())
+            card = job_card(job, tracked, self._now(), prices=self._services.prices)
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = job.status
             return ActionDone(Action.REFRESH, job, tracked, card_updated=updated)

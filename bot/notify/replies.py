@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.prices import PriceTable
 from bot.jobs.records import OutboxItem, TrackedJob
 from bot.notify.card_upkeep import CardUpkeep
 from bot.notify.fallback import plain_post
@@ -151,7 +152,7 @@ class ReplyDelivery:
         await self._pacer.take(item.channel)
         # Drawn from the job as stored now: figures recorded while the row waited (final losses) show.
         job = await self._store.get_job(item.job_id) or job
-        message, broadcast = _note(item, job)
+        message, broadcast = _note(item, job, self._services.prices)
         ts = await self._post_reply(item, card_ts, message, broadcast)
         await self._store.mark_sent(item.id, ts=ts, now=self._services.clock())
         self._known_unsent.discard(item.id)
@@ -232,7 +233,7 @@ class ReplyDelivery:
         await tell_once(self._services, self._slack(), item.channel, await self._store.get_job(item.job_id))
 
 
-def _note(item: OutboxItem, tracked: TrackedJob) -> tuple[SlackMessage, bool]:
+def _note(item: OutboxItem, tracked: TrackedJob, prices: PriceTable) -> tuple[SlackMessage, bool]:
     """The reply for the row, and whether it is also broadcast to the channel."""
     payload = item.payload
     job = _job_in(payload) or job_from_tracked(tracked)
@@ -250,6 +251,7 @@ def _note(item: OutboxItem, tracked: TrackedJob) -> tuple[SlackMessage, bool]:
         creator=tracked.creator,
         actor=str(actor) if actor else None,
         progress=tracked.progress,
+        prices=prices,
     )
     return message, should_broadcast(current)
 

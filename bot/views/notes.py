@@ -9,8 +9,10 @@ from __future__ import annotations
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.prices import PriceTable, load_price_table
 from bot.jobs.records import Progress
 from bot.mrkdwn import code, escape
+from bot.views.cost import cost_line
 from bot.views.format import duration, loss, mention, number, status_emoji, status_text, status_words
 from bot.views.message import SlackMessage, fit
 
@@ -46,9 +48,14 @@ def status_note(
     creator: str | None,
     actor: str | None,
     progress: Progress,
+    prices: PriceTable | None = None,
 ) -> SlackMessage:
+    """`prices`: the service's price table, for the cost of a success; None: the built-in table."""
     lines = [_headline(job, previous=previous, current=current, actor=actor, progress=progress)]
     lines.extend(_details(job, current=current, progress=progress))
+    cost = cost_line(job, prices or load_price_table(None)) if current == "succeeded" else None
+    if cost:
+        lines.append(cost)
     if should_broadcast(current):
         who = mention(creator)
         subject = f"{who}, your job {code(job.id)}" if who else f"Job {code(job.id)} (started outside Slack)"
