@@ -35,8 +35,16 @@ def render_png(curves: TrainingCurves, *, title: str, best_step: int | None = No
     for mark in curves.checkpoints:
         axes.axvline(mark.step, color=_CHECKPOINT, linestyle=":", linewidth=1)
         y = mark.valid_loss if mark.valid_loss is not None else validation.get(mark.step)
-        if mark.step == best_step and y is not None:
-            axes.plot([mark.step], [y], marker="*", markersize=14, color=_FULL, zorder=5)
+        if y is not None:  # the checkpoint's own validation loss, the best one starred
+            best = mark.step == best_step
+            axes.plot(
+                [mark.step],
+                [y],
+                marker="*" if best else "D",
+                markersize=14 if best else 5,
+                color=_FULL,
+                zorder=5,
+            )
         axes.annotate(
             f"ckpt {mark.step}",
             xy=(mark.step, 1.0),
@@ -60,7 +68,8 @@ def render_png(curves: TrainingCurves, *, title: str, best_step: int | None = No
         more_handles, more_labels = right.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
     if handles:
-        axes.legend(handles, labels, fontsize=7, loc="center right", framealpha=0.8)
+        # Below the plot, where it hides no line.
+        figure.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=min(len(handles), 5))
     return _palette_png(canvas)
 
 

@@ -23,6 +23,8 @@ from bot.finetune.models import FineTuningJob
 from bot.jobs.prices import PriceTable
 from bot.jobs.records import OutboxItem, TrackedJob
 from bot.notify.card_upkeep import CardUpkeep
+from bot.notify.chart_delivery import ChartDelivery
+from bot.notify.chart_upload import CHART_KIND
 from bot.notify.fallback import plain_post
 from bot.notify.pacing import RateLimiter
 from bot.notify.slack_failures import (
@@ -81,6 +83,7 @@ class ReplyDelivery:
         self._channel_unreachable = channel_unreachable
         # Rows this process tried and Slack definitely refused: no thread look-up needed before the next try.
         self._known_unsent: set[int] = set()
+        self._charts = ChartDelivery(services, slack=slack, requests=requests, pacer=pacer)
 
     async def deliver(self, item: OutboxItem) -> None:
         """Deliver the row, or record why not (a retry, or giving up); Slack failures do not escape."""
@@ -147,6 +150,13 @@ class ReplyDelivery:
     async def _check_and_post(
         self, item: OutboxItem, job: TrackedJob, card_ts: str, *, check_thread: bool
     ) -> None:
+        if item.kind == CHART_KIND:
+            # An upload, not a post: found again by its file name, and marked sent with the file's id.
+            file_id = await self._charts.deliver(item, card_ts, check_thread=check_thread)
+            await self._store.mark_sent(item.id, ts=file_id, now=self._services.clock())
+            self._known_unsent.discard(item.id)
+            DELIVERIES.labels("chart", "sent", "upload" if file_id else "nothing_to_draw").inc()
+            return
         if check_thread and await self._found_in_thread(item, card_ts):
             return
         await self._pacer.take(item.channel)

@@ -61,6 +61,7 @@ class StoredMessage:
     thread_ts: str | None = None  # the parent's ts for a reply; None for a top-level message
     reply_broadcast: bool = False  # a reply that is also shown in the channel
     metadata: JSON | None = None  # {"event_type": ..., "event_payload": {...}}
+    files: list[JSON] = field(default_factory=list)  # files shared with the message (an upload's)
     deleted: bool = False
     versions: list[MessageVersion] = field(default_factory=list)
     replies: list[StoredMessage] = field(default_factory=list, repr=False)
@@ -106,6 +107,9 @@ class StoredMessage:
             message["reply_users"] = sorted({reply.user for reply in replies})
             message["reply_users_count"] = len(message["reply_users"])
             message["latest_reply"] = replies[-1].ts
+        if self.files:
+            message["files"] = copy.deepcopy(self.files)
+            message["upload"] = True
         if self.versions:
             message["edited"] = {"user": self.user, "ts": self.ts}
         if include_metadata and self.metadata is not None:

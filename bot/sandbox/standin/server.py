@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.sandbox.standin.api_args import ApiError
 from bot.sandbox.standin.api_requests import needs_app_token, request_args, request_token, token_refusal
 from bot.sandbox.standin.faults import Faults, RefusalRule
+from bot.sandbox.standin.files_upload import FileUploads
 from bot.sandbox.standin.models import (
     JSON,
     ChannelState,
@@ -46,7 +47,14 @@ CHANNEL_STATES: tuple[ChannelState, ...] = (
     "public_not_member",
 )
 # What manifest.yml asks for; Slack names a token's scopes in the `x-oauth-scopes` header of each answer.
-DEFAULT_BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
+DEFAULT_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:history",
+    "groups:history",
+    "files:write",
+)
 
 
 class SlackStandIn:
@@ -90,6 +98,7 @@ class SlackStandIn:
         )
         self.socket = SocketModePeer(app_id=self.workspace.app_id, ws_base=lambda: self.ws_url)
         self.webapi.methods["apps.connections.open"] = self.socket.connections_open
+        self.uploads = FileUploads(self.webapi, base_url=lambda: self.url, scopes=lambda: self.bot_scopes)
         self.bot_url: str | None = None
         self._calls: list[RecordedCall] = []
         self._responses: list[ResponsePost] = []
@@ -107,6 +116,7 @@ class SlackStandIn:
         app.router.add_post("/response/{id}", self._response_url)
         app.router.add_get("/socket/{ticket}", self.socket.handle)
         ui.add_routes(app, self)
+        self.uploads.register(app)
         control.add_routes(app, self)
         return app
 

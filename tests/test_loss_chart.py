@@ -1,0 +1,103 @@
+"""The loss curve in a finished job's thread, through the running bot: the watcher sees the end, the
+notifier posts the end's note and then uploads the chart with Slack's three file calls, the stand-in
+shows it in the thread. Then the same through a restart, and `/finetune chart`.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
+from bot.sandbox.standin.files_upload import Upload
+from tests.support.background import AppRig, note_transition
+from tests.support.runtime import BotRig
+
+CHANNEL = "C_ML"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+async def frozen_emulator(emulator_control: EmulatorControl) -> None:
+    await emulator_control.set_speed(0)
+
+
+async def _finished_job(bot: BotRig, *, extra: str = "") -> tuple[str, str]:
+    """A job with a validation file created with `/finetune create` and run to its end; (id, card ts)."""
+    sent = await bot.slack.sender.slash(
+        f"create model=gpt-4o-mini-2024-07-18 training_file={DEMO_TRAINING_FILE} "
+        f"validation_file={DEMO_VALIDATION_FILE} suffix=curve {extra}",
+        channel=CHANNEL,
+    )
+    await bot.answer(sent)
+    card = (await bot.slack.wait_for(lambda: bot.slack.messages(CHANNEL)))[-1]
+    job_id = (await bot.store.channel_jobs(CHANNEL, limit=1))[0].job_id
+    await bot.control.advance(24 * 3600)
+    return job_id, card.ts
+
+
+def _check_png(upload: Upload) -> Image.Image:
+    assert upload.content is not None
+    assert upload.content.startswith(PNG_SIGNATURE)
+    assert len(upload.content) < 100_000
+    image = Image.open(io.BytesIO(upload.content))
+    image.verify()  # a whole, valid PNG
+    return Image.open(io.BytesIO(upload.content))
+
+
+async def test_a_finished_job_gets_its_loss_curve_and_checkpoint_advice_in_its_thread(
+    app_rig: AppRig,
+) -> None:
+    bot = app_rig.bot
+    job_id, card_ts = await _finished_job(bot)
+    [upload] = await bot.slack.wait_for(lambda: bot.slack.uploads.shared_in(CHANNEL, card_ts))
+
+    # The three file calls, each once, and each accepted.
+    for method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+        calls = bot.slack.calls_to(method)
+        assert len(calls) == 1 and calls[0].ok, method
+    complete = bot.slack.calls_to("files.completeUploadExternal")[0].args
+    assert (complete["channel_id"], complete["thread_ts"]) == (CHANNEL, card_ts)
+    image = _check_png(upload)
+    assert image.format == "PNG" and image.size == (800, 400)
+    assert upload.filename.startswith(job_id) and upload.filename.endswith(".png")
+
+    # In the thread, after the end's note; its comment names the checkpoint with the lowest full
+    # validation loss, by its model id.
+    assert upload.message is not None and upload.message.thread_ts == card_ts
+    thread = [m.ts for m in bot.slack.thread(CHANNEL, card_ts)]
+    [end_note] = [
+        m for m in bot.slack.thread(CHANNEL, card_ts) if (note_transition(m) or "").endswith(":succeeded")
+    ]
+    assert thread.index(end_note.ts) < thread.index(upload.message.ts)
+    checkpoints = (await bot.services.api.list_checkpoints(job_id, limit=100)).data
+    best = min(checkpoints, key=lambda c: c.metrics.full_valid_loss or float("inf"))
+    comment = upload.message.text
+    assert f"Lowest validation loss: the checkpoint at step {best.step_number}" in comment
+    assert str(best.fine_tuned_model_checkpoint) in comment
+    assert "overfitting" not in comment.lower()  # this run's validation loss fell to its end
+
+    # Nothing more is uploaded later: the row was marked sent with the file's id.
+    cycles = app_rig.background.watcher.cycles
+    await bot.slack.wait_for(lambda: app_rig.background.watcher.cycles >= cycles + 10)
+    assert len(bot.slack.calls_to("files.getUploadURLExternal")) == 1
+
+
+async def test_an_overfitting_run_is_warned_about_and_pointed_to_its_best_checkpoint(app_rig: AppRig) -> None:
+    bot = app_rig.bot
+    job_id, card_ts = await _finished_job(bot, extra="meta.emulator_curve=overfit")
+    [upload] = await bot.slack.wait_for(lambda: bot.slack.uploads.shared_in(CHANNEL, card_ts))
+    _check_png(upload)
+    assert upload.message is not None
+    comment = upload.message.text
+    checkpoints = (await bot.services.api.list_checkpoints(job_id, limit=100)).data
+    best = min(checkpoints, key=lambda c: c.metrics.full_valid_loss or float("inf"))
+    last = max(checkpoints, key=lambda c: c.step_number or 0)
+    assert best.step_number != last.step_number  # the run got worse on validation after it
+    assert "Possible overfitting: validation loss rose over the last 3 evaluations" in comment
+    assert "while training loss kept falling" in comment
+    assert f"Prefer `{best.fine_tuned_model_checkpoint}`" in comment
+    assert f"The final checkpoint (step {last.step_number}" in comment
