@@ -5,7 +5,9 @@ shows it in the thread. Then the same through a restart, and `/finetune chart`.
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Awaitable, Callable
 
 import pytest
 from PIL import Image
@@ -13,8 +15,8 @@ from PIL import Image
 from bot.sandbox.emulator.control import EmulatorControl
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
 from bot.sandbox.standin.files_upload import Upload
-from tests.support.background import AppRig, note_transition
-from tests.support.runtime import BotRig
+from tests.support.background import FAST_POLL, AppRig, fast_background, note_transition
+from tests.support.runtime import BotRig, StartBot
 
 CHANNEL = "C_ML"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -101,3 +103,43 @@ async def test_an_overfitting_run_is_warned_about_and_pointed_to_its_best_checkp
     assert "while training loss kept falling" in comment
     assert f"Prefer `{best.fine_tuned_model_checkpoint}`" in comment
     assert f"The final checkpoint (step {last.step_number}" in comment
+
+
+async def test_a_chart_upload_cut_short_by_a_restart_is_not_uploaded_twice(start_bot: StartBot) -> None:
+    bot = await start_bot(TUNEOPS_POLL_INTERVAL=FAST_POLL)
+    _, card_ts = await _finished_job(bot)
+    # Slack is slow to complete the upload: the process gives up waiting for the answer, and is stopped
+    # before it ever learns that Slack shared the file after all.
+    bot.slack.faults.set_latency(1500, method="files.completeUploadExternal")
+    first = fast_background(bot.services, request_timeout=0.3)
+    await first.start()
+    try:
+        await bot.slack.wait_for(lambda: bot.slack.calls_to("files.completeUploadExternal"))
+    finally:
+        await first.stop(timeout=0.1)
+    await bot.slack.wait_for(lambda: bot.slack.uploads.shared_in(CHANNEL, card_ts), timeout=5)
+    bot.slack.faults.clear()
+
+    # The next process delivers what is left of the outbox: it finds the chart in the thread.
+    second = fast_background(bot.services)
+    await second.start()
+    try:
+
+        async def delivered() -> bool:
+            return (await bot.store.outbox_stats(now=bot.services.clock())).pending == 0
+
+        await _until(delivered)
+    finally:
+        await second.stop(timeout=2.0)
+    assert len(bot.slack.uploads.shared_in(CHANNEL, card_ts)) == 1
+    assert len(bot.slack.calls_to("files.completeUploadExternal")) == 1
+    assert [note_transition(m) for m in bot.slack.thread(CHANNEL, card_ts) if note_transition(m)] == [
+        "1:succeeded"
+    ]
+
+
+async def _until(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.05)
