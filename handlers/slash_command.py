@@ -18,6 +18,7 @@ from bot.jobs.grammar import (
     JobAction,
     ListJobs,
     OpenCreateForm,
+    ShowChart,
     ShowCheckpoints,
     ShowEvents,
     ShowStatus,
@@ -37,6 +38,7 @@ from bot.views.answers import (
     unfollow_answer,
 )
 from bot.views.card import job_card
+from bot.views.chart import chart_posted, nothing_to_chart
 from bot.views.checkpoints import checkpoints_message
 from bot.views.create_form import create_modal
 from bot.views.events import events_message
@@ -99,6 +101,11 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
         case ShowEvents(job_id=job_id, limit=limit):
             events = await jobs.events(job_id, limit, actor)
             return events_message(events.job_id, events.events)
+        case ShowChart(job_id=job_id):
+            charted = await jobs.chart(job_id, actor)
+            if not charted.posted:
+                return nothing_to_chart(job_id)
+            return chart_posted(job_id, in_thread=charted.in_thread)
         case ShowCheckpoints(job_id=job_id):
             checkpoints = await jobs.checkpoints(job_id, actor)
             return checkpoints_message(checkpoints.job_id, checkpoints.checkpoints)

@@ -143,3 +143,34 @@ async def _until(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> 
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
         await asyncio.sleep(0.05)
+
+
+async def test_the_chart_command_posts_the_curve_so_far_in_the_cards_thread(bot: BotRig) -> None:
+    job_id, card = await bot.create_job()
+    await bot.control.advance(30 + 6 * 40)  # running, some forty steps trained: metrics events, no file yet
+    answer = await bot.answer_text(await bot.slack.sender.slash(f"chart {job_id}", user="U_BOB"))
+    assert f"Posted the loss curve of `{job_id}` in the thread of its card" in answer
+    [upload] = bot.slack.uploads.shared_in(CHANNEL, card.ts)
+    _check_png(upload)
+    assert upload.message is not None and f"Loss curve of `{job_id}`" in upload.message.text
+    audit = await bot.audit(job_id, 2)
+    assert [(a.action, a.user, a.allowed) for a in audit][-1] == ("chart", "U_BOB", True)
+
+    # Asked again, it posts the curve as it is now, beside the first.
+    await bot.control.advance(6 * 20)
+    await bot.answer(await bot.slack.sender.slash(f"chart {job_id}"))
+    assert len(bot.slack.uploads.shared_in(CHANNEL, card.ts)) == 2
+
+
+async def test_the_chart_command_says_so_when_there_is_nothing_to_draw_yet(bot: BotRig) -> None:
+    job_id, _ = await bot.create_job()  # still validating its files: no step trained
+    answer = await bot.answer_text(await bot.slack.sender.slash(f"chart {job_id}"))
+    assert "has no training figures to chart yet" in answer
+    assert bot.slack.calls_to("files.getUploadURLExternal") == []
+    assert bot.slack.uploads.shared_in(CHANNEL) == []
+
+
+async def test_the_chart_command_without_a_job_id_is_told_how_to_ask(bot: BotRig) -> None:
+    answer = await bot.answer_text(await bot.slack.sender.slash("chart"))
+    assert "`chart` needs a job id" in answer
+    assert bot.slack.calls_to("files.getUploadURLExternal") == []

@@ -37,6 +37,7 @@ from bot.jobs.outcomes import (
     ActionDone,
     ActionNotSent,
     CardNotPosted,
+    ChartPosted,
     CheckpointsShown,
     ControlOutcome,
     CreateOutcome,
@@ -52,6 +53,7 @@ from bot.jobs.permissions import Policy
 from bot.jobs.prices import PriceTable
 from bot.jobs.records import CreateIntent, NewJob, Observation, Origin, Progress, TrackedJob
 from bot.notify.cards import ChannelCards
+from bot.notify.chart_upload import chart_filename, draw_chart, upload_chart
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
 from bot.views.card import card_for, job_card
@@ -244,6 +246,23 @@ class JobService(RequestChecks):
             page = await self._services.api.list_checkpoints(job_id, limit=MAX_CHECKPOINTS)
             note.result = f"{len(page.data)} checkpoints"
             return CheckpointsShown(job_id, page.data)
+
+    async def chart(self, job_id: str, actor: Actor) -> ChartPosted:
+        """Post the job's loss curve in the thread of its card in the actor's channel (in the channel
+        itself when it has no card there). `bot.notify.chart_upload` reads, draws and uploads."""
+        async with self._audit.around(Action.CHART, actor, job_id) as note:
+            watch = await self._services.store.get_watch(job_id, actor.channel)
+            thread_ts = watch.card_ts if watch is not None else None
+            filename = chart_filename(job_id, f"asked-{int(self._now())}")
+            chart = await draw_chart(self._services.api, job_id, filename=filename)
+            if chart is None:
+                note.result = "nothing to chart"
+                return ChartPosted(job_id, posted=False, in_thread=False)
+            file_id = await upload_chart(
+                self._services.slack, chart, channel=actor.channel, thread_ts=thread_ts
+            )
+            note.result = f"chart posted ({file_id})"
+            return ChartPosted(job_id, posted=True, in_thread=thread_ts is not None)
 
     async def list_jobs(
         self, request: ListJobs, actor: Actor, *, cursor: ListCursor | None = None
