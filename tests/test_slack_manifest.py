@@ -28,6 +28,8 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "auth_test": set(),
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_history": {"channels:history", "groups:history"},
+    # files.getUploadURLExternal + files.completeUploadExternal (the loss curve).
+    "files_upload_v2": {"files:write"},
 }
 
 
