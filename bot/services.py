@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.jobs.prices import PriceTable, load_price_table
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class Services:
     api: FineTuneClient
     slack: AsyncWebClient
     clock: Callable[[], float] = time.time
+    # Training prices for the cost on cards and success notes (the runtime loads `TUNEOPS_PRICES` over them).
+    prices: PriceTable = field(default_factory=lambda: load_price_table(None))
     # Set whenever something new waits for the notifier (an outbox row, a card to redraw).
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
     # The create intents this process is still carrying out; the watcher's adoption leaves them alone and

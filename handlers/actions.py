@@ -69,7 +69,7 @@ async def handle_job_button(
             done = await jobs.refresh(job_id, actor, card_ts=card_ts, update_card=not on_ephemeral)
         else:  # only the card buttons are registered here
             return
-        card = action_card(done, now=jobs.clock())
+        card = action_card(done, now=jobs.clock(), prices=jobs.prices)
         if on_ephemeral:
             await _replace(card, respond=respond, client=client, actor=actor)
         elif not done.card_updated:

@@ -70,7 +70,7 @@ async def handle_create_form(
                 raise  # the error boundary explains a failure (the job may have started)
             answer = refused_form_answer(error, channel=actor.channel, typed=typed_values(values))
         else:
-            answer = create_answer(created, command=jobs.command, now=jobs.clock())
+            answer = create_answer(created, command=jobs.command, now=jobs.clock(), prices=jobs.prices)
         # A form has no response_url: the answer goes to the job's channel, visible to this person only;
         # where the bot cannot post even that (not a member, archived), to the person directly.
         if not await answer_privately(

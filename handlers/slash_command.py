@@ -22,6 +22,7 @@ from bot.jobs.grammar import (
     OpenSettings,
     OpenUploadForm,
     ShowAudit,
+    ShowChart,
     ShowCheckpoints,
     ShowEvents,
     ShowStatus,
@@ -46,6 +47,7 @@ from bot.views.answers import (
 )
 from bot.views.card import job_card
 from bot.views.card_states import without_buttons
+from bot.views.chart import chart_posted, nothing_to_chart
 from bot.views.checkpoints import checkpoints_message
 from bot.views.create_form import create_modal
 from bot.views.events import events_message
@@ -120,28 +122,35 @@ async def run_command(
             return help_message(jobs.command, topic)
         case CreateJob(spec=spec):
             created = await jobs.create(spec, actor, origin=Origin.COMMAND)
-            return create_answer(created, command=jobs.command, now=jobs.clock())
+            return create_answer(created, command=jobs.command, now=jobs.clock(), prices=jobs.prices)
         case ListJobs():
             return job_list_page(await jobs.list_jobs(command, actor))
         case JobAction(action=action, job_id=job_id):
             done = await jobs.act(action, job_id, actor)
             if isinstance(done, ActionNotSent):
                 return not_sent_answer(done)
-            return typed_action_answer(done, now=jobs.clock())
+            return typed_action_answer(done, now=jobs.clock(), prices=jobs.prices)
         case ShowStatus(job_id=job_id):
             shown = await jobs.status(job_id, actor)
-            card = job_card(shown.job, shown.tracked, jobs.clock(), provider=jobs.provider)
+            card = job_card(
+                shown.job, shown.tracked, jobs.clock(), provider=jobs.provider, prices=jobs.prices
+            )
             # Shown to this person only: without the buttons they could only be refused.
             return without_buttons(card, await jobs.refused_buttons(job_id, actor))
         case ShowEvents(job_id=job_id, limit=limit):
             events = await jobs.events(job_id, limit, actor)
             return events_message(events.job_id, events.events)
+        case ShowChart(job_id=job_id):
+            charted = await jobs.chart(job_id, actor)
+            if not charted.posted:
+                return nothing_to_chart(job_id)
+            return chart_posted(job_id, in_thread=charted.in_thread)
         case ShowCheckpoints(job_id=job_id):
             checkpoints = await jobs.checkpoints(job_id, actor)
             return checkpoints_message(checkpoints.job_id, checkpoints.checkpoints)
         case Watch(job_id=job_id):
             followed = await jobs.watch(job_id, actor)
-            return follow_answer(followed, command=jobs.command, now=jobs.clock())
+            return follow_answer(followed, command=jobs.command, now=jobs.clock(), prices=jobs.prices)
         case Unwatch(job_id=job_id):
             return unfollow_answer(await jobs.unwatch(job_id, actor), command=jobs.command)
         case Subscribe(filter=job_filter):

@@ -51,6 +51,8 @@ class Observations(Connections):
             if update.note is None:
                 return None
             ids = await enqueue(db, job_id, update.note, now=now)
+            if update.chart is not None:
+                await enqueue(db, job_id, update.chart, now=now)
         return StatusChange(
             job_id=job_id,
             previous=stored.job.status,

@@ -159,3 +159,37 @@ async def test_the_home_tab_in_the_browser_shows_my_job_with_its_buttons(
         await page.screenshot(path=str(ARTIFACTS / "sandbox-home.png"))
     finally:
         await page.close()
+
+
+async def test_a_finished_jobs_loss_curve_shows_as_an_image_in_its_thread(
+    browser: Browser, sandbox: Sandbox
+) -> None:
+    assert sandbox.emulator is not None
+    control = EmulatorControl(sandbox.emulator.url)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        await page.goto(sandbox.page_url)
+        await expect(page.locator("#connection-status")).to_have_attribute(
+            "data-state", "live", timeout=WAIT_MS
+        )
+        await page.locator("#composer-input").fill(CREATE)
+        await page.locator("#composer-input").press("Enter")
+        first_card = page.locator('#message-list .message[data-kind="message"]').first
+        await expect(first_card).to_contain_text("ftjob-", timeout=WAIT_MS)
+
+        await control.advance(24 * 3600)  # the job trains to its end
+        await expect(first_card).to_contain_text("Succeeded", timeout=WAIT_MS)
+        replies = first_card.locator("button.reply-count")
+        await expect(replies).to_be_visible(timeout=WAIT_MS)
+        await replies.click()
+        image = page.locator("#thread-messages img.file-image")
+        await expect(image).to_be_visible(timeout=WAIT_MS)
+        # The browser decoded the PNG the bot uploaded: Slack's preview would show it the same way.
+        width = await image.evaluate("img => img.complete ? img.naturalWidth : 0")
+        assert width == 800
+        await expect(page.locator("#thread-messages")).to_contain_text("Loss curve of")
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "sandbox-chart.png"))
+    finally:
+        await page.close()
+        await control.aclose()

@@ -80,7 +80,10 @@ async def _assert_told_once_in_order(rig: Rig, store: SqliteStore, jobs: list[tu
     for channel in CHANNELS:
         thread_replies = sum(len(rig.notes(job_id, c)) for job_id, c in jobs if c == channel)
         every_reply = [m for m in rig.slack.workspace.all_messages(channel) if m.is_reply]
-        assert len(every_reply) == thread_replies
+        # Besides the notes, each finished job's loss curve, uploaded once.
+        charts = [str(m.files[0]["name"]) for m in every_reply if m.files]
+        assert len(set(charts)) == len(charts)
+        assert len(every_reply) == thread_replies + len(charts)
         assert len([m for m in rig.slack.messages(channel) if not m.is_reply]) == sum(
             1 for _, c in jobs if c == channel
         )

@@ -72,7 +72,7 @@ async def test_notes_wait_for_a_channel_the_bot_was_removed_from_and_go_out_when
     reason = await rig.slack.wait_for(lambda: _dms(rig, "U_ALICE"))
     assert "invite me" in reason[0] and f"<#{CHANNEL}>" in reason[0]
     await control.set_job(job_id, status="cancelled", step=2)
-    await _until_outbox(rig, lambda stats: stats.pending == 2)
+    await _until_outbox(rig, lambda stats: stats.pending == 3)  # two notes and the end's loss curve
     assert rig.transitions(CHANNEL, card.ts) == []
 
     sent = await invite_bot(rig.slack, CHANNEL)

@@ -36,7 +36,8 @@ async def test_a_channel_the_bot_cannot_post_to_is_marked_and_its_notes_wait(wat
     # (minutes away), and its notes wait for it rather than being dropped.
     await rig.control.set_job(job_id, status="cancelled")
     await rig.until(lambda: rig.statuses(job_id, "C_OWNER") == ["running", "cancelled"])
-    await rig.until_async(lambda: _pending_is(rig, 2))
+    # Its two notes wait, and the end's loss curve behind them.
+    await rig.until_async(lambda: _pending_is(rig, 3))
     assert _posts_to(rig, "C_ARCHIVED") == posts_before + 1
     stats = await rig.store.outbox_stats(now=rig.services.clock())
     assert stats.given_up == 0

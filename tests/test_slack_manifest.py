@@ -33,6 +33,8 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "users_lookupByEmail": {"users:read.email"},  # a job's `owner=<email>` metadata
     "views_update": set(),  # a modal the app opened (Upload & start: "uploading…", then the create form)
     "files_info": {"files:read"},  # a shared or picked training file, to download and check it
+    # files.getUploadURLExternal + files.completeUploadExternal (the loss curve).
+    "files_upload_v2": {"files:write"},
 }
 
 

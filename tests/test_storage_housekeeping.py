@@ -70,7 +70,8 @@ async def test_prune_deletes_old_delivered_notes_of_finished_jobs_only(
 
     removed = await store.prune_delivered(before=40 * DAY - 30 * DAY, now=40 * DAY)
 
-    assert removed == 2  # the finished job's "running" (sent) and "cancelled" (given up)
+    # The finished job's "running" (sent), "cancelled" (given up) and the loss curve queued with its end.
+    assert removed == 3
     assert _outbox(store_path) == [
         ("ftjob-running", "1:running", "sent"),  # its job still runs: kept
         ("ftjob-done", "stuck:2", "pending"),  # never pruned while pending
@@ -89,6 +90,6 @@ async def test_prune_keeps_notes_delivered_within_the_retention(store: SqliteSto
     await store.record_observation("ftjob-1", seen("succeeded", read_at=1.0), now=1.0, next_poll_at=2.0)
     await _deliver(store, now=20 * DAY)  # delivered late (a long Slack outage)
     assert await store.prune_delivered(before=40 * DAY - 30 * DAY, now=40 * DAY) == 0
-    assert _outbox(store_path) == [("ftjob-1", "1:succeeded", "sent")]
-    assert await store.prune_delivered(before=51 * DAY - 30 * DAY, now=51 * DAY) == 1
+    assert _outbox(store_path) == [("ftjob-1", "1:succeeded", "sent"), ("ftjob-1", "chart:1", "sent")]
+    assert await store.prune_delivered(before=51 * DAY - 30 * DAY, now=51 * DAY) == 2
     assert _outbox(store_path) == []

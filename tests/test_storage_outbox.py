@@ -50,6 +50,10 @@ async def test_a_jobs_notes_in_a_channel_go_out_in_order(store: SqliteStore) -> 
     # The owner's first note fails for now: its later notes wait behind it, the other channel does not.
     await store.mark_retry(batch[0].id, error="ratelimited", next_attempt_at=60.0)
     await store.mark_sent(batch[1].id, ts="200.1", now=6.0)
+    # Only the other channel's next row (the end's loss curve, queued after its note) comes out.
+    [chart] = await store.claim_due_outbox(now=7.0, limit=10, lease=30.0)
+    assert (chart.channel, chart.transition, chart.kind) == ("C-B", "chart:4", "chart")
+    await store.mark_sent(chart.id, ts="F123", now=7.0)
     assert await store.claim_due_outbox(now=7.0, limit=10, lease=30.0) == []
 
     retried = await store.claim_due_outbox(now=60.0, limit=10, lease=30.0)
@@ -61,7 +65,7 @@ async def test_a_jobs_notes_in_a_channel_go_out_in_order(store: SqliteStore) -> 
         assert len(batch) == 1
         order.append(batch[0].transition)
         await store.mark_sent(batch[0].id, ts=f"ts-{batch[0].id}", now=62.0)
-    assert order == ["2:paused", "3:running", "4:succeeded"]
+    assert order == ["2:paused", "3:running", "4:succeeded", "chart:4"]
 
 
 async def test_a_given_up_row_lets_the_next_one_through(store: SqliteStore) -> None:
@@ -71,7 +75,7 @@ async def test_a_given_up_row_lets_the_next_one_through(store: SqliteStore) -> N
     [second] = await store.claim_due_outbox(now=3.0, limit=10, lease=30.0)
     assert second.transition == "2:succeeded"
     stats = await store.outbox_stats(now=3.0)
-    assert (stats.pending, stats.given_up) == (1, 1)
+    assert (stats.pending, stats.given_up) == (2, 1)  # the success note and the end's loss curve
 
 
 async def test_sent_rows_keep_their_first_ts_and_are_not_claimed_again(
@@ -115,7 +119,8 @@ async def test_an_unreachable_channel_holds_its_notes_until_its_next_try_or_unti
     claimed = await store.claim_due_outbox(now=10.0, limit=10, lease=30.0)
     assert {i.channel for i in claimed} == {"C-OWNER"}
     stats = await store.outbox_stats(now=10.0)
-    assert (stats.pending, stats.given_up) == (6, 0)  # three notes for each channel
+    # Three notes for each channel, and the end's loss curve for each.
+    assert (stats.pending, stats.given_up) == (8, 0)
 
     assert await store.clear_channel_unreachable("C-B", now=11.0)
     assert not await store.clear_channel_unreachable("C-B", now=11.0)
@@ -182,6 +187,10 @@ async def test_a_success_note_waits_for_the_final_read_for_a_while_at_most(store
     assert [(i.job_id, i.transition) for i in released] == [("ftjob-ok", "2:succeeded")]
     await store.mark_sent(released[0].id, ts="2.2", now=13.0)
 
+    # The released note's loss curve follows it (the cancelled job's waits behind its claimed note).
+    [chart] = await store.claim_due_outbox(now=39.9, limit=10, lease=0.0, final_read_wait=30.0)
+    assert (chart.job_id, chart.transition) == ("ftjob-ok", "chart:2")
+    await store.mark_sent(chart.id, ts="F1", now=39.9)
     # The other one's final read never comes (an API outage): its note goes without the figures, 30 s on.
     assert await store.claim_due_outbox(now=39.9, limit=10, lease=0.0, final_read_wait=30.0) == []
     late = await store.claim_due_outbox(now=40.0, limit=10, lease=0.0, final_read_wait=30.0)

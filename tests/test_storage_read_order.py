@@ -100,7 +100,8 @@ async def test_the_final_read_of_a_finished_job_is_kept_when_a_refresh_overtook_
     )
     still = await store.get_job("ftjob-1")
     assert still is not None and still.status == "succeeded"
-    assert await _outbox_transitions(store) == [("C-OWNER", "1:succeeded")]
+    # One end, told once: its note and the loss curve queued with it.
+    assert await _outbox_transitions(store) == [("C-OWNER", "1:succeeded"), ("C-OWNER", "chart:1")]
 
 
 async def test_a_clock_that_went_back_does_not_freeze_the_job(store: SqliteStore) -> None:

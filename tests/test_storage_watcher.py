@@ -61,7 +61,8 @@ async def test_a_job_someone_else_saw_finish_stays_due_until_the_watchers_final_
     # A later Refresh of the finished job does not make it due again.
     await store.record_observation("ftjob-1", seen("cancelled"), now=20.0, next_poll_at=50.0)
     assert await _due(store) == []
-    assert (await store.outbox_stats(now=21.0)).pending == 1  # one note, for the one change
+    # One note for the one change, and the end's loss curve.
+    assert (await store.outbox_stats(now=21.0)).pending == 2
 
 
 async def test_a_job_the_watcher_saw_finish_itself_is_not_due_again(store: SqliteStore) -> None:
@@ -89,10 +90,10 @@ async def test_a_final_read_given_up_is_not_due_again(store: SqliteStore) -> Non
     assert await store.give_up_final_read("ftjob-1")
     assert not await store.give_up_final_read("ftjob-1")
     assert await _due(store) == []
-    # Nothing else changed: the status and its note stay.
+    # Nothing else changed: the status and its note (and the end's loss curve) stay.
     job = await store.get_job("ftjob-1")
     assert job is not None and job.status == "failed"
-    assert (await store.outbox_stats(now=2.0)).pending == 1
+    assert (await store.outbox_stats(now=2.0)).pending == 2
 
 
 async def test_the_due_jobs_query_reads_the_partial_index(store: SqliteStore, store_path: Path) -> None:

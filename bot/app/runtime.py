@@ -21,8 +21,9 @@ from bot.app.db_lock import DatabaseLock
 from bot.app.request_gate import RequestGate
 from bot.app.web import SLACK_EVENTS_PATH, build_web_app
 from bot.app.webhooks import add_webhook_route
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.finetune.client import FineTuneClient
+from bot.jobs.prices import PriceFileError, load_price_table
 from bot.ops.redaction import register_settings_secrets
 from bot.services import Services
 from handlers.followups import FollowUps
@@ -88,6 +89,10 @@ class Runtime:
         database another process holds before it counts as failing."""
         register_settings_secrets(settings)  # redacted from logs, Slack messages and the audit log
         try:
+            prices = load_price_table(settings.prices_file)
+        except PriceFileError as error:  # told like any other setting, before anything is opened
+            raise ConfigError([f"TUNEOPS_PRICES: {error}"]) from None
+        try:
             lock = DatabaseLock.acquire(settings.db_path) if background else None
         except OSError as error:  # the lock file sits next to the database: its directory is not writable
             raise DatabaseNotWritable(f"{settings.db_path}: {error.strerror or error}") from error
@@ -102,7 +107,13 @@ class Runtime:
             if lock is not None:
                 lock.release()
             raise
-        services = Services(settings=settings, store=store, api=api, slack=build_slack_client(settings))
+        services = Services(
+            settings=settings,
+            store=store,
+            api=api,
+            slack=build_slack_client(settings),
+            prices=prices,
+        )
         followups = FollowUps()
         bolt_app = build_app(services, followups)
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""

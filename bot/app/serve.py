@@ -52,6 +52,11 @@ async def run_service() -> int:
 
     try:
         runtime = await Runtime.start(settings, host="0.0.0.0", web_extensions=[ops_extension])
+    except ConfigError as exc:  # a setting only usable once read, such as the TUNEOPS_PRICES file
+        print("TuneOps cannot start:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
     except DatabaseInUse as exc:
         print(f"TuneOps cannot start: {exc}.", file=sys.stderr)
         print(

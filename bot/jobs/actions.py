@@ -16,6 +16,7 @@ class Action(StrEnum):
     STATUS = "status"
     EVENTS = "events"
     CHECKPOINTS = "checkpoints"
+    CHART = "chart"
     REFRESH = "refresh"
     CREATE = "create"
     OPEN_FORM = "open_form"

@@ -40,6 +40,7 @@ JOB_SUBCOMMANDS = (
     Action.CANCEL,
     Action.EVENTS,
     Action.CHECKPOINTS,
+    Action.CHART,
     Action.WATCH,
     Action.UNWATCH,
 )
@@ -113,6 +114,13 @@ class ShowCheckpoints:
 
 
 @dataclass(frozen=True)
+class ShowChart:
+    """`chart <job-id>`: the loss curve, posted in the thread of the job's card in this channel."""
+
+    job_id: str
+
+
+@dataclass(frozen=True)
 class Watch:
     job_id: str
 
@@ -165,6 +173,7 @@ Command = (
     | ShowStatus
     | ShowEvents
     | ShowCheckpoints
+    | ShowChart
     | Watch
     | Unwatch
     | Subscribe
@@ -207,6 +216,8 @@ def action_name(command: Command) -> Action:
             return Action.EVENTS
         case ShowCheckpoints():
             return Action.CHECKPOINTS
+        case ShowChart():
+            return Action.CHART
         case Watch():
             return Action.WATCH
         case Unwatch():
@@ -386,6 +397,8 @@ def _job_command(verb: Action, args: list[str], *, command: str) -> Command:
             return ShowEvents(job_id)
         case Action.CHECKPOINTS:
             return ShowCheckpoints(job_id)
+        case Action.CHART:
+            return ShowChart(job_id)
         case Action.WATCH:
             return Watch(job_id)
         case _:

@@ -48,6 +48,8 @@ class JobUpdate:
     next_poll_at: float
     shown_changed: bool  # something a card shows changed: the job's version moves and cards are redrawn
     note: Note | None
+    # With a job's end: its loss curve, posted in the thread after the end's note (`bot.notify.chart_upload`).
+    chart: Note | None = None
 
 
 def is_finished(status: str) -> bool:
@@ -139,6 +141,7 @@ def apply_observation(
         # Anything a card shows: its status, its progress, or the job object it is drawn from.
         shown_changed=status_changed or progress != job.progress or observation.snapshot != job.snapshot,
         note=note,
+        chart=chart_note(seq, observation.status) if status_changed else None,
     )
 
 
@@ -153,6 +156,16 @@ def unreadable_note(stored: StoredJob, *, reason: str) -> Note | None:
         return None
     payload: dict[str, object] = {"status": job.status, "seq": job.status_seq, "reason": reason[:500]}
     return Note(transition=f"unreadable:{job.status_seq}", kind="unreadable", payload=payload)
+
+
+def chart_note(seq: int, status: str) -> Note | None:
+    """The loss curve for a job that just finished (change `seq`); None for any other change.
+
+    Its row is queued after the end's note, so it is delivered after it (a channel's rows of a job go in
+    order), and, like that note, once the watcher's final read has the job's last figures."""
+    if not is_finished(status):
+        return None
+    return Note(transition=f"chart:{seq}", kind="chart", payload={"status": status, "seq": seq})
 
 
 def stuck_note(stored: StoredJob, *, now: float, read_at: float | None = None) -> Note | None:

@@ -88,6 +88,15 @@ class CheckpointsShown:
 
 
 @dataclass(frozen=True)
+class ChartPosted:
+    """`chart`: whether a curve was posted (False: the job has no figures yet), and where."""
+
+    job_id: str
+    posted: bool
+    in_thread: bool
+
+
+@dataclass(frozen=True)
 class ActionDone:
     """A pause, resume, cancel or refresh: the job as the API answered it, and whether its card in the
     channel was edited in place."""

@@ -37,6 +37,7 @@ _OPEN_ACTIONS = (
     Action.STATUS,
     Action.EVENTS,
     Action.CHECKPOINTS,
+    Action.CHART,  # posts the curve in this channel, as `watch` posts a card: it changes no job
     Action.REFRESH,
     Action.CREATE,
     Action.OPEN_FORM,

@@ -40,6 +40,7 @@ from bot.jobs.outcomes import (
     ActionDone,
     ActionNotSent,
     CardNotPosted,
+    ChartPosted,
     CheckpointsShown,
     ControlOutcome,
     CreateOutcome,
@@ -52,9 +53,11 @@ from bot.jobs.outcomes import (
     Unfollowed,
 )
 from bot.jobs.permissions import Policy
+from bot.jobs.prices import PriceTable
 from bot.jobs.records import CreateIntent, Observation, Origin, Progress, TrackedJob
 from bot.jobs.tracking import track_unwatched
 from bot.notify.cards import ChannelCards
+from bot.notify.chart_upload import chart_filename, draw_chart, upload_chart
 from bot.notify.people import SlackPeople
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
@@ -108,6 +111,11 @@ class JobService(RequestChecks):
         return self._services.provider
 
     @property
+    def prices(self) -> PriceTable:
+        """The training prices the cards drawn for answers show costs with."""
+        return self._services.prices
+
+    @property
     def clock(self) -> Callable[[], float]:
         """The service's clock: answers drawn from outcomes say "5 minutes ago" by it."""
         return self._services.clock
@@ -136,7 +144,7 @@ class JobService(RequestChecks):
                     return MaybeStarted(channel=named)
                 return await self._interrupted_before_card(tracked, actor, note, named)
             note.job_id = tracked.job_id
-            card = card_for(tracked, self._now())
+            card = card_for(tracked, self._now(), prices=self._services.prices)
             try:
                 problem = await self._cards.post_then_watch(tracked, actor, card)
             except asyncio.CancelledError:
@@ -220,12 +228,12 @@ class JobService(RequestChecks):
                     creator=await creator_of(job, self._people.by_email),
                     origin=Origin.WATCH,
                 )
-                card = card_for(tracked, self._now())
+                card = card_for(tracked, self._now(), prices=self._services.prices)
                 problem = await self._cards.post_then_watch(tracked, actor, card)
                 note.result = "now tracked" + (f"; card not posted: {problem}" if problem else "")
             else:
                 tracked = await self._observe(job, read_at, tracked) or tracked
-                card = card_for(tracked, self._now())
+                card = card_for(tracked, self._now(), prices=self._services.prices)
                 existing = await store.get_watch(job.id, actor.channel)
                 card_ts = existing.card_ts if existing is not None else None
                 if card_ts is not None and await self._cards.update(tracked, actor.channel, card, ts=card_ts):
@@ -292,6 +300,23 @@ class JobService(RequestChecks):
             page = await self._services.api.list_checkpoints(job_id, limit=MAX_CHECKPOINTS)
             note.result = f"{len(page.data)} checkpoints"
             return CheckpointsShown(job_id, page.data)
+
+    async def chart(self, job_id: str, actor: Actor) -> ChartPosted:
+        """Post the job's loss curve in the thread of its card in the actor's channel (in the channel
+        itself when it has no card there). `bot.notify.chart_upload` reads, draws and uploads."""
+        async with self._audit.around(Action.CHART, actor, job_id) as note:
+            watch = await self._services.store.get_watch(job_id, actor.channel)
+            thread_ts = watch.card_ts if watch is not None else None
+            filename = chart_filename(job_id, f"asked-{int(self._now())}")
+            chart = await draw_chart(self._services.api, job_id, filename=filename)
+            if chart is None:
+                note.result = "nothing to chart"
+                return ChartPosted(job_id, posted=False, in_thread=False)
+            file_id = await upload_chart(
+                self._services.slack, chart, channel=actor.channel, thread_ts=thread_ts
+            )
+            note.result = f"chart posted ({file_id})"
+            return ChartPosted(job_id, posted=True, in_thread=thread_ts is not None)
 
     async def list_jobs(
         self, request: ListJobs, actor: Actor, *, cursor: ListCursor | None = None
@@ -368,7 +393,7 @@ class JobService(RequestChecks):
             except DatabaseUnavailable as error:
                 done = f"The {action} of {job_id} was accepted by the API (now {job.status})"
                 raise not_recorded(done, error) from error
-            card = job_card(job, tracked, self._now())
+            card = job_card(job, tracked, self._now(), prices=self._services.prices)
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = f"{before.status if before else 'untracked'} → {job.status}"
             return ActionDone(action, job, tracked, card_updated=updated)
@@ -380,7 +405,7 @@ class JobService(RequestChecks):
             read_at = self._now()
             job = await self._services.api.retrieve_job(job_id)
             tracked = await self._observe(job, read_at)
-            card = job_card(job, tracked, self._now())
+            card = job_card(job, tracked, self._now(), prices=self._services.prices)
             updated = update_card and await self._cards.update(tracked, actor.channel, card, ts=card_ts)
             note.result = job.status
             return ActionDone(Action.REFRESH, job, tracked, card_updated=updated)

@@ -90,7 +90,7 @@ class CardUpkeep:
             if watch is not None and watch.card_ts is not None and watch.card_ts != replacing:
                 return watch.card_ts
             await self._pacer.take(channel)
-            card = card_for(job, self._services.clock())
+            card = card_for(job, self._services.clock(), prices=self._services.prices)
             try:
                 ts = await self._post_card(job, channel, card)
             except DeliveryFailed as failed:
@@ -136,7 +136,7 @@ class CardUpkeep:
         await self._budget.take(WORKSPACE)
         # The wait for the budget can be long in a busy workspace: draw the job as it is now.
         job = await self._store.get_job(job.job_id) or job
-        message = card_for(job, self._services.clock())
+        message = card_for(job, self._services.clock(), prices=self._services.prices)
         try:
             async with self._requests:
                 await self._cards.edit(watch.channel, watch.card_ts, message)

@@ -21,8 +21,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.finetune.models import FineTuningJob
 from bot.jobs.channel_settings import Telling, how_to_tell
+from bot.jobs.prices import PriceTable
 from bot.jobs.records import OutboxItem, TrackedJob
 from bot.notify.card_upkeep import CardUpkeep
+from bot.notify.chart_delivery import ChartDelivery
+from bot.notify.chart_upload import CHART_KIND
 from bot.notify.direct import tell_creator
 from bot.notify.fallback import plain_post
 from bot.notify.pacing import RateLimiter
@@ -83,6 +86,7 @@ class ReplyDelivery:
         self._channel_unreachable = channel_unreachable
         # Rows this process tried and Slack definitely refused: no thread look-up needed before the next try.
         self._known_unsent: set[int] = set()
+        self._charts = ChartDelivery(services, slack=slack, requests=requests, pacer=pacer)
 
     async def deliver(self, item: OutboxItem) -> None:
         """Deliver the row, or record why not (a retry, or giving up); Slack failures do not escape."""
@@ -164,12 +168,19 @@ class ReplyDelivery:
     async def _check_and_post(
         self, item: OutboxItem, job: TrackedJob, card_ts: str, telling: Telling, *, check_thread: bool
     ) -> None:
+        if item.kind == CHART_KIND:
+            # An upload, not a post: found again by its file name, and marked sent with the file's id.
+            file_id = await self._charts.deliver(item, card_ts, check_thread=check_thread)
+            await self._store.mark_sent(item.id, ts=file_id, now=self._services.clock())
+            self._known_unsent.discard(item.id)
+            DELIVERIES.labels("chart", "sent", "upload" if file_id else "nothing_to_draw").inc()
+            return
         if check_thread and await self._found_in_thread(item, card_ts):
             return
         await self._pacer.take(item.channel)
         # Drawn from the job as stored now: figures recorded while the row waited (final losses) show.
         job = await self._store.get_job(item.job_id) or job
-        message = _note(item, job, mention_creator=telling.mention)
+        message = _note(item, job, self._services.prices, mention_creator=telling.mention)
         ts = await self._post_reply(item, card_ts, message, telling.broadcast)
         await self._store.mark_sent(item.id, ts=ts, now=self._services.clock())
         self._known_unsent.discard(item.id)
@@ -257,7 +268,9 @@ def _current(item: OutboxItem) -> str:
     return str(item.payload.get("current") or item.transition.partition(":")[2])
 
 
-def _note(item: OutboxItem, tracked: TrackedJob, *, mention_creator: bool = True) -> SlackMessage:
+def _note(
+    item: OutboxItem, tracked: TrackedJob, prices: PriceTable, *, mention_creator: bool = True
+) -> SlackMessage:
     """The reply for the row."""
     payload = item.payload
     job = _job_in(payload) or job_from_tracked(tracked)
@@ -280,6 +293,7 @@ def _note(item: OutboxItem, tracked: TrackedJob, *, mention_creator: bool = True
         actor=str(actor) if actor else None,
         progress=tracked.progress,
         mention_creator=mention_creator,
+        prices=prices,
     )
 
 

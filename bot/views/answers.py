@@ -17,6 +17,7 @@ from bot.jobs.outcomes import (
     StartedWithoutCard,
     Unfollowed,
 )
+from bot.jobs.prices import PriceTable
 from bot.jobs.records import TrackedJob
 from bot.mrkdwn import code
 from bot.views.card import card_for, job_card
@@ -39,7 +40,9 @@ from bot.views.replies import (
 )
 
 
-def create_answer(outcome: CreateOutcome, *, command: str, now: float) -> SlackMessage:
+def create_answer(
+    outcome: CreateOutcome, *, command: str, now: float, prices: PriceTable | None = None
+) -> SlackMessage:
     if isinstance(outcome, MaybeStarted):
         return maybe_started_at_restart(command, outcome.channel)
     if isinstance(outcome, StartedWithoutCard):
@@ -47,16 +50,26 @@ def create_answer(outcome: CreateOutcome, *, command: str, now: float) -> SlackM
     tracked, channel = outcome.tracked, outcome.channel
     if outcome.card_not_posted is not None:
         return _not_posted(
-            tracked, outcome.card_not_posted, started=True, command=command, now=now, channel=channel
+            tracked,
+            outcome.card_not_posted,
+            started=True,
+            command=command,
+            now=now,
+            channel=channel,
+            prices=prices,
         )
     return started(tracked.job_id, tracked.status, channel=channel)
 
 
-def follow_answer(outcome: Followed, *, command: str, now: float) -> SlackMessage:
+def follow_answer(
+    outcome: Followed, *, command: str, now: float, prices: PriceTable | None = None
+) -> SlackMessage:
     if outcome.already:
         return already_following(outcome.tracked.job_id)
     if outcome.card_not_posted is not None:
-        return _not_posted(outcome.tracked, outcome.card_not_posted, started=False, command=command, now=now)
+        return _not_posted(
+            outcome.tracked, outcome.card_not_posted, started=False, command=command, now=now, prices=prices
+        )
     return now_following(outcome.tracked.job_id)
 
 
@@ -66,9 +79,9 @@ def unfollow_answer(outcome: Unfollowed, *, command: str) -> SlackMessage:
     return was_not_following(outcome.job_id)
 
 
-def action_card(outcome: ActionDone, *, now: float) -> SlackMessage:
+def action_card(outcome: ActionDone, *, now: float, prices: PriceTable | None = None) -> SlackMessage:
     """The job's card after a pause, resume, cancel or refresh."""
-    return job_card(outcome.job, outcome.tracked, now)
+    return job_card(outcome.job, outcome.tracked, now, prices=prices)
 
 
 def action_summary(outcome: ActionDone) -> str:
@@ -77,10 +90,12 @@ def action_summary(outcome: ActionDone) -> str:
     return control_summary(outcome.action, outcome.job.id, outcome.job.status)
 
 
-def typed_action_answer(outcome: ActionDone, *, now: float) -> SlackMessage:
+def typed_action_answer(outcome: ActionDone, *, now: float, prices: PriceTable | None = None) -> SlackMessage:
     """The answer to a typed pause, resume or cancel: the summary, and the card when it was not edited."""
     return control_answer(
-        action_summary(outcome), action_card(outcome, now=now), card_updated=outcome.card_updated
+        action_summary(outcome),
+        action_card(outcome, now=now, prices=prices),
+        card_updated=outcome.card_updated,
     )
 
 
@@ -92,10 +107,11 @@ def _not_posted(
     command: str,
     now: float,
     channel: str | None = None,
+    prices: PriceTable | None = None,
 ) -> SlackMessage:
     return card_not_posted(
         tracked.job_id,
-        card_for(tracked, now),
+        card_for(tracked, now, prices=prices),
         problem=missing.problem,
         unreachable=missing.unreachable,
         started=started,

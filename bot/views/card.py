@@ -17,10 +17,12 @@ from slack_sdk.models.blocks import (
 
 from bot.finetune.models import FineTuningJob
 from bot.jobs.creator import creator_from_metadata
+from bot.jobs.prices import PriceTable, load_price_table
 from bot.jobs.records import Progress, TrackedJob
 from bot.mrkdwn import code, escape
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
 from bot.views.card_states import frozen_card
+from bot.views.cost import cost_line
 from bot.views.format import (
     duration,
     is_active,
@@ -41,7 +43,7 @@ from bot.views.message import SlackMessage, fit
 MAX_BLOCK_ID = 255
 
 
-def card_for(tracked: TrackedJob, now: float) -> SlackMessage:
+def card_for(tracked: TrackedJob, now: float, *, prices: PriceTable | None = None) -> SlackMessage:
     """The card of a tracked job, drawn from the API object stored with it."""
     return render_card(
         job_from_tracked(tracked),
@@ -49,6 +51,7 @@ def card_for(tracked: TrackedJob, now: float) -> SlackMessage:
         creator=tracked.creator,
         now=now,
         provider=tracked.provider,
+        prices=prices,
     )
 
 
@@ -58,13 +61,20 @@ def frozen_card_for(tracked: TrackedJob, now: float, *, by: str | None, command:
 
 
 def job_card(
-    job: FineTuningJob, tracked: TrackedJob | None, now: float, *, provider: str | None = None
+    job: FineTuningJob,
+    tracked: TrackedJob | None,
+    now: float,
+    *,
+    provider: str | None = None,
+    prices: PriceTable | None = None,
 ) -> SlackMessage:
     """The card of a job the API just described: as recorded when tracked (with its progress), else as the
     API said (`provider` names the dashboard to link to)."""
     if tracked is not None:
-        return card_for(tracked, now)
-    return render_card(job, Progress(), creator=creator_from_metadata(job), now=now, provider=provider)
+        return card_for(tracked, now, prices=prices)
+    return render_card(
+        job, Progress(), creator=creator_from_metadata(job), now=now, provider=provider, prices=prices
+    )
 
 
 def job_from_tracked(tracked: TrackedJob) -> FineTuningJob:
@@ -90,7 +100,9 @@ def render_card(
     creator: str | None,
     now: float,
     provider: str | None = None,
+    prices: PriceTable | None = None,
 ) -> SlackMessage:
+    """`prices`: the service's price table (`TUNEOPS_PRICES` over the built-in one); None: the built-in."""
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=truncate(f"{status_emoji(job.status)} {job.id}", 150))),
         SectionBlock(text=MarkdownTextObject(text=_summary(job, progress, now))),
@@ -98,6 +110,9 @@ def render_card(
         *settings_blocks(job, provider),
     ]
     outcome = _outcome(job)
+    cost = cost_line(job, prices or load_price_table(None))
+    if cost:
+        outcome = f"{outcome}\n{cost}" if outcome else cost
     if outcome:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=outcome)))
     blocks.append(

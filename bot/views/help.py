@@ -36,6 +36,11 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
     ("events <job-id> [n]", "the latest n events, 10 unless you say (at most 50)", "events ftjob-abc123 20"),
     ("checkpoints <job-id>", "the checkpoints the job saved, with their losses", "checkpoints ftjob-abc123"),
     (
+        "chart <job-id>",
+        "post the loss curve in the thread of the job's card here (in the channel if it has none)",
+        "chart ftjob-abc123",
+    ),
+    (
         "watch <job-id>",
         "follow a job started elsewhere (the dashboard, another channel) in this channel",
         "watch ftjob-abc123",

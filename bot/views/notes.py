@@ -9,8 +9,10 @@ from __future__ import annotations
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.prices import PriceTable, load_price_table
 from bot.jobs.records import Progress
 from bot.mrkdwn import code, escape
+from bot.views.cost import cost_line
 from bot.views.format import duration, loss, mention, number, status_emoji, status_text, status_words
 from bot.views.message import SlackMessage, fit
 
@@ -47,10 +49,15 @@ def status_note(
     actor: str | None,
     progress: Progress,
     mention_creator: bool = True,
+    prices: PriceTable | None = None,
 ) -> SlackMessage:
-    """`mention_creator=False` (a channel's settings): the outcome line names nobody."""
+    """`mention_creator=False` (a channel's settings): the outcome line names nobody. `prices`: the
+    service's price table, for the cost of a success; None: the built-in table."""
     lines = [_headline(job, previous=previous, current=current, actor=actor, progress=progress)]
     lines.extend(_details(job, current=current, progress=progress))
+    cost = cost_line(job, prices or load_price_table(None)) if current == "succeeded" else None
+    if cost:
+        lines.append(cost)
     if should_broadcast(current):
         who = mention(creator) if mention_creator else None
         if who:

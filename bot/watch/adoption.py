@@ -67,7 +67,9 @@ class Adoption:
         )
         problem = None
         if await store.get_watch(job.id, intent.channel) is None:
-            problem = await self._cards.post_then_watch(tracked, actor, card_for(tracked, now))
+            problem = await self._cards.post_then_watch(
+                tracked, actor, card_for(tracked, now, prices=self._services.prices)
+            )
         result = f"created ({job.status}); tracked after the create was cut short" + (
             f"; card not posted: {problem}" if problem else ""
         )

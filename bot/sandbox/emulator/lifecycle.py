@@ -52,6 +52,8 @@ class Plan:
     # Set when the job should fail while its files are validated.
     validation_failure: JobFailure | None = None
     trained_tokens: int = 0
+    # Validation loss rises over the second part of the run while training loss falls (overfitting).
+    overfits: bool = False
 
     def checkpoint_steps(self) -> tuple[int, ...]:
         """Steps that end one of the last three epochs (OpenAI keeps checkpoints of those only)."""
@@ -122,8 +124,10 @@ def metrics_at(plan: Plan, step: int) -> dict[str, float]:
         "train_mean_token_accuracy": round(min(max(train_acc, 0.0), 1.0), 4),
     }
     if plan.has_validation:
-        valid_loss = train_loss * 1.07 + 0.03 + rng.uniform(-0.05, 0.05)
-        full_valid = train_loss * 1.05 + 0.04
+        # An overfitting run: the validation loss climbs away from the training loss after a fifth of it.
+        drift = max(0.0, frac - 0.2) * 2.0 if plan.overfits else 0.0
+        valid_loss = train_loss * 1.07 + 0.03 + rng.uniform(-0.05, 0.05) + drift
+        full_valid = train_loss * 1.05 + 0.04 + drift
         out["valid_loss"] = round(max(valid_loss, 0.01), 4)
         out["valid_mean_token_accuracy"] = round(min(max(train_acc - 0.03, 0.0), 1.0), 4)
         out["full_valid_loss"] = round(max(full_valid, 0.01), 4)

@@ -27,7 +27,7 @@ from bot.sandbox.emulator.lifecycle import (
     project,
     results_csv,
 )
-from bot.sandbox.emulator.validation import OUTCOME_KEY, STEPS_KEY, JobRequest
+from bot.sandbox.emulator.validation import CURVE_KEY, OUTCOME_KEY, STEPS_KEY, JobRequest
 
 DEMO_TRAINING_FILE = "file-train-demo"
 DEMO_VALIDATION_FILE = "file-valid-demo"
@@ -249,6 +249,7 @@ class EmulatorState:
             fail_at_step=fail_at,
             validation_failure=INVALID_FILE_FAILURE if invalid_file else None,
             trained_tokens=total_steps * int(hyper["batch_size"]) * 412 + seed % 1000,
+            overfits=metadata.get(CURVE_KEY) == "overfit",
         )
         validating = f"Validating training file: {request.training_file}"
         if request.validation_file:

@@ -31,6 +31,8 @@ AZURE_CREATE_FIELDS = CREATE_FIELDS | {"trainingType"}
 # Emulator knobs read from metadata (they stay in the job's metadata, like any other key).
 OUTCOME_KEY = "emulator_outcome"
 STEPS_KEY = "emulator_total_steps"
+# `overfit`: validation loss climbs from a fifth of the run on while training loss keeps falling.
+CURVE_KEY = "emulator_curve"
 
 
 @dataclass(frozen=True)

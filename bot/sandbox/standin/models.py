@@ -64,7 +64,7 @@ class StoredMessage:
     deleted: bool = False
     versions: list[MessageVersion] = field(default_factory=list)
     replies: list[StoredMessage] = field(default_factory=list, repr=False)
-    files: list[JSON] = field(default_factory=list)  # Slack's file objects of a file share
+    files: list[JSON] = field(default_factory=list)  # Slack's file objects: a file share, an upload
 
     @property
     def is_reply(self) -> bool:

@@ -21,6 +21,7 @@ from aiohttp import web
 from bot.sandbox.standin.api_args import ApiError
 from bot.sandbox.standin.api_requests import needs_app_token, request_args, request_token, token_refusal
 from bot.sandbox.standin.faults import Faults, RefusalRule
+from bot.sandbox.standin.files_upload import FileUploads
 from bot.sandbox.standin.models import (
     JSON,
     ChannelState,
@@ -54,6 +55,7 @@ DEFAULT_BOT_SCOPES = (
     "channels:history",
     "groups:history",
     "files:read",
+    "files:write",
 )
 
 
@@ -100,6 +102,7 @@ class SlackStandIn:
         self.webapi.methods["apps.connections.open"] = self.socket.connections_open
         self.shared_files = SharedFiles(self)
         self.webapi.methods["files.info"] = self.shared_files.files_info
+        self.uploads = FileUploads(self.webapi, base_url=lambda: self.url, scopes=lambda: self.bot_scopes)
         self.bot_url: str | None = None
         self._calls: list[RecordedCall] = []
         self._responses: list[ResponsePost] = []
@@ -117,6 +120,7 @@ class SlackStandIn:
         app.router.add_post("/response/{id}", self._response_url)
         app.router.add_get("/socket/{ticket}", self.socket.handle)
         ui.add_routes(app, self)
+        self.uploads.register(app)
         control.add_routes(app, self)
         shared_files.add_routes(app, self)
         return app

@@ -103,6 +103,10 @@ class WebApi:
             raise ApiError("not_in_channel")
         return channel
 
+    def posting_channel(self, channel_id: str) -> Channel:
+        """The channel to post in (a user id: their DM), or the error Slack answers (for other methods)."""
+        return self._channel({"channel": channel_id}, for_posting=True)
+
     def _pace(self, method: str, channel: str) -> None:
         if (
             not self.faults.pacing.check(method, channel, self.workspace.clock())

@@ -172,6 +172,7 @@ class Workspace:
         thread_ts: str | None = None,
         reply_broadcast: bool = False,
         metadata: JSON | None = None,
+        files: list[JSON] | None = None,
     ) -> StoredMessage:
         parent = self.thread_parent(channel, thread_ts) if thread_ts else None
         message = StoredMessage(
@@ -184,6 +185,7 @@ class Workspace:
             thread_ts=parent.ts if parent else None,
             reply_broadcast=reply_broadcast and parent is not None,
             metadata=copy.deepcopy(metadata),
+            files=copy.deepcopy(files or []),
         )
         self._messages.setdefault(channel, []).append(message)
         self._by_ts[(channel, message.ts)] = message

@@ -364,6 +364,26 @@
     return (name || "?").trim().charAt(0).toUpperCase() || "?";
   }
 
+  // Files shared by an upload (files.completeUploadExternal): images inline, others by name.
+  function renderFiles(files) {
+    const box = el("div", { className: "files" });
+    for (const file of files) {
+      const src = `/_standin/files/${encodeURIComponent(file.id)}`;
+      if (String(file.mimetype || "").startsWith("image/")) {
+        box.append(
+          el("figure", { className: "file", "data-file-id": file.id }, [
+            el("img", { className: "file-image", src, alt: file.alt_txt || file.title || file.name }),
+            el("figcaption", { text: file.title || file.name }),
+          ])
+        );
+      } else {
+        const size = file.size === undefined ? "" : ` (${file.size} bytes)`;
+        box.append(el("span", { className: "file-chip", "data-file-id": file.id, text: `📄 ${file.title || file.name}${size}` }));
+      }
+    }
+    return box;
+  }
+
   function renderMessage(message, options) {
     const info = message.standin || {};
     const ephemeral = info.source !== undefined;
@@ -382,11 +402,7 @@
     }
     if (message.blocks && message.blocks.length) content.append(renderBlocks(message.blocks, ctx));
     else if (message.text) content.append(el("div", { className: "text", html: mrkdwn(message.text) }));
-    if (message.files && message.files.length) {
-      content.append(
-        el("div", { className: "files" }, message.files.map((f) => el("span", { className: "file-chip", "data-file-id": f.id, text: `📄 ${f.name} (${f.size} bytes)` })))
-      );
-    }
+    if (message.files && message.files.length) content.append(renderFiles(message.files));
     if (options.inChannel && !ephemeral && message.reply_count) {
       const count = message.reply_count;
       content.append(
