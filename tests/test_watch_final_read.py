@@ -111,6 +111,8 @@ async def test_a_success_seen_first_by_a_refresh_is_told_with_the_model_tokens_a
         assert job.trained_tokens is not None and "trained tokens" in text.lower()
         assert "final train loss" in text.lower()
         assert notes[0].reply_broadcast and "<@U_ALICE>" in text
+        # The loss curve follows the note (the notifier reads the job's figures once to draw it).
+        await bot.slack.wait_for(lambda: [m for m in bot.slack.thread(CHANNEL, card.ts) if m.files])
 
         # Then the watcher leaves the job alone: a few dozen cycles later it has not read it again.
         await bot.control.reset_stats()

@@ -1,12 +1,15 @@
 """Quiet hours: while a channel's quiet period lasts, its routine notes are held (not posted one by one)
 and folded into one summary at the end of the period; failures go out at once.
 
-The notifier asks `hold_if_quiet` before delivering each note; that is the whole of its part.
+The notifier asks `hold_if_quiet` before delivering each note; that is the whole of its part. A finished
+job's loss curve is not a change to sum up: it follows its end (at once after a failure) or waits in the
+outbox until the period ends, then goes into the thread as usual.
 """
 
 from __future__ import annotations
 
 from bot.jobs.records import OutboxItem
+from bot.notify.chart_upload import CHART_KIND
 from bot.services import Services
 
 URGENT_STATUSES = frozenset({"failed"})
@@ -16,6 +19,8 @@ def is_routine(item: OutboxItem) -> bool:
     """Every note but a failure (a stuck job's warning waits too: it is not the job failing)."""
     if item.kind == "status":
         return str(item.payload.get("current") or "") not in URGENT_STATUSES
+    if item.kind == CHART_KIND:  # the curve of the job's end: urgent when that end was
+        return str(item.payload.get("status") or "") not in URGENT_STATUSES
     return True
 
 
@@ -30,6 +35,9 @@ async def hold_if_quiet(services: Services, item: OutboxItem) -> bool:
     period = schedule.quiet.period_at(now)
     if period is None:
         return False
+    if item.kind == CHART_KIND:
+        await services.store.mark_retry(item.id, error="quiet hours", next_attempt_at=period[1])
+        return True
     return await services.store.hold_note(
         item.id,
         channel=item.channel,
