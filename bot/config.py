@@ -117,8 +117,7 @@ class Settings(BaseSettings):
             problems.append(
                 "OPENAI_API_KEY is not set (or set TUNEOPS_PROVIDER=azure with the AZURE_* variables)"
             )
-        if self.provider == "azure" and not self.azure_openai_api_key:
-            problems.append("AZURE_OPENAI_API_KEY is not set (Azure AI Foundry → Keys and Endpoint)")
+        # Azure without AZURE_OPENAI_API_KEY signs in with Microsoft Entra ID (`tuneops check` tries it).
         return problems
 
 

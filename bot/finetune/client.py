@@ -62,9 +62,15 @@ class FineTuneClient:
     def provider_name(self) -> str:
         return self._provider.name
 
+    @property
+    def provider(self) -> ProviderConfig:
+        return self._provider
+
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+        if self._provider.tokens is not None:
+            await self._provider.tokens.aclose()
 
     async def __aenter__(self) -> FineTuneClient:
         return self
@@ -236,8 +242,12 @@ class FineTuneClient:
         url = self._provider.url(path)
         query = {**self._provider.params, **(params or {})}
         headers = {"User-Agent": USER_AGENT, **self._provider.headers}
+        tokens = self._provider.tokens
         attempt = 0
+        token_retried = False
         while True:
+            if tokens is not None:
+                headers["Authorization"] = f"Bearer {await tokens.token()}"
             try:
                 response = await self._http.request(
                     method,
@@ -260,6 +270,11 @@ class FineTuneClient:
                 if response.is_success:
                     return response
                 error = status_error(response)
+                if response.status_code == 401 and tokens is not None and not token_retried:
+                    # A token revoked or rotated before its expiry: ask the credential again, once.
+                    tokens.forget()
+                    token_retried = True
+                    continue
                 retryable = retryable_status(response.status_code, error.code, replay)
                 delay = self._retry.delay(attempt, response.headers) if retryable else None
                 if delay is None:

@@ -15,6 +15,7 @@ from bot.app.signals import stopped_by_signals
 from bot.sandbox.emulator.api import ROUTES, ApiHandlers
 from bot.sandbox.emulator.clock import EmulatorClock
 from bot.sandbox.emulator.control_routes import ControlHandlers
+from bot.sandbox.emulator.entra import EntraGrants, entra_routes
 from bot.sandbox.emulator.errors import ApiError, bad_request, invalid_url, unauthorized
 from bot.sandbox.emulator.faults import FaultInjector, RequestStats
 from bot.sandbox.emulator.flavour import (
@@ -41,6 +42,10 @@ def _presented_key(request: web.Request, flavour: Flavour) -> str | None:
     return None
 
 
+def _is_bearer(request: web.Request) -> bool:
+    return request.headers.get("Authorization", "")[:7].lower() == "bearer "
+
+
 class EmulatorServer:
     """The fine-tuning API emulator on a real port; `async with EmulatorServer() as emu:` starts and stops it."""
 
@@ -60,6 +65,7 @@ class EmulatorServer:
         self.state = EmulatorState(self.clock, seed=seed)
         self.faults = FaultInjector(seed)
         self.stats = RequestStats()
+        self.entra = EntraGrants()
         self.api = ApiHandlers(self.state)
         self._control = ControlHandlers(self.state, self.faults, self.stats, self.api)
         self._runner: web.AppRunner | None = None
@@ -100,6 +106,7 @@ class EmulatorServer:
                     method, prefix + path, getattr(self.api, attribute), name=f"{flavour}:{operation}"
                 )
         app.add_routes(self._control.routes())
+        app.add_routes(entra_routes(self.entra))
         return app
 
     @web.middleware
@@ -121,7 +128,10 @@ class EmulatorServer:
     async def _guarded(self, request: web.Request, handler: Handler, flavour: Flavour) -> web.StreamResponse:
         presented = _presented_key(request, flavour)
         if presented is None or not hmac.compare_digest(presented.encode(), self._api_key.encode()):
-            raise unauthorized(flavour, presented)
+            if not (flavour == "azure" and presented and _is_bearer(request)):
+                raise unauthorized(flavour, presented)
+            # Azure with a bearer token that is not the key: a Microsoft Entra ID token.
+            self.entra.check_data_plane(presented, request.method, request.path)
         if flavour == "azure":
             version = request.query.get("api-version")
             if version is not None and version not in AZURE_API_VERSIONS:
