@@ -67,8 +67,10 @@ async def test_the_bot_creates_and_follows_a_job_with_entra_tokens(
     entra: EntraRig, start_bot: StartBot, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    rig = await start_bot(OPENAI_API_KEY="", **_azure_without_key(emulator))
-    job_id, card = await rig.create_job()
+    rig = await start_bot(
+        TUNEOPS_PROVIDER="azure", AZURE_OPENAI_ENDPOINT=emulator.azure_endpoint, OPENAI_API_KEY=""
+    )
+    job_id, _card = await rig.create_job()
     assert job_id.startswith("ftjob-")
     await rig.control.set_job(job_id, status="succeeded")
     sent = await rig.slack.sender.slash(f"status {job_id}")
