@@ -114,6 +114,14 @@ class EmulatorControl:
         """Forget every job and upload, clear faults and stats (the demo files come back)."""
         await self._call("POST", "/reset")
 
+    async def accept_entra_token(self, token: str, roles: list[str]) -> None:
+        """Accept `token` as a Microsoft Entra ID token of an identity holding `roles` (Azure path)."""
+        await self._call("POST", "/entra/tokens", {"token": token, "roles": roles})
+
+    async def set_training_available(self, available: bool) -> None:
+        """False: job creates on the OpenAI path answer 403 `training_not_available` (the wind-down)."""
+        await self._call("POST", "/wind-down", {"training_available": available})
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -28,6 +28,7 @@ from bot.sandbox.emulator.flavour import (
     flavour_of_path,
 )
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE, EmulatorState
+from bot.sandbox.emulator.wind_down import WindDown
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_UPLOAD_BYTES = 520 * 1024 * 1024
@@ -66,6 +67,7 @@ class EmulatorServer:
         self.faults = FaultInjector(seed)
         self.stats = RequestStats()
         self.entra = EntraGrants()
+        self.wind_down = WindDown()
         self.api = ApiHandlers(self.state)
         self._control = ControlHandlers(self.state, self.faults, self.stats, self.api)
         self._runner: web.AppRunner | None = None
@@ -107,6 +109,7 @@ class EmulatorServer:
                 )
         app.add_routes(self._control.routes())
         app.add_routes(entra_routes(self.entra))
+        app.add_routes(self.wind_down.routes())
         return app
 
     @web.middleware
@@ -149,6 +152,7 @@ class EmulatorServer:
             if failing.raw_body is not None:
                 return web.Response(text=failing.raw_body, status=200, content_type="text/html")
             raise failing.error(flavour)
+        self.wind_down.check(request.method, request.path, flavour)
         try:
             return await handler(request)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
