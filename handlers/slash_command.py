@@ -11,6 +11,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs.actor import Actor
+from bot.jobs.after_training import AFTER_TRAINING_COMMANDS
+from bot.jobs.deploy import DeployService
 from bot.jobs.grammar import (
     Command,
     CreateJob,
@@ -43,6 +45,7 @@ from bot.views.events import events_message
 from bot.views.help import help_message
 from bot.views.lists import job_list_page
 from bot.views.replies import form_opens_alone
+from handlers.after_training import run_after_training
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command
@@ -58,6 +61,7 @@ async def handle_command(
     parsed_command: Command,
     actor: Actor,
     jobs: JobService,
+    deploys: DeployService,
     respond: AsyncRespond,
     client: AsyncWebClient,
     context: AsyncBoltContext,
@@ -69,6 +73,11 @@ async def handle_command(
             trigger_id = body["trigger_id"]
             form = create_modal(channel_id=actor.channel, command=jobs.command)
             await jobs.open_create_form(actor, lambda: client.views_open(trigger_id=trigger_id, view=form))
+        elif isinstance(parsed_command, AFTER_TRAINING_COMMANDS):
+            answer = await run_after_training(parsed_command, actor, deploys, client)
+            await answer_privately(
+                answer, respond=respond, client=client, channel=actor.channel, user=actor.user
+            )
         else:
             answer = await run_command(parsed_command, actor, jobs)
             await answer_privately(
@@ -109,3 +118,5 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return unfollow_answer(await jobs.unwatch(job_id, actor), command=jobs.command)
         case OpenCreateForm():
             return form_opens_alone(jobs.command)
+        case _:  # the after-training commands are run by handlers/after_training.py
+            raise AssertionError(f"not a job command: {command!r}")

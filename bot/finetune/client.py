@@ -225,6 +225,20 @@ class FineTuneClient:
         """Download a results file and parse it (plain or base64 CSV, columns from its header)."""
         return parse_results(await self.download_file(file_id))
 
+    # ---- chat (trying a fine-tuned model) ---------------------------------------------------------------
+
+    async def chat(self, model: str, prompt: str, *, max_tokens: int = 300) -> str:
+        """One user message to `model` (on Azure: a deployment's name); the answer's text."""
+        body = {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens}
+        response = await self._send("chat", "POST", "chat/completions", Replay.REFUSED_ONLY, json=body)
+        try:
+            choices = response.json()["choices"]
+            return str(choices[0]["message"]["content"] or "")
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise UnexpectedResponseError(
+                f"the API sent an unreadable chat completion (request id {request_id(response.headers) or 'none'})"
+            ) from exc
+
     # ---- plumbing ---------------------------------------------------------------------------------------
 
     async def _send(

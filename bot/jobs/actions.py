@@ -24,6 +24,12 @@ class Action(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     CANCEL = "cancel"
+    # After training (Azure deployments, trying a model): see bot/jobs/deploy.py.
+    DEPLOY = "deploy"
+    DEPLOY_CHECKPOINT = "deploy_checkpoint"
+    DEPLOYMENTS = "deployments"
+    UNDEPLOY = "undeploy"
+    TRY = "try"
 
 
 # The three actions that ask the fine-tuning API to change a job.

@@ -14,6 +14,7 @@ from typing import Literal
 
 from bot.finetune.spec import JobSpec, ProviderName
 from bot.jobs.actions import Action, ControlAction, control_action
+from bot.jobs.after_training import AFTER_TRAINING_COMMANDS, AfterTrainingCommand
 from bot.jobs.create_args import create_problems_text, create_spec
 from bot.jobs.words import is_int, shown, suggest
 
@@ -108,6 +109,7 @@ Command = (
     | ShowCheckpoints
     | Watch
     | Unwatch
+    | AfterTrainingCommand
 )
 
 
@@ -144,6 +146,9 @@ def action_name(command: Command) -> Action:
             return Action.WATCH
         case Unwatch():
             return Action.UNWATCH
+        case _ if isinstance(command, AFTER_TRAINING_COMMANDS):
+            return command.action
+    raise AssertionError(f"no action for {command!r}")
 
 
 def command_job_id(command: Command) -> str | None:
@@ -173,6 +178,10 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
         return _list(args, command=command)
     if verb in JOB_SUBCOMMANDS:
         return _job_command(Action(verb), args, command=command)
+    from bot.jobs.deploy_grammar import AFTER_TRAINING_VERBS, parse_after_training  # it imports this module
+
+    if verb in AFTER_TRAINING_VERBS:
+        return parse_after_training(verb, args, command=command)
     raise _unknown_subcommand(words[0], args, command=command)
 
 

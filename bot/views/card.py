@@ -22,6 +22,7 @@ from bot.jobs.creator import creator_from_metadata
 from bot.jobs.records import Progress, TrackedJob
 from bot.mrkdwn import code, escape
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
+from bot.views.after_training_buttons import after_training_buttons
 from bot.views.format import (
     duration,
     is_active,
@@ -82,7 +83,8 @@ def render_card(job: FineTuningJob, progress: Progress, *, creator: str | None, 
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=f"Updated {slack_date(now)} · {code(job.id)}")])
     )
-    blocks.append(ActionsBlock(block_id=_block_id("job_actions", job.id), elements=job_buttons(job)))
+    buttons = [*job_buttons(job), *after_training_buttons(job)]
+    blocks.append(ActionsBlock(block_id=_block_id("job_actions", job.id), elements=buttons))
     return fit(_fallback(job), blocks)
 
 

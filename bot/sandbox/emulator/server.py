@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.app.signals import stopped_by_signals
 from bot.sandbox.emulator.api import ROUTES, ApiHandlers
+from bot.sandbox.emulator.chat import CHAT_PATH, ChatHandlers
 from bot.sandbox.emulator.clock import EmulatorClock
 from bot.sandbox.emulator.control_routes import ControlHandlers
 from bot.sandbox.emulator.entra import EntraGrants, entra_routes
@@ -27,6 +28,7 @@ from bot.sandbox.emulator.flavour import (
     Flavour,
     flavour_of_path,
 )
+from bot.sandbox.emulator.management import Management
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE, EmulatorState
 from bot.sandbox.emulator.wind_down import WindDown
 
@@ -68,6 +70,8 @@ class EmulatorServer:
         self.stats = RequestStats()
         self.entra = EntraGrants()
         self.wind_down = WindDown()
+        self.management = Management(self.state, self.entra)
+        self.chat = ChatHandlers(self.state, self.management)
         self.api = ApiHandlers(self.state)
         self._control = ControlHandlers(self.state, self.faults, self.stats, self.api)
         self._runner: web.AppRunner | None = None
@@ -107,9 +111,13 @@ class EmulatorServer:
                 app.router.add_route(
                     method, prefix + path, getattr(self.api, attribute), name=f"{flavour}:{operation}"
                 )
+            app.router.add_route(
+                "POST", prefix + CHAT_PATH, self.chat.create, name=f"{flavour}:createChatCompletion"
+            )
         app.add_routes(self._control.routes())
         app.add_routes(entra_routes(self.entra))
         app.add_routes(self.wind_down.routes())
+        app.add_routes(self.management.routes())
         return app
 
     @web.middleware
