@@ -11,6 +11,10 @@ Beside it, the naive poller: one `retrieve_job` per job per cycle (the "one requ
 one events read per job for progress, recording each job — run against the same emulator and store and
 counted the same way.
 
+With `--subscriptions`, three channel subscriptions (none matching the bench's jobs) exist from the start,
+and before each warm cycle five more jobs are started outside Slack (untracked): the watcher's discovery
+then reads the list once per interval as well. The table shows its list pages apart ("disc").
+
 The emulator shares this process and event loop, so cycle times include serving the requests too.
 """
 
@@ -34,6 +38,7 @@ from bot.finetune.client import FineTuneClient
 from bot.finetune.providers import ProviderConfig
 from bot.finetune.spec import JobSpec
 from bot.jobs.records import NewJob, Observation, Origin
+from bot.jobs.subscriptions import JobFilter
 from bot.sandbox.emulator.control import EmulatorControl
 from bot.sandbox.emulator.server import EmulatorServer
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE
@@ -118,7 +123,28 @@ async def _naive_cycle(services: Services, ids: list[str]) -> None:
     await asyncio.gather(*(one(job_id) for job_id in ids))
 
 
-async def measure(size: int, cycles: int) -> dict[str, object]:
+OUTSIDE_JOBS_PER_CYCLE = 5
+
+
+async def _subscribe(services: Services) -> None:
+    """Three subscriptions that match none of the bench's jobs (so no card is posted)."""
+    filters = (
+        JobFilter(meta=(("team", "search"),)),
+        JobFilter(model="gpt-4.1", only=frozenset({"failed"})),
+        JobFilter(suffix="nightly-"),
+    )
+    for n, job_filter in enumerate(filters):
+        await services.store.add_subscription(
+            f"C_SUB{n}", user="U_BENCH", job_filter=job_filter, now=services.clock()
+        )
+
+
+async def _start_outside(api: FineTuneClient, count: int) -> None:
+    for _ in range(count):
+        await api.create_job(JobSpec(model="gpt-4o-mini-2024-07-18", training_file=DEMO_TRAINING_FILE))
+
+
+async def measure(size: int, cycles: int, *, subscriptions: bool = False) -> dict[str, object]:
     emulator = EmulatorServer(api_key="sk-bench", speed=0.0)
     await emulator.start()
     control = EmulatorControl(emulator.url)
@@ -137,18 +163,27 @@ async def measure(size: int, cycles: int) -> dict[str, object]:
         clock=clock,
     )
     try:
+        if subscriptions:
+            await _subscribe(services)
         ids = await _seed(api, control, services, size)
         watcher = Watcher(services)
+        discovery_pages: list[int] = []
 
-        async def timed(run: Callable[[], object]) -> tuple[float, dict[str, int]]:
+        async def cycle() -> None:
+            result = await watcher.run_cycle()
+            discovery_pages.append(result.discovery_pages)
+
+        async def timed(run: Callable[[], object], *, outside: int = 0) -> tuple[float, dict[str, int]]:
             clock.shift += INTERVAL * 20  # past every job's next poll, whatever its status
+            await _start_outside(api, outside)
             await control.reset_stats()
             started = time.perf_counter()
             await run()  # type: ignore[misc]
             return time.perf_counter() - started, await _requests(control)
 
-        cold_time, cold = await timed(watcher.run_cycle)
-        warm = [await timed(watcher.run_cycle) for _ in range(cycles)]
+        outside = OUTSIDE_JOBS_PER_CYCLE if subscriptions else 0
+        cold_time, cold = await timed(cycle)
+        warm = [await timed(cycle, outside=outside) for _ in range(cycles)]
         naive = [await timed(lambda: _naive_cycle(services, ids)) for _ in range(max(1, cycles - 1))]
     finally:
         await api.aclose()
@@ -161,6 +196,8 @@ async def measure(size: int, cycles: int) -> dict[str, object]:
     naive_requests = naive[0][1]
     return {
         "jobs": size,
+        "discovery": statistics.median(discovery_pages[1:]) if len(discovery_pages) > 1 else 0,
+        "cold_discovery": discovery_pages[0] if discovery_pages else 0,
         "cold": cold,
         "cold_time": cold_time,
         "warm": warm_requests,
@@ -174,10 +211,16 @@ def _total(requests: dict[str, int]) -> int:
     return sum(requests.values())
 
 
-def _print(rows: list[dict[str, object]]) -> None:
-    print("\nWatcher: API requests per poll cycle (every tracked job running and due), and cycle time\n")
+def _print(rows: list[dict[str, object]], *, subscriptions: bool) -> None:
+    title = "Watcher: API requests per poll cycle (every tracked job running and due), and cycle time"
+    if subscriptions:
+        title += (
+            f"\nwith 3 subscriptions on and {OUTSIDE_JOBS_PER_CYCLE} jobs started outside Slack per cycle"
+        )
+    print(f"\n{title}\n")
     header = (
-        f"{'jobs':>6} | {'list':>5} {'single':>6} {'events':>6} {'total':>6} {'cold s':>7} {'warm s':>7} |"
+        f"{'jobs':>6} | {'list':>5} {'disc':>4} {'single':>6} {'events':>6} {'total':>6} {'cold s':>7} "
+        f"{'warm s':>7} |"
         f" {'naive status':>12} {'naive +events':>13} {'naive s':>8}"
     )
     print(header)
@@ -187,20 +230,21 @@ def _print(rows: list[dict[str, object]]) -> None:
         naive = row["naive"]
         assert isinstance(warm, dict) and isinstance(naive, dict)
         print(
-            f"{row['jobs']:>6} | {warm.get('listPaginatedFineTuningJobs', 0):>5} "
+            f"{row['jobs']:>6} | {warm.get('listPaginatedFineTuningJobs', 0):>5} {row['discovery']:>4} "
             f"{warm.get('retrieveFineTuningJob', 0):>6} {warm.get('listFineTuningEvents', 0):>6} "
             f"{_total(warm):>6} {row['cold_time']:>7.2f} {row['warm_time']:>7.2f} |"
             f" {naive.get('retrieveFineTuningJob', 0):>12} {_total(naive):>13} {row['naive_time']:>8.2f}"
         )
     print(
-        "\nlist/single/events: the watcher's warm-cycle requests (list pages of 100, single job reads, events"
+        "\nlist/single/events: the watcher's warm-cycle requests (list pages of 100, discovery's among them as"
+        "\n`disc`, single job reads, events"
         "\nreads — at most 100 progress reads a cycle, oldest first). naive status: one retrieve per job;"
         "\nnaive +events: with one events read per job for progress. Cold cycle requests:"
     )
     for row in rows:
         cold = row["cold"]
         assert isinstance(cold, dict)
-        print(f"  {row['jobs']:>5} jobs: {cold}")
+        print(f"  {row['jobs']:>5} jobs: {cold} (discovery pages: {row['cold_discovery']})")
 
 
 async def main() -> None:
@@ -209,9 +253,10 @@ async def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--cycles", type=int, default=3)
+    parser.add_argument("--subscriptions", action="store_true", help="with subscriptions on (see above)")
     args = parser.parse_args()
-    rows = [await measure(size, args.cycles) for size in args.sizes]
-    _print(rows)
+    rows = [await measure(size, args.cycles, subscriptions=args.subscriptions) for size in args.sizes]
+    _print(rows, subscriptions=args.subscriptions)
 
 
 if __name__ == "__main__":

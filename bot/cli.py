@@ -37,9 +37,25 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--speed", type=float, default=1.0, help="how many times faster than a real job")
     emulator.add_argument("--api-key", default="sk-emulator", help="the one key accepted")
     emulator.add_argument("--seed", type=int, default=0, help="seed for the emulated metrics")
+    emulator.add_argument(
+        "--webhook-url",
+        default=None,
+        help="POST signed job-end events here (e.g. http://127.0.0.1:3000/webhooks/fine-tuning)",
+    )
+    emulator.add_argument(
+        "--webhook-secret",
+        default=None,
+        help="the whsec_… secret to sign them with (the bot's TUNEOPS_WEBHOOK_SECRET)",
+    )
 
     commands.add_parser("check", help="validate configuration and reach Slack and the fine-tuning API")
     commands.add_parser("migrate", help="apply storage migrations")
+
+    from bot.preflight.command import add_arguments as add_validate_arguments
+
+    add_validate_arguments(
+        commands.add_parser("validate", help="check a JSONL training file before it costs money")
+    )
     return parser
 
 
@@ -48,12 +64,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "emulator":
             from bot.sandbox.emulator.server import serve_forever
+            from bot.sandbox.emulator.webhooks import WebhookConfigError
 
-            asyncio.run(
-                serve_forever(
-                    host=args.host, port=args.port, speed=args.speed, api_key=args.api_key, seed=args.seed
+            if (args.webhook_url is None) != (args.webhook_secret is None):
+                print("tuneops emulator: --webhook-url and --webhook-secret go together", file=sys.stderr)
+                return 2
+            try:
+                asyncio.run(
+                    serve_forever(
+                        host=args.host,
+                        port=args.port,
+                        speed=args.speed,
+                        api_key=args.api_key,
+                        seed=args.seed,
+                        webhook_url=args.webhook_url,
+                        webhook_secret=args.webhook_secret,
+                    )
                 )
-            )
+            except WebhookConfigError as error:
+                print(f"tuneops emulator: {error}", file=sys.stderr)
+                return 2
             return 0
         if args.command == "migrate":
             from bot.app.serve import migrate
@@ -63,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.app.check import run_check
 
             return asyncio.run(run_check())
+        if args.command == "validate":
+            from bot.preflight.command import run_validate
+
+            return run_validate(args)
         if args.command == "run":
             from bot.app.serve import run_service
 

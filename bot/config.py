@@ -6,6 +6,7 @@ never echoed back (they are `SecretStr`).
 
 from __future__ import annotations
 
+import binascii
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -54,9 +55,15 @@ class Settings(BaseSettings):
     # Seconds between the Socket Mode watchdog's checks; three failed checks in a row replace the connection.
     socket_check_interval: float = Field(default=10.0, alias="TUNEOPS_SOCKET_CHECK_INTERVAL", gt=0)
     admins: str = Field(default="", alias="TUNEOPS_ADMINS")
+    # Who may subscribe channels to jobs started anywhere (and change channel settings): unset = anyone;
+    # set = these user ids and the admins.
+    subscribers: str | None = Field(default=None, alias="TUNEOPS_SUBSCRIBERS")
     # A JSON or TOML file of USD per 1M training tokens by model, over the built-in table (bot/jobs/prices.py).
     prices_file: str | None = Field(default=None, alias="TUNEOPS_PRICES")
     command: str = Field(default="/finetune", alias="TUNEOPS_COMMAND")
+    # Standard Webhooks signing secrets (`whsec_…`) for POST /webhooks/fine-tuning; several, comma-separated,
+    # while one is rotated out. Unset: the endpoint is not served.
+    webhook_secret: SecretStr | None = Field(default=None, alias="TUNEOPS_WEBHOOK_SECRET")
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
@@ -81,6 +88,29 @@ class Settings(BaseSettings):
             raise ValueError("must look like /finetune")
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec_list(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        parts = [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
+        if not parts:
+            return None
+        for number, part in enumerate(parts, start=1):
+            where = f"secret {number}" if len(parts) > 1 else "the secret"
+            if not part.startswith("whsec_"):
+                raise ValueError(f"{where} should start with whsec_ (copy it from the webhook's settings)")
+            try:
+                encoded = part.removeprefix("whsec_")
+                # Some senders drop base64's padding; the verifier tolerates that too.
+                encoded += "=" * (-len(encoded) % 4)
+                key = binascii.a2b_base64(encoded.encode(), strict_mode=True)
+            except (binascii.Error, ValueError):
+                key = b""
+            if not key:
+                raise ValueError(f"{where} should be whsec_ followed by base64; it looks cut or mistyped")
+        return SecretStr(",".join(parts))
+
     @model_validator(mode="after")
     def _provider_complete(self) -> Settings:
         if self.provider == "azure" and not self.azure_openai_endpoint:
@@ -93,6 +123,20 @@ class Settings(BaseSettings):
     @property
     def admin_ids(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.admins.split(",") if part.strip())
+
+    @property
+    def subscriber_ids(self) -> frozenset[str] | None:
+        """None: anyone may subscribe; else only these ids (and the admins)."""
+        if self.subscribers is None:
+            return None
+        return frozenset(part.strip() for part in self.subscribers.split(",") if part.strip())
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """The webhook signing secrets, newest first as configured; empty when webhooks are off."""
+        if self.webhook_secret is None:
+            return []
+        return self.webhook_secret.get_secret_value().split(",")
 
     @property
     def socket_mode(self) -> bool:

@@ -26,6 +26,9 @@ class Services:
     clock: Callable[[], float] = time.time
     # Set whenever something new waits for the notifier (an outbox row, a card to redraw).
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # The create intents this process is still carrying out; the watcher's adoption leaves them alone and
+    # finishes any other open intent (a create cut short by a crash or a failing database).
+    creates_under_way: set[str] = field(default_factory=set)
 
     @property
     def provider(self) -> str:

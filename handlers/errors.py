@@ -26,6 +26,7 @@ from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneErro
 from bot.finetune.retry import DAILY_LIMIT_CODE
 from bot.finetune.wind_down import is_wind_down_refusal
 from bot.jobs.actions import CONTROL_ACTIONS, Action
+from bot.jobs.actor import Actor
 from bot.jobs.grammar import DEFAULT_COMMAND, CommandError
 from bot.jobs.intents import DatabaseFailing
 from bot.jobs.service import JobService
@@ -182,7 +183,9 @@ class ErrorBoundary:
             _log(error, explanation, kind=kind, intent=intent)
         if isinstance(error, BoltUnhandledRequestError) and kind not in ("command", "click", "form"):
             return None  # not a person's request (an event we don't subscribe to): keep Bolt's 404
-        actor = actor_of(body)
+        # Who asked and where: as the listener chain settled it (a Home tab click acts in the job's channel).
+        known = context.get("actor")
+        actor = known if isinstance(known, Actor) else actor_of(body)
         refused = error.intent if isinstance(error, PermissionRefused) else None
         if refused is not None and actor is not None and isinstance(jobs, JobService):
             audit = jobs.record_refusal(refused.action, refused.job_id, actor, str(error))

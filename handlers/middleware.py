@@ -70,6 +70,17 @@ async def read_create_form(context: AsyncBoltContext, next: Next) -> None:
     await next()
 
 
+async def read_settings_form(context: AsyncBoltContext, next: Next) -> None:
+    context["intent"] = Intent(Action.SAVE_SETTINGS)
+    await next()
+
+
+async def read_upload(context: AsyncBoltContext, next: Next) -> None:
+    """The upload form and its `Upload & start` button."""
+    context["intent"] = Intent(Action.UPLOAD)
+    await next()
+
+
 async def authorize(context: AsyncBoltContext, jobs: JobService, next: Next) -> None:
     """Ask the policy; refuse (audited by the error boundary, after the ack), or let the listener run."""
     intent = intent_of(context)

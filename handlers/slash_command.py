@@ -19,16 +19,24 @@ from bot.jobs.grammar import (
     Help,
     JobAction,
     ListJobs,
+    ListSubscriptions,
     OpenCreateForm,
+    OpenSettings,
+    OpenUploadForm,
+    ShowAudit,
     ShowCheckpoints,
     ShowEvents,
     ShowStatus,
+    Subscribe,
+    Unsubscribe,
     Unwatch,
     Watch,
 )
 from bot.jobs.outcomes import ActionNotSent
 from bot.jobs.records import Origin
 from bot.jobs.service import JobService
+from bot.schedule.commands import SetDigest, SetQuiet
+from bot.schedule.service import ChannelSchedules
 from bot.services import Services
 from bot.views import SlackMessage
 from bot.views.answers import (
@@ -39,6 +47,7 @@ from bot.views.answers import (
     unfollow_answer,
 )
 from bot.views.card import job_card
+from bot.views.card_states import without_buttons
 from bot.views.checkpoints import checkpoints_message
 from bot.views.create_form import create_modal
 from bot.views.events import events_message
@@ -46,13 +55,24 @@ from bot.views.help import help_message
 from bot.views.lists import job_list_page
 from bot.views.replies import form_opens_alone
 from handlers.after_training import run_after_training
+from bot.views.settings_form import settings_modal
+from bot.views.subscriptions import (
+    audit_message,
+    subscribed_answer,
+    subscriptions_message,
+    unsubscribed_answer,
+)
+from bot.views.upload_form import upload_modal
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command
+from handlers.schedules import attach_schedules, schedule_command
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    app.command(services.settings.command, middleware=[parse_slash_command, authorize])(handle_command)
+    app.command(
+        services.settings.command, middleware=[parse_slash_command, authorize, attach_schedules(services)]
+    )(handle_command)
 
 
 async def handle_command(
@@ -66,6 +86,7 @@ async def handle_command(
     client: AsyncWebClient,
     context: AsyncBoltContext,
     boundary: ErrorBoundary,
+    schedules: ChannelSchedules,
 ) -> None:
     async with boundary.ack_then_work(ack, body, context):
         if isinstance(parsed_command, OpenCreateForm):
@@ -78,14 +99,28 @@ async def handle_command(
             await answer_privately(
                 answer, respond=respond, client=client, channel=actor.channel, user=actor.user
             )
+        elif isinstance(parsed_command, OpenSettings):
+            trigger = body["trigger_id"]
+            await jobs.channels.open_settings(
+                actor,
+                lambda settings: client.views_open(
+                    trigger_id=trigger, view=settings_modal(channel_id=actor.channel, settings=settings)
+                ),
+            )
+        elif isinstance(parsed_command, OpenUploadForm):
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=upload_modal(channel_id=actor.channel)
+            )
         else:
-            answer = await run_command(parsed_command, actor, jobs)
+            answer = await run_command(parsed_command, actor, jobs, schedules)
             await answer_privately(
                 answer, respond=respond, client=client, channel=actor.channel, user=actor.user
             )
 
 
-async def run_command(command: Command, actor: Actor, jobs: JobService) -> SlackMessage:
+async def run_command(
+    command: Command, actor: Actor, jobs: JobService, schedules: ChannelSchedules
+) -> SlackMessage:
     """What the person sees for a parsed command (errors are raised for the boundary)."""
     match command:
         case Help(topic=topic):
@@ -104,7 +139,9 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return typed_action_answer(done, now=jobs.clock())
         case ShowStatus(job_id=job_id):
             shown = await jobs.status(job_id, actor)
-            return job_card(shown.job, shown.tracked, jobs.clock())
+            card = job_card(shown.job, shown.tracked, jobs.clock(), provider=jobs.provider)
+            # Shown to this person only: without the buttons they could only be refused.
+            return without_buttons(card, await jobs.refused_buttons(job_id, actor))
         case ShowEvents(job_id=job_id, limit=limit):
             events = await jobs.events(job_id, limit, actor)
             return events_message(events.job_id, events.events)
@@ -116,7 +153,19 @@ async def run_command(command: Command, actor: Actor, jobs: JobService) -> Slack
             return follow_answer(followed, command=jobs.command, now=jobs.clock())
         case Unwatch(job_id=job_id):
             return unfollow_answer(await jobs.unwatch(job_id, actor), command=jobs.command)
-        case OpenCreateForm():
+        case Subscribe(filter=job_filter):
+            return subscribed_answer(await jobs.channels.subscribe(job_filter, actor), command=jobs.command)
+        case ListSubscriptions():
+            return subscriptions_message(await jobs.channels.subscriptions(actor), command=jobs.command)
+        case Unsubscribe(number=number):
+            return unsubscribed_answer(await jobs.channels.unsubscribe(number, actor), command=jobs.command)
+        case ShowAudit(request=request):
+            return audit_message(await jobs.channels.audit(request, actor))
+        case OpenCreateForm() | OpenSettings():
             return form_opens_alone(jobs.command)
+        case SetDigest() | SetQuiet():
+            return await schedule_command(command, actor, schedules, slash=jobs.command)
+        case OpenUploadForm():
+            return help_message(jobs.command, "upload")
         case _:  # the after-training commands are run by handlers/after_training.py
             raise AssertionError(f"not a job command: {command!r}")

@@ -104,6 +104,7 @@ class JobsAndWatches(Connections):
                 "DELETE FROM outbox WHERE job_id = ? AND channel = ? AND state = 'pending'", (job_id, channel)
             )
             removed = await run(db, "DELETE FROM watches WHERE job_id = ? AND channel = ?", (job_id, channel))
+            await db.execute("DELETE FROM watch_filters WHERE job_id = ? AND channel = ?", (job_id, channel))
         return removed == 1
 
     async def get_watch(self, job_id: str, channel: str) -> Watch | None:

@@ -208,6 +208,102 @@ _CREATE_INTENTS = Migration(
     ),
 )
 
+_SUBSCRIPTIONS = Migration(
+    7,
+    "channel subscriptions to jobs started anywhere, the jobs discovery has seen, per-channel settings",
+    (
+        """
+        CREATE TABLE subscriptions (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel    TEXT NOT NULL,
+            user       TEXT NOT NULL,
+            filter     TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX subscriptions_channel ON subscriptions (channel, created_at)",
+        # Every job id discovery met on a list page: it reads newest first until it meets one of these.
+        "CREATE TABLE seen_jobs (job_id TEXT PRIMARY KEY, seen_at REAL NOT NULL)",
+        # Which changes a channel that follows a job through subscriptions hears ("only="); no row or a
+        # NULL `told`: every change.
+        """
+        CREATE TABLE watch_filters (
+            job_id  TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            told    TEXT,
+            PRIMARY KEY (job_id, channel)
+        )
+        """,
+        """
+        CREATE TABLE channel_settings (
+            channel    TEXT PRIMARY KEY,
+            settings   TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX audit_log_channel ON audit_log (channel, at)",
+    ),
+)
+
+_SCHEDULES_AND_HOME = Migration(
+    8,
+    "channel digests and quiet hours, their channel-level posts, notes held back, and who opened the Home tab",
+    (
+        """
+        CREATE TABLE channel_schedules (
+            channel      TEXT PRIMARY KEY,
+            digest_time  TEXT,
+            digest_zone  TEXT,
+            digest_since REAL,
+            quiet_start  TEXT,
+            quiet_end    TEXT,
+            quiet_zone   TEXT,
+            updated_by   TEXT,
+            updated_at   REAL NOT NULL
+        ) WITHOUT ROWID
+        """,
+        # A post for a channel as a whole. UNIQUE (channel, key): a digest is queued once per channel and
+        # local date, whatever restarts or second processes do.
+        """
+        CREATE TABLE channel_posts (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel         TEXT NOT NULL,
+            key             TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            payload         TEXT NOT NULL DEFAULT '{}',
+            state           TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (state IN ('pending', 'sent', 'given_up')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            slack_ts        TEXT,
+            last_error      TEXT,
+            created_at      REAL NOT NULL,
+            sent_at         REAL,
+            UNIQUE (channel, key)
+        )
+        """,
+        "CREATE INDEX channel_posts_due ON channel_posts (next_attempt_at) WHERE state = 'pending'",
+        # Routine notes kept back during a channel's quiet hours (their outbox row is handed over to the
+        # summary that folds them in at `until`).
+        """
+        CREATE TABLE quiet_held (
+            outbox_id  INTEGER PRIMARY KEY,
+            channel    TEXT NOT NULL,
+            job_id     TEXT NOT NULL,
+            transition TEXT NOT NULL,
+            payload    TEXT NOT NULL DEFAULT '{}',
+            until      REAL NOT NULL,
+            held_at    REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX quiet_held_due ON quiet_held (until, channel)",
+        "CREATE TABLE home_tabs (user TEXT PRIMARY KEY, opened_at REAL NOT NULL, published_at REAL) WITHOUT ROWID",
+        "CREATE INDEX jobs_by_creator ON jobs (creator, terminal, updated_at)",
+        "CREATE INDEX jobs_by_update ON jobs (updated_at)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL_SCHEMA,
     _READ_ORDER,
@@ -215,6 +311,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _IN_FLIGHT,
     _UNREACHABLE_RETRY,
     _CREATE_INTENTS,
+    _SUBSCRIPTIONS,
+    _SCHEDULES_AND_HOME,
 )
 
 _VERSION_TABLE = """

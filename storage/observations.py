@@ -11,7 +11,7 @@ import aiosqlite
 from bot.finetune.models import TERMINAL_STATUSES
 
 # Imported rather than passed in: the rules decide on the state read inside the write transaction.
-from bot.jobs.observation_rules import JobUpdate, StoredJob, apply_observation, stuck_note
+from bot.jobs.observation_rules import JobUpdate, StoredJob, apply_observation, stuck_note, unreadable_note
 from bot.jobs.records import Observation, StatusChange, TrackedJob
 from storage.connection import Connections, one, run
 from storage.errors import JobNotTrackedError
@@ -84,6 +84,11 @@ class Observations(Connections):
             await mark_cards_stale(db, job_id)
             await enqueue(db, job_id, note, now=now)
         return True
+
+    async def note_unreadable(self, job_id: str, *, reason: str, now: float) -> bool:
+        async with self._write() as db:
+            note = unreadable_note(await _stored_job(db, job_id), reason=reason)
+            return note is not None and bool(await enqueue(db, job_id, note, now=now))
 
 
 async def _stored_job(db: aiosqlite.Connection, job_id: str) -> StoredJob:

@@ -17,6 +17,7 @@ from bot.jobs.records import (
     TrackedJob,
     Watch,
 )
+from bot.jobs.size_caps import capped
 
 JOB_FIELDS = (
     "job_id",
@@ -79,9 +80,10 @@ WATCH_COLUMNS = columns(WATCH_FIELDS, table="w")  # the `watches w` columns `wat
 
 
 def encode_json(value: Mapping[str, object]) -> str:
+    """The stored text of a snapshot or payload, within the size caps (a huge API field is cut)."""
     # Sorted keys: the same object always encodes to the same text.
     # default=str: a stray non-JSON value (a datetime in `details`) is kept as text rather than failing.
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps(capped(value), sort_keys=True, separators=(",", ":"), default=str)
 
 
 def decode_object(text: Any) -> dict[str, object]:

@@ -22,6 +22,9 @@ from storage.jobs import JobsAndWatches
 from storage.migrations import apply_migrations
 from storage.observations import Observations
 from storage.outbox import Outbox
+from storage.schedules import Schedules
+from storage.subscriptions import SubscriptionsAndSettings
+from storage.webhooks import WebhookDeliveries
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -29,7 +32,16 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 
-class SqliteStore(JobsAndWatches, Observations, Outbox, AuditAndDeliveries, IntentsAndHealth):
+class SqliteStore(
+    JobsAndWatches,
+    Observations,
+    Outbox,
+    AuditAndDeliveries,
+    IntentsAndHealth,
+    SubscriptionsAndSettings,
+    Schedules,
+    WebhookDeliveries,
+):
     """The `storage.store.Store` protocol on one SQLite file. Build it with `open` or `open_store`."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:

@@ -7,8 +7,10 @@ replicas can implement the same protocol later. Times are unix seconds as floats
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
+from bot.jobs.channel_settings import ChannelSettings
 from bot.jobs.records import (
     AuditEntry,
     CardToRefresh,
@@ -21,10 +23,13 @@ from bot.jobs.records import (
     TrackedJob,
     UnreachableChannel,
     Watch,
+    WebhookTake,
 )
+from bot.jobs.subscriptions import JobFilter, Subscription
+from storage.schedule_store import ScheduleStore
 
 
-class Store(Protocol):
+class Store(ScheduleStore, Protocol):
     # lifecycle -------------------------------------------------------------------------------------
     async def migrate(self) -> int:
         """Apply pending migrations in order; return the schema version. Safe to re-run."""
@@ -147,6 +152,9 @@ class Store(Protocol):
         """The API will not give back a finished job (deleted, say): its final read is not due any more,
         and its success note stops waiting for it. False when no final read was due."""
 
+    async def note_unreadable(self, job_id: str, *, reason: str, now: float) -> bool:
+        """Queue "I can't read this job" for its channels, once per status; True when something was queued."""
+
     async def note_stuck(self, job_id: str, *, now: float, read_at: float | None = None) -> bool:
         """Enqueue one "looks stuck" note per status sequence; False if already noted.
 
@@ -228,3 +236,55 @@ class Store(Protocol):
 
     async def remember_delivery(self, key: str, *, now: float, ttl: float) -> bool:
         """True the first time `key` is seen within its ttl; False for a repeat. Prunes expired keys."""
+
+    # subscriptions, discovery, channel settings -------------------------------------------------------
+    async def add_subscription(
+        self, channel: str, *, user: str, job_filter: JobFilter, now: float
+    ) -> Subscription: ...
+
+    async def channel_subscriptions(self, channel: str) -> list[Subscription]:
+        """The channel's subscriptions, oldest first (the numbers `unsubscribe` takes follow this order)."""
+
+    async def all_subscriptions(self) -> list[Subscription]: ...
+
+    async def remove_subscriptions(self, channel: str, ids: Collection[int]) -> int:
+        """Delete these subscriptions of the channel; how many went. Jobs already followed stay followed."""
+
+    async def known_jobs(self, job_ids: Sequence[str]) -> set[str]:
+        """The ids among `job_ids` that discovery met before (tracked or not)."""
+
+    async def remember_seen(self, job_ids: Sequence[str], *, now: float) -> None:
+        """Discovery met these jobs on a list page."""
+
+    async def tracked_among(self, job_ids: Sequence[str]) -> list[TrackedJob]:
+        """The unfinished jobs among `job_ids` that some channel follows."""
+
+    async def follows_parked_jobs(self) -> bool:
+        """Some channel follows a paused (or pausing) job: the watcher reads a list page each interval."""
+
+    async def set_watch_filter(self, job_id: str, channel: str, told: frozenset[str] | None) -> None:
+        """The statuses whose changes `channel` hears of the job (None: every change)."""
+
+    async def watch_filter(self, job_id: str, channel: str) -> frozenset[str] | None: ...
+
+    async def channel_settings(self, channel: str) -> ChannelSettings:
+        """The channel's settings, or the defaults."""
+
+    async def save_channel_settings(
+        self, channel: str, settings: ChannelSettings, *, user: str, now: float
+    ) -> None: ...
+
+    async def enqueue_progress(
+        self, job_id: str, mark: int, *, choices: Sequence[str], payload: Mapping[str, object], now: float
+    ) -> int:
+        """Queue the progress note of `mark` % for every channel following the job whose settings' progress
+        choice is one of `choices` (once per channel); how many were queued."""
+
+    async def audit_for_channel(self, channel: str | None, *, limit: int = 20) -> list[AuditEntry]:
+        """The channel's entries (every channel's with None), newest first."""
+
+    # webhook deliveries ------------------------------------------------------------------------------
+    async def take_webhook(self, webhook_id: str, *, job_id: str, now: float, keep_for: float) -> WebhookTake:
+        """Take a verified delivery about `job_id` once: the first time its id is seen (within `keep_for`
+        seconds), a followed job not read to its end yet is made due at once (`READ_NOW`); a repeat, a job
+        nobody follows and one already done with are left alone. All in one transaction."""

@@ -125,3 +125,37 @@ async def test_create_watch_pause_and_cancel_a_job_in_the_browser(browser: Brows
         await page.screenshot(path=str(ARTIFACTS / "sandbox-end.png"))
         await page.close()
         await control.aclose()
+
+
+async def test_the_home_tab_in_the_browser_shows_my_job_with_its_buttons(
+    browser: Browser, sandbox: Sandbox
+) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        await page.goto(sandbox.page_url)
+        await expect(page.locator("#connection-status")).to_have_attribute(
+            "data-state", "live", timeout=WAIT_MS
+        )
+        # Nothing started yet: the Home tab says how to start.
+        await page.locator("#home-link").click()
+        home = page.locator("#home-tab")
+        await expect(home).to_contain_text("Start one with", timeout=WAIT_MS)
+        await expect(page.locator("#composer")).to_be_hidden()
+
+        # Back in the channel, start a job; the Home tab shows it with the buttons this person may use.
+        await page.locator('.channel[data-channel-id="C_ML"]').click()
+        await page.locator("#composer-input").fill(CREATE)
+        await page.locator("#composer-input").press("Enter")
+        first_card = page.locator('#message-list .message[data-kind="message"]').first
+        await expect(first_card).to_contain_text("ftjob-", timeout=WAIT_MS)
+        await page.locator("#home-link").click()
+        await expect(home).to_contain_text("In progress", timeout=WAIT_MS)
+        await expect(home.get_by_role("button", name="Cancel", exact=True)).to_be_visible()
+        refresh = home.get_by_role("button", name="Refresh", exact=True)
+        await expect(refresh).to_be_visible()
+        await refresh.click()
+        await expect(home).to_contain_text("ftjob-", timeout=WAIT_MS)
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "sandbox-home.png"))
+    finally:
+        await page.close()

@@ -186,18 +186,20 @@ async def test_invalid_spec_reports_every_problem_and_sends_nothing(
     assert stats["total"] == 0
 
 
-async def test_azure_suffix_rules_apply_only_on_azure(
+async def test_azure_suffix_rules_are_checked_before_sending_openai_refuses_at_the_server(
     finetune_client: FineTuneClient, emulator_control: EmulatorControl
 ) -> None:
-    spec = small_job(suffix="has spaces and is fine on openai")
+    spec = small_job(suffix="has spaces")
 
     if finetune_client.provider_name == "azure":
         with pytest.raises(InvalidJobSpecError, match="suffix"):
             await finetune_client.create_job(spec)
         assert (await emulator_control.stats())["total"] == 0
     else:
-        job = await finetune_client.create_job(spec)
-        assert job.user_provided_suffix == "has spaces and is fine on openai"
+        with pytest.raises(BadRequestError) as caught:
+            await finetune_client.create_job(spec)
+        assert caught.value.param == "suffix"
+        assert "suffix" in str(caught.value)
 
 
 async def test_server_side_rejection_keeps_param_and_message(finetune_client: FineTuneClient) -> None:

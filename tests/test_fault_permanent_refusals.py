@@ -14,6 +14,7 @@ import pytest
 from bot.jobs.records import OutboxStats
 from bot.sandbox.emulator.control import EmulatorControl
 from tests.support.background import AppRig
+from tests.support.runtime import CREATE_ARGS
 
 CHANNEL = "C_ML"
 
@@ -84,3 +85,20 @@ async def test_a_reply_whose_fallback_is_refused_too_is_given_up_and_the_thread_
     assert len(_replies(rig, card.ts)) == 3
     stats = await _settled(rig)
     assert stats.given_up == 1
+
+
+async def test_a_card_refused_for_good_at_create_is_posted_at_once_as_plain_text(app_rig: AppRig) -> None:
+    rig = app_rig
+    rig.slack.refuse("invalid_blocks", channel=CHANNEL, with_blocks=True)
+    sent = await rig.slack.sender.slash(
+        f"create {CREATE_ARGS} suffix=plaincard", user="U_ALICE", channel=CHANNEL
+    )
+    answer = await rig.bot.answer_text(sent)
+
+    (card,) = rig.slack.messages(CHANNEL)  # posted by the create itself, before any note
+    (tracked,) = await rig.bot.store.channel_jobs(CHANNEL, limit=5)
+    assert card.blocks == []
+    assert tracked.job_id in card.text
+    assert "not posted" not in answer
+    watch = await rig.bot.store.get_watch(tracked.job_id, CHANNEL)
+    assert watch is not None and watch.card_ts == card.ts  # its later edits and replies go to this one

@@ -108,14 +108,19 @@ async def test_the_admins_are_told_when_the_job_has_no_creator(make_app_rig: Mak
     # A job nobody in Slack started (found by the watcher, say): drop the creator the command recorded.
     tracked = await rig.bot.store.get_job(job_id)
     assert tracked is not None and tracked.creator == "U_ALICE"
-    with sqlite3.connect(rig.bot.services.settings.db_path) as db:
-        db.execute("UPDATE jobs SET creator = NULL WHERE job_id = ?", (job_id,))
+    # In a thread: the bot shares this event loop and may be in the middle of a write it must finish.
+    await asyncio.to_thread(_drop_creator, rig.bot.services.settings.db_path, job_id)
     rig.slack.set_channel_state(CHANNEL, "not_in_channel")
 
     await control.set_job(job_id, status="running")
     await rig.slack.wait_for(lambda: _dms(rig, "U_ADMIN") and _dms(rig, "U_OPS"))
     assert _dms(rig, "U_ALICE") == []
     assert rig.transitions(CHANNEL, card.ts) == []
+
+
+def _drop_creator(db_path: str, job_id: str) -> None:
+    with sqlite3.connect(db_path, timeout=30) as db:
+        db.execute("UPDATE jobs SET creator = NULL WHERE job_id = ?", (job_id,))
 
 
 def _refused_posts(rig: AppRig) -> int:

@@ -24,7 +24,15 @@ FORBIDDEN = [
     ("handlers", "bot.app"),
     *[
         (layer, forbidden)
-        for layer in ("bot.jobs", "bot.watch", "bot.notify", "bot.views", "bot.finetune", "storage")
+        for layer in (
+            "bot.jobs",
+            "bot.watch",
+            "bot.notify",
+            "bot.views",
+            "bot.finetune",
+            "bot.preflight",
+            "storage",
+        )
         for forbidden in ("handlers", "bot.app")
     ],
     ("bot.jobs", "bot.views"),

@@ -24,7 +24,7 @@ CREATE = f"create model=gpt-4o-mini-2024-07-18 training_file={DEMO_TRAINING_FILE
 async def test_healthy_when_database_and_watcher_are(ops_bot: OpsBot) -> None:
     status, body = await ops_bot.healthz()
     assert status == 200
-    assert body == {"status": "ok", "database": True, "watcher": True, "socket_mode": None}
+    assert body == {"status": "ok", "database": True, "watcher": True, "socket_mode": None, "problems": []}
 
 
 async def test_unhealthy_when_the_watcher_is_gone(ops_bot: OpsBot) -> None:
@@ -33,7 +33,13 @@ async def test_unhealthy_when_the_watcher_is_gone(ops_bot: OpsBot) -> None:
     await background.stop(timeout=2)
     status, body = await ops_bot.healthz()
     assert status == 503
-    assert body == {"status": "unhealthy", "database": True, "watcher": False, "socket_mode": None}
+    assert body == {
+        "status": "unhealthy",
+        "database": True,
+        "watcher": False,
+        "socket_mode": None,
+        "problems": ["the watcher has not finished a cycle lately (see the log)"],
+    }
 
 
 async def test_unhealthy_when_the_database_does_not_answer(ops_bot: OpsBot) -> None:
@@ -45,6 +51,7 @@ async def test_unhealthy_when_the_database_does_not_answer(ops_bot: OpsBot) -> N
     assert status == 503
     assert body["status"] == "unhealthy"
     assert body["database"] is False
+    assert "the database does not answer" in body["problems"]
     # Metrics are still served (the outbox gauges just keep their last value).
     assert "tuneops_api_requests_total" in await ops_bot.metrics()
 
@@ -57,6 +64,7 @@ async def test_unhealthy_when_the_database_file_is_deleted(ops_bot: OpsBot) -> N
     status, body = await ops_bot.healthz()
     assert status == 503
     assert body["database"] is False
+    assert body["problems"] == ["the database file is gone (No such file or directory)"]
 
 
 async def test_unhealthy_when_the_database_file_was_replaced(ops_bot: OpsBot) -> None:
@@ -67,6 +75,7 @@ async def test_unhealthy_when_the_database_file_was_replaced(ops_bot: OpsBot) ->
     status, body = await ops_bot.healthz()
     assert status == 503
     assert body["database"] is False
+    assert body["problems"] == ["the database file was replaced since it was opened"]
 
 
 async def test_metrics_count_real_traffic(ops_bot: OpsBot) -> None:
@@ -148,7 +157,7 @@ async def test_unhealthy_while_the_socket_mode_connection_is_down(
         async with aiohttp.ClientSession() as http:
             assert await healthz(http) == (
                 200,
-                {"status": "ok", "database": True, "watcher": None, "socket_mode": True},
+                {"status": "ok", "database": True, "watcher": None, "socket_mode": True, "problems": []},
             )
             socket_slack.drop_socket_connections()
             async with asyncio.timeout(10):
@@ -158,7 +167,13 @@ async def test_unhealthy_while_the_socket_mode_connection_is_down(
                     answer = await healthz(http)
             assert answer == (
                 503,
-                {"status": "unhealthy", "database": True, "watcher": None, "socket_mode": False},
+                {
+                    "status": "unhealthy",
+                    "database": True,
+                    "watcher": None,
+                    "socket_mode": False,
+                    "problems": ["the Socket Mode connection to Slack is down"],
+                },
             )
 
             assert await watchdog.check()  # one check is enough here (max_failures=1): reconnected

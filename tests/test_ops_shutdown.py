@@ -43,7 +43,13 @@ async def test_sigterm_in_http_mode_exits_zero_with_a_consistent_database(
     process = await start_service(env, tmp_path)
     try:
         health = await wait_healthy(f"http://127.0.0.1:{port}", process)
-        assert health == {"status": "ok", "database": True, "watcher": True, "socket_mode": None}
+        assert health == {
+            "status": "ok",
+            "database": True,
+            "watcher": True,
+            "socket_mode": None,
+            "problems": [],
+        }
         ops_slack.set_bot_url(f"http://127.0.0.1:{port}/slack/events")
         sent = await ops_slack.sender.slash(CREATE, user="U_ALICE", channel="C_OPS")
         assert sent.status == 200

@@ -76,14 +76,18 @@ async def test_bad_input_is_shown_next_to_each_field_and_the_form_stays_open(bot
 
 
 async def test_an_api_refusal_after_the_form_closed_reaches_the_person(bot: BotRig) -> None:
+    # A missing file is caught before the form closes (tests/test_slack_form_retry.py); a suffix only the
+    # API refuses is not.
     view = await _open_form(bot)
-    sent = await bot.slack.sender.submit_view(view, {"model": BASE_MODEL, "training_file": "file-missing"})
+    sent = await bot.slack.sender.submit_view(
+        view, {"model": BASE_MODEL, "training_file": DEMO_TRAINING_FILE, "suffix": "not:allowed"}
+    )
     assert sent.status == 200 and sent.body is None  # the form was fine: it closes
     note = await bot.slack.wait_for(
         lambda: [e for e in bot.slack.ephemerals("U_ALICE") if "refused" in e.text]
     )
     assert note[0].channel == "C_ML"
-    assert "file-missing" in texts_of(note)
+    assert "not:allowed" in texts_of(note)
     assert bot.slack.messages("C_ML") == []
 
 

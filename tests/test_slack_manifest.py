@@ -25,9 +25,14 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "chat_update": {"chat:write"},
     "chat_postEphemeral": {"chat:write"},
     "views_open": set(),  # needs only the trigger_id of a command or click
+    "views_publish": set(),  # the app's own Home tab
+    "users_conversations": {"channels:read", "groups:read"},  # a person's channels, for their Home tab
     "auth_test": set(),
     "conversations_replies": {"channels:history", "groups:history"},
     "conversations_history": {"channels:history", "groups:history"},
+    "users_lookupByEmail": {"users:read.email"},  # a job's `owner=<email>` metadata
+    "views_update": set(),  # a modal the app opened (Upload & start: "uploading…", then the create form)
+    "files_info": {"files:read"},  # a shared or picked training file, to download and check it
 }
 
 
@@ -80,8 +85,13 @@ def test_socket_mode_with_interactivity_and_no_request_urls(manifest: dict[str, 
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True
     assert "request_url" not in settings["interactivity"]
-    # One event: the bot invited into a channel (its waiting notes go out at once); no request URL.
-    assert settings["event_subscriptions"] == {"bot_events": ["member_joined_channel"]}
+    # The bot invited into a channel (its waiting notes go out at once), a person opening the Home tab,
+    # and messages in the channels it is in (a shared training file gets its pre-flight report); no
+    # request URL.
+    assert settings["event_subscriptions"] == {
+        "bot_events": ["member_joined_channel", "app_home_opened", "message.channels", "message.groups"]
+    }
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert all("url" not in command for command in manifest["features"]["slash_commands"])
     assert manifest["features"]["bot_user"]["display_name"]
 
@@ -116,6 +126,6 @@ def test_every_web_api_call_has_its_scope_and_no_scope_is_spare(manifest: dict[s
         if allowed_by:
             assert allowed_by & scopes, f"{method} needs one of {allowed_by}"
             needed |= allowed_by
-    # chat:write.public: cards in public channels the bot was not invited to; channels:read and
-    # groups:read: the member_joined_channel event.
-    assert scopes - needed == {"chat:write.public", "channels:read", "groups:read"}
+    # chat:write.public: cards in public channels the bot was not invited to; users:read: Slack grants
+    # users:read.email only with it (channels:read and groups:read are needed by users.conversations).
+    assert scopes - needed == {"chat:write.public", "users:read"}

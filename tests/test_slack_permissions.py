@@ -20,7 +20,7 @@ async def test_someone_else_cannot_pause_by_command(bot: BotRig) -> None:
     assert post.response_type == "ephemeral"
     assert "Only <@U_ALICE>, who started" in str(post.body.get("text"))
     assert await bot.job_status_in_emulator(job_id) == "running"
-    refusal = (await bot.store.audit_for_job(job_id))[0]
+    refusal = await bot.refusal(job_id, "pause")
     assert (refusal.action, refusal.user, refusal.channel, refusal.allowed) == (
         "pause",
         "U_BOB",
@@ -38,7 +38,7 @@ async def test_someone_else_cannot_cancel_by_button_and_the_card_is_untouched(bo
     assert "Only <@U_ALICE>" in await bot.answer_text(sent)
     assert await bot.job_status_in_emulator(job_id) == "running"
     assert len(card.versions) == versions  # type: ignore[attr-defined]
-    refusal = next(a for a in await bot.store.audit_for_job(job_id) if a.action == "cancel")
+    refusal = await bot.refusal(job_id, "cancel")
     assert (refusal.user, refusal.allowed) == ("U_BOB", False)
 
 
@@ -47,7 +47,7 @@ async def test_even_the_creator_is_refused_from_a_channel_that_does_not_follow_t
     sent = await bot.slack.sender.slash(f"cancel {job_id}", user="U_ALICE", channel="C_RANDOM")
     assert "doesn't follow" in await bot.answer_text(sent)
     assert await bot.job_status_in_emulator(job_id) == "running"
-    refusal = (await bot.store.audit_for_job(job_id))[0]
+    refusal = await bot.refusal(job_id, "cancel")
     assert (refusal.action, refusal.channel, refusal.allowed) == ("cancel", "C_RANDOM", False)
 
 

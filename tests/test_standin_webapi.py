@@ -71,7 +71,7 @@ async def test_scopes_are_named_in_the_answer_headers(slack: SlackStandIn) -> No
     client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
     answer = await client.auth_test()
     assert answer.headers["x-oauth-scopes"] == (
-        "commands,chat:write,chat:write.public,channels:history,groups:history"
+        "commands,chat:write,chat:write.public,channels:history,groups:history,files:read"
     )
     slack.bot_scopes = ("commands",)
     assert (await client.auth_test()).headers["x-oauth-scopes"] == "commands"

@@ -14,8 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.app.supervisor import supervise
+from bot.home.publisher import HomeUpkeep
 from bot.notify.notifier import Notifier
 from bot.ops.logs import log_context
+from bot.schedule.loop import ScheduleLoop
 from bot.services import Services
 from bot.watch.watcher import Watcher
 
@@ -31,6 +33,8 @@ class Background:
         *,
         watcher: Watcher | None = None,
         notifier: Notifier | None = None,
+        schedule: ScheduleLoop | None = None,
+        home: HomeUpkeep | None = None,
         health_margin: float = 30.0,
         restart_backoff: float = 1.0,
         restart_backoff_cap: float = 60.0,
@@ -38,6 +42,10 @@ class Background:
         self._services = services
         self.watcher = watcher if watcher is not None else Watcher(services)
         self.notifier = notifier if notifier is not None else Notifier(services)
+        # Digests and quiet-hours summaries (bot/schedule/).
+        self.schedule = schedule if schedule is not None else ScheduleLoop(services)
+        # The Home tab of people whose jobs changed (bot/home/).
+        self.home = home if home is not None else HomeUpkeep(services)
         self._health_margin = health_margin
         self._restart_backoff = restart_backoff
         self._restart_backoff_cap = restart_backoff_cap
@@ -62,6 +70,8 @@ class Background:
         self._tasks = [
             asyncio.create_task(self._supervised("watcher", self.watcher.run), name="tuneops-watcher"),
             asyncio.create_task(self._supervised("notifier", self.notifier.run), name="tuneops-notifier"),
+            asyncio.create_task(self._supervised("schedule", self.schedule.run), name="tuneops-schedule"),
+            asyncio.create_task(self._supervised("home", self.home.run), name="tuneops-home"),
         ]
         log.info("watcher and notifier started (poll interval %.1fs)", self._services.settings.poll_interval)
 
@@ -96,7 +106,7 @@ class Background:
         def left() -> float:
             return max(0.0, deadline - loop.time())
 
-        watcher_task, notifier_task = self._tasks
+        watcher_task, notifier_task, *_ = self._tasks
         await asyncio.wait([notifier_task], timeout=left())  # no more claims
         await self.notifier.drain(left())  # the rows under way finish, or are cancelled at the deadline
         await asyncio.wait([watcher_task], timeout=left())  # the cycle under way finishes

@@ -26,7 +26,19 @@ from bot.jobs.deploy import DeployService
 from bot.jobs.permissions import Policy
 from bot.jobs.service import JobService
 from bot.services import Services
-from handlers import actions, after_training, context, deliveries, events, form, slash_command
+from handlers import (
+    actions,
+    after_training,
+    context,
+    deliveries,
+    events,
+    form,
+    form_retry,
+    home,
+    settings_form,
+    slash_command,
+    uploads,
+)
 from handlers.errors import install_error_boundary
 from handlers.followups import FollowUps
 
@@ -88,11 +100,17 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
     app.middleware(WorkspaceGuard(services.slack))
     app.middleware(ResponseUrlGuard(settings.slack_api_url))
     deliveries.register(app, services, followups)
-    jobs = JobService(services, Policy(settings.admin_ids, command=settings.command))
+    jobs = JobService(
+        services, Policy(settings.admin_ids, command=settings.command, subscribers=settings.subscriber_ids)
+    )
     context.register(app, jobs=jobs, followups=followups, boundary=boundary)
     after_training.register(app, services, DeployService(services, jobs))
     slash_command.register(app, services)
     actions.register(app, services)
     form.register(app, services)
+    settings_form.register(app, services)
+    form_retry.register(app, services)
     events.register(app, services)
+    home.register(app, services)
+    uploads.register(app, services)
     return app

@@ -43,6 +43,7 @@ class HealthReport:
     database: bool
     watcher: bool | None  # None: no watcher runs in this process
     socket_mode: bool | None  # None: HTTP mode
+    problems: tuple[str, ...] = ()  # what is wrong, in plain words (for whoever reads /healthz)
 
     @property
     def ok(self) -> bool:
@@ -54,6 +55,7 @@ class HealthReport:
             "database": self.database,
             "watcher": self.watcher,
             "socket_mode": self.socket_mode,
+            "problems": list(self.problems),
         }
 
 
@@ -74,9 +76,19 @@ class HealthCheck:
         self.clock = clock
 
     async def report(self) -> HealthReport:
-        database, socket_mode = await asyncio.gather(self._database(), self._socket())
+        database_problem, socket_mode = await asyncio.gather(self._database(), self._socket())
         watcher = None if self.watcher is None else bool(self.watcher.healthy(self.clock()))
-        return HealthReport(database=database, watcher=watcher, socket_mode=socket_mode)
+        problems = [database_problem] if database_problem else []
+        if watcher is False:
+            problems.append("the watcher has not finished a cycle lately (see the log)")
+        if socket_mode is False:
+            problems.append("the Socket Mode connection to Slack is down")
+        return HealthReport(
+            database=database_problem is None,
+            watcher=watcher,
+            socket_mode=socket_mode,
+            problems=tuple(problems),
+        )
 
     async def refresh_gauges(self) -> None:
         """Read the outbox figures into their gauges (they are stored state, so they are read on scrape)."""
@@ -84,18 +96,19 @@ class HealthCheck:
         OUTBOX_DEPTH.set(stats.pending)
         OUTBOX_OLDEST_AGE.set(stats.oldest_pending_age or 0.0)
 
-    async def _database(self) -> bool:
-        """It answers, a tiny write commits, and the file at its path is the one opened (same inode)."""
+    async def _database(self) -> str | None:
+        """None when it answers, a tiny write commits, and the file at its path is the one opened (same
+        inode); else what is wrong."""
         try:
             if not await asyncio.wait_for(self.store.ping(), PROBE_TIMEOUT):
-                return False
+                return "the database does not answer"
             problem = await asyncio.wait_for(self.store.check_writable(now=self.clock()), PROBE_TIMEOUT)
         except Exception:
             log.warning("health: the database did not answer", exc_info=True)
-            return False
+            return "the database does not answer"
         if problem is not None:
             log.warning("health: %s", problem)
-        return problem is None
+        return problem
 
     async def _socket(self) -> bool | None:
         if self.socket is None:

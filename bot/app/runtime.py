@@ -20,6 +20,7 @@ from bot.app.bolt import build_app, build_slack_client, close_slack_client
 from bot.app.db_lock import DatabaseLock
 from bot.app.request_gate import RequestGate
 from bot.app.web import SLACK_EVENTS_PATH, build_web_app
+from bot.app.webhooks import add_webhook_route
 from bot.config import Settings
 from bot.finetune.client import FineTuneClient
 from bot.ops.redaction import register_settings_secrets
@@ -33,10 +34,10 @@ class DatabaseNotWritable(Exception):
     """The database cannot be written: nothing could be tracked, so TuneOps does not start."""
 
 
-async def _writable_store(settings: Settings) -> SqliteStore:
+async def _writable_store(settings: Settings, busy_timeout: float) -> SqliteStore:
     """Open (and migrate) the store, refusing one that a tiny write does not commit to."""
     try:
-        store = await open_store(settings.db_path)  # migrates
+        store = await open_store(settings.db_path, busy_timeout=busy_timeout)  # migrates
     except DatabaseUnavailable as error:
         raise DatabaseNotWritable(f"{settings.db_path}: {error}") from error
     problem = await store.check_writable(now=time.time())
@@ -49,6 +50,7 @@ async def _writable_store(settings: Settings) -> SqliteStore:
 log = logging.getLogger(__name__)
 
 HTTP_SHUTDOWN_GRACE_SECONDS = 2.0
+DATABASE_BUSY_TIMEOUT = 10.0
 
 # Adds routes to the web Application before it starts serving (e.g. /healthz and /metrics).
 WebExtension = Callable[[web.Application, "Runtime"], None]
@@ -78,17 +80,19 @@ class Runtime:
         port: int | None = None,
         background: bool = True,
         web_extensions: Sequence[WebExtension] = (),
+        busy_timeout: float = DATABASE_BUSY_TIMEOUT,
     ) -> Runtime:
         """Open (and migrate) the store, build the clients and the app, serve HTTP on host:port (None →
         `settings.port`, 0 → any free port) and start the background work when asked; that needs the
-        database to itself (`DatabaseInUse` otherwise)."""
+        database to itself (`DatabaseInUse` otherwise). `busy_timeout`: how long a write waits for a
+        database another process holds before it counts as failing."""
         register_settings_secrets(settings)  # redacted from logs, Slack messages and the audit log
         try:
             lock = DatabaseLock.acquire(settings.db_path) if background else None
         except OSError as error:  # the lock file sits next to the database: its directory is not writable
             raise DatabaseNotWritable(f"{settings.db_path}: {error.strerror or error}") from error
         try:
-            store = await _writable_store(settings)
+            store = await _writable_store(settings, busy_timeout)
             try:
                 api = FineTuneClient.from_settings(settings)
             except BaseException:
@@ -112,6 +116,7 @@ class Runtime:
             lock=lock,
         )
         try:
+            add_webhook_route(web_app, runtime)  # in both Slack modes: HTTP on PORT always runs
             for extend in web_extensions:
                 extend(web_app, runtime)
             await runtime._serve(host, settings.port if port is None else port)
@@ -135,6 +140,11 @@ class Runtime:
         self._host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         self._port = int(bound[1])
         log.info("serving HTTP on %s:%d (Slack requests at %s)", host, self._port, SLACK_EVENTS_PATH)
+
+    def wake_watcher(self) -> None:
+        """Read due jobs now (a webhook made one due); nothing when no watcher runs in this process."""
+        if self.background is not None:
+            self.background.wake()
 
     @property
     def port(self) -> int:

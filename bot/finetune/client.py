@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from bot.config import Settings
 from bot.finetune.errors import InvalidJobSpecError, UnexpectedResponseError
 from bot.finetune.http_errors import connection_error, request_id, status_error
-from bot.finetune.models import Checkpoint, FileObject, FineTuningJob, JobEvent, Page
+from bot.finetune.models import Checkpoint, FileObject, FineTuningJob, JobEvent, ModelObject, Page
 from bot.finetune.providers import ProviderConfig, provider_from_settings
 from bot.finetune.results import ResultsTable, parse_results
 from bot.finetune.retry import Replay, RetryPolicy, retryable_exception, retryable_status
@@ -215,6 +215,10 @@ class FineTuneClient:
     async def retrieve_file(self, file_id: str) -> FileObject:
         response = await self._send("retrieve_file", "GET", f"files/{_segment(file_id)}", Replay.SAFE)
         return self._parse(FileObject, response)
+
+    async def retrieve_model(self, model: str) -> ModelObject:
+        response = await self._send("retrieve_model", "GET", f"models/{_segment(model)}", Replay.SAFE)
+        return self._parse(ModelObject, response)
 
     async def download_file(self, file_id: str) -> bytes:
         path = f"files/{_segment(file_id)}/content"

@@ -253,6 +253,14 @@ class FileObject(_Lenient):
     expires_at: int | None = None
 
 
+class ModelObject(_Lenient):
+    """A model as `GET /models/{id}` describes it (only asked to learn whether it exists)."""
+
+    id: str
+    object: str = "model"
+    owned_by: str | None = None
+
+
 T = TypeVar("T", bound=BaseModel)
 
 

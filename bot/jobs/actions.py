@@ -24,6 +24,17 @@ class Action(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     CANCEL = "cancel"
+    SUBSCRIBE = "subscribe"
+    SUBSCRIPTIONS = "subscriptions"
+    UNSUBSCRIBE = "unsubscribe"
+    SETTINGS = "settings"
+    SAVE_SETTINGS = "save_settings"
+    AUDIT = "audit"
+    AUDIT_ALL = "audit_all"
+    DIGEST = "digest"
+    QUIET = "quiet"
+    # `/finetune upload` (the form) and its `Upload & start` button: check a file, then upload it.
+    UPLOAD = "upload"
     # After training (Azure deployments, trying a model): see bot/jobs/deploy.py.
     DEPLOY = "deploy"
     DEPLOY_CHECKPOINT = "deploy_checkpoint"

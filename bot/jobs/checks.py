@@ -37,14 +37,15 @@ class RequestChecks:
             )
         store = self._services.store
         job = await store.get_job(job_id) if job_id else None
-        watching = job is not None and await store.get_watch(job.job_id, actor.channel) is not None
+        watches = await store.watches(job.job_id) if job is not None else []
         return self._policy.decide(
             action=action,
             user=actor.user,
             channel=actor.channel,
             job=job,
-            channel_watches=watching,
+            channel_watches=any(watch.channel == actor.channel for watch in watches),
             job_id=job_id,
+            followers=tuple(watch.channel for watch in watches),
         )
 
     async def button_fits_card(self, job_id: str, channel: str, message_ts: str) -> bool:

@@ -16,7 +16,16 @@ from bot.finetune.spec import JobSpec, ProviderName
 from bot.jobs.actions import Action, ControlAction, control_action
 from bot.jobs.after_training import AFTER_TRAINING_COMMANDS, AfterTrainingCommand
 from bot.jobs.create_args import create_problems_text, create_spec
+from bot.jobs.subscribe_args import (
+    ArgumentError,
+    AuditRequest,
+    audit_request,
+    subscribe_filter,
+    unsubscribe_which,
+)
+from bot.jobs.subscriptions import JobFilter
 from bot.jobs.words import is_int, shown, suggest
+from bot.schedule.commands import ScheduleWordsError, SetDigest, SetQuiet, parse_digest, parse_quiet
 
 DEFAULT_COMMAND = "/finetune"
 EXAMPLE_JOB_ID = "ftjob-abc123"
@@ -35,7 +44,23 @@ JOB_SUBCOMMANDS = (
     Action.WATCH,
     Action.UNWATCH,
 )
-SUBCOMMANDS = (Action.HELP, Action.CREATE, Action.LIST, *JOB_SUBCOMMANDS)
+CHANNEL_SUBCOMMANDS = (
+    Action.SUBSCRIBE,
+    Action.SUBSCRIPTIONS,
+    Action.UNSUBSCRIBE,
+    Action.SETTINGS,
+    Action.AUDIT,
+)
+SUBCOMMANDS = (
+    Action.HELP,
+    Action.CREATE,
+    Action.LIST,
+    Action.UPLOAD,
+    *JOB_SUBCOMMANDS,
+    *CHANNEL_SUBCOMMANDS,
+    Action.DIGEST,
+    Action.QUIET,
+)
 LIST_WORDS = ("active", "all", "mine")
 
 
@@ -98,6 +123,40 @@ class Unwatch:
     job_id: str
 
 
+@dataclass(frozen=True)
+class Subscribe:
+    filter: JobFilter
+
+
+@dataclass(frozen=True)
+class ListSubscriptions:
+    pass
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    number: int | None  # 1 = the channel's oldest subscription; None: all of them
+
+
+@dataclass(frozen=True)
+class OpenSettings:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowAudit:
+    request: AuditRequest
+
+    @property
+    def job_id(self) -> str | None:
+        return self.request.job_id
+
+
+@dataclass(frozen=True)
+class OpenUploadForm:
+    """`upload` → the form to attach a training file, check it, and upload it for a job."""
+
+
 Command = (
     Help
     | CreateJob
@@ -109,6 +168,14 @@ Command = (
     | ShowCheckpoints
     | Watch
     | Unwatch
+    | Subscribe
+    | ListSubscriptions
+    | Unsubscribe
+    | OpenSettings
+    | ShowAudit
+    | SetDigest
+    | SetQuiet
+    | OpenUploadForm
     | AfterTrainingCommand
 )
 
@@ -146,6 +213,22 @@ def action_name(command: Command) -> Action:
             return Action.WATCH
         case Unwatch():
             return Action.UNWATCH
+        case Subscribe():
+            return Action.SUBSCRIBE
+        case ListSubscriptions():
+            return Action.SUBSCRIPTIONS
+        case Unsubscribe():
+            return Action.UNSUBSCRIBE
+        case OpenSettings():
+            return Action.SETTINGS
+        case ShowAudit(request=request):
+            return Action.AUDIT_ALL if request.everywhere else Action.AUDIT
+        case SetDigest():
+            return Action.DIGEST
+        case SetQuiet():
+            return Action.QUIET
+        case OpenUploadForm():
+            return Action.UPLOAD
         case _ if isinstance(command, AFTER_TRAINING_COMMANDS):
             return command.action
     raise AssertionError(f"no action for {command!r}")
@@ -176,8 +259,22 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
         return CreateJob(spec)
     if verb == "list":
         return _list(args, command=command)
+    if verb == "upload":
+        if args:
+            raise CommandError(f"`{command} upload` takes no words: it opens a form to attach the file.")
+        return OpenUploadForm()
     if verb in JOB_SUBCOMMANDS:
         return _job_command(Action(verb), args, command=command)
+    if verb in CHANNEL_SUBCOMMANDS:
+        try:
+            return _channel_command(Action(verb), args, command=command)
+        except ArgumentError as error:
+            raise CommandError(str(error)) from None
+    if verb in (Action.DIGEST, Action.QUIET):
+        try:
+            return (parse_digest if verb == Action.DIGEST else parse_quiet)(args, command=command)
+        except ScheduleWordsError as error:
+            raise CommandError(str(error)) from None
     from bot.jobs.deploy_grammar import AFTER_TRAINING_VERBS, parse_after_training  # it imports this module
 
     if verb in AFTER_TRAINING_VERBS:
@@ -302,6 +399,19 @@ def _job_command(verb: Action, args: list[str], *, command: str) -> Command:
             return Watch(job_id)
         case _:
             return Unwatch(job_id)
+
+
+def _channel_command(verb: Action, args: list[str], *, command: str) -> Command:
+    match verb:
+        case Action.SUBSCRIBE:
+            return Subscribe(subscribe_filter(args, command=command))
+        case Action.UNSUBSCRIBE:
+            return Unsubscribe(unsubscribe_which(args, command=command))
+        case Action.AUDIT:
+            return ShowAudit(audit_request(args, command=command, looks_like_job_id=looks_like_job_id))
+    if args:
+        return _raise(_extra_words(verb, args, "no arguments"))
+    return ListSubscriptions() if verb is Action.SUBSCRIPTIONS else OpenSettings()
 
 
 def _raise(message: str) -> Command:

@@ -16,8 +16,6 @@ from bot.finetune.spec import MAX_METADATA_PAIRS, JobSpec
 log = logging.getLogger(__name__)
 
 INTENT_METADATA_KEY = "tuneops_intent"
-# An open intent of this process younger than this may still be in the hands of its create.
-ADOPT_AFTER = 120.0
 # An open intent whose job never shows up in the list this long after is closed: no job came of it.
 GIVE_UP_AFTER = 24 * 3600.0
 

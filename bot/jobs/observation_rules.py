@@ -142,6 +142,19 @@ def apply_observation(
     )
 
 
+def unreadable_note(stored: StoredJob, *, reason: str) -> Note | None:
+    """The "I can't read this job" note: once per status sequence, never for a finished job.
+
+    The outbox is unique on the transition, so asking again while the job stays unreadable in the same
+    status adds nothing; a job that is read again and then fails in a later status is told again.
+    """
+    job = stored.job
+    if job.status in TERMINAL_STATUSES:
+        return None
+    payload: dict[str, object] = {"status": job.status, "seq": job.status_seq, "reason": reason[:500]}
+    return Note(transition=f"unreadable:{job.status_seq}", kind="unreadable", payload=payload)
+
+
 def stuck_note(stored: StoredJob, *, now: float, read_at: float | None = None) -> Note | None:
     """The "looks stuck" note for the job's current status, or None when there must be none.
 

@@ -20,6 +20,8 @@ class Who(StrEnum):
     ANYONE = "anyone"
     CREATOR_OR_ADMIN = "creator_or_admin"
     FOLLOWER = "follower"  # anyone in a channel that follows the job; creator/admins in its owner channel
+    SUBSCRIBER = "subscriber"  # anyone, or only TUNEOPS_SUBSCRIBERS (and admins) when that is set
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ _OPEN_ACTIONS = (
     Action.CREATE,
     Action.OPEN_FORM,
     Action.WATCH,
+    Action.SUBSCRIPTIONS,
+    Action.AUDIT,
+    # A channel's digest and quiet hours: anyone in the channel, like `watch` (audited).
+    Action.DIGEST,
+    Action.QUIET,
+    Action.UPLOAD,
 )
 RULES: dict[Action, Rule] = {
     # Reading, creating and `watch` are open to anyone: they change nothing about an existing job.
@@ -51,6 +59,13 @@ RULES: dict[Action, Rule] = {
     **dict.fromkeys(
         (Action.PAUSE, Action.RESUME, Action.CANCEL), Rule(Who.CREATOR_OR_ADMIN, needs_channel=True)
     ),
+    # What a channel follows and how it is told: a deployment may keep that to a few people.
+    **dict.fromkeys(
+        (Action.SUBSCRIBE, Action.UNSUBSCRIBE, Action.SETTINGS, Action.SAVE_SETTINGS),
+        Rule(Who.SUBSCRIBER, needs_channel=False),
+    ),
+    # Every channel's audit entries: admins only (a channel's own are open to anyone, `AUDIT`).
+    Action.AUDIT_ALL: Rule(Who.ADMIN, needs_channel=False),
     # Deploying a job's model (billed hourly) and trying it: the same rule as Cancel.
     **dict.fromkeys((Action.DEPLOY, Action.TRY), Rule(Who.CREATOR_OR_ADMIN, needs_channel=True)),
     # Listing deployments reads only. A checkpoint's job, and the job a deployment serves, are known only
@@ -68,6 +83,8 @@ READ_ONLY_ACTIONS = frozenset(
         Action.EVENTS,
         Action.CHECKPOINTS,
         Action.REFRESH,
+        Action.SUBSCRIPTIONS,
+        Action.AUDIT,
         Action.DEPLOYMENTS,
     }
 )
@@ -91,6 +108,7 @@ class Decision:
 class Policy:
     admins: frozenset[str] = frozenset()
     command: str = DEFAULT_COMMAND  # named in refusals that say what to type
+    subscribers: frozenset[str] | None = None  # TUNEOPS_SUBSCRIBERS; None: anyone may subscribe
 
     def is_admin(self, user: str) -> bool:
         return user in self.admins
@@ -104,10 +122,12 @@ class Policy:
         job: TrackedJob | None,
         channel_watches: bool,
         job_id: str | None = None,
+        followers: tuple[str, ...] = (),
     ) -> Decision:
         """May `user`, in `channel`, do `action` to `job`? `channel_watches` says whether this channel
-        follows the job (as owner or with `watch`); `job` is None when TuneOps does not track it, and
-        `job_id` then names the job asked about."""
+        follows the job (as owner or with `watch`; an owner channel that unwatched no longer does);
+        `job` is None when TuneOps does not track it, and `job_id` then names the job asked about.
+        `followers` (the channels that follow it) are named in a refusal, so it says where to go."""
         rule = RULES.get(action)
         if rule is None:
             return Decision.refuse(f"I don't know the action `{action}`, so I won't do it.")
@@ -115,17 +135,26 @@ class Policy:
             return Decision.allow()
         if rule.who is Who.ANYONE:
             return Decision.allow()
+        if rule.who is Who.ADMIN:
+            return Decision.refuse("Only admins can see every channel's audit log.")
+        if rule.who is Who.SUBSCRIBER:
+            if self.subscribers is None or user in self.subscribers:
+                return Decision.allow()
+            return Decision.refuse(
+                "Only the people this TuneOps names as subscribers, and admins, can change what a channel "
+                "follows or how it is told. Ask one of them."
+            )
         job_id = job.job_id if job is not None else job_id
         job_name = code(job_id) if job_id else "this job"
         owns = job is not None and job.owner_channel == channel
-        if rule.needs_channel and not (owns or channel_watches):
+        if rule.needs_channel and not channel_watches:
             if rule.who is Who.FOLLOWER:
                 return Decision.refuse(f"This channel isn't following {job_name}.")
             if job is None:
                 return Decision.refuse(self._untracked(action, job_id))
             return Decision.refuse(
                 f"This channel doesn't follow {job_name}, so I won't {action} it from here. "
-                "Do it from the channel where its card is, or ask an admin."
+                + who_and_where(action, job, user, followers, self.command)
             )
         if rule.who is Who.FOLLOWER:
             if owns and job is not None and user != job.creator:
@@ -154,3 +183,20 @@ class Policy:
             f"adopts it into this channel; after that, whoever started it through TuneOps, or an admin, can "
             f"{action} it (a job started outside Slack: admins only)."
         )
+
+
+def who_and_where(
+    action: Action, job: TrackedJob, user: str, followers: tuple[str, ...], command: str
+) -> str:
+    """Who may do `action` to `job` and from where, for a refusal: never send someone where they would be
+    refused too."""
+    if job.creator == user:
+        who = "You can"
+    elif job.creator:
+        who = f"Only <@{job.creator}>, who started it, or an admin can"
+    else:
+        who = "Only an admin can (it was started outside Slack)"
+    if followers:
+        where = ", ".join(f"<#{channel}>" for channel in followers[:5])
+        return f"{who} {action} it from a channel that follows it: {where}."
+    return f"{who} {action} it once a channel follows it again (`{command} watch {job.job_id}` there)."

@@ -12,6 +12,7 @@ class Origin(StrEnum):
     COMMAND = "command"
     FORM = "form"
     WATCH = "watch"
+    SUBSCRIPTION = "subscription"  # found by a channel's subscription (started outside Slack)
 
 
 class OutboxState(StrEnum):
@@ -135,8 +136,8 @@ class OutboxItem:
     id: int
     job_id: str
     channel: str
-    transition: str  # unique per (job, channel): "<seq>:<status>" or "stuck:<seq>"
-    kind: str  # "status" or "stuck"
+    transition: str  # unique per (job, channel): "<seq>:<status>", "stuck:<seq>" or "unreadable:<seq>"
+    kind: str  # "status", "stuck" or "unreadable"
     payload: dict[str, object]  # what the note needs: previous/current status, actor, details
     state: OutboxState
     attempts: int
@@ -186,3 +187,12 @@ class CreateIntent:
     channel: str
     origin: str
     created_at: float
+
+
+class WebhookTake(StrEnum):
+    """What a verified webhook delivery about a job did (deliveries come at least once, in any order)."""
+
+    READ_NOW = "read_now"  # the job is due for a read at once, through the watcher like any poll
+    REPEAT = "repeat"  # this delivery (its webhook-id) was taken before: nothing more to do
+    UNKNOWN_JOB = "unknown_job"  # no channel follows the job: acknowledged and ignored
+    DONE_WITH = "done_with"  # the job's end was read and told already

@@ -11,17 +11,20 @@ the watcher reads the same jobs on its own schedule, and storage keeps whichever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.finetune.errors import APIStatusError
-from bot.finetune.models import TERMINAL_STATUSES, FineTuningJob
+from bot.finetune.errors import APIStatusError, FineTuneError
+from bot.finetune.models import TERMINAL_STATUSES, FineTuningJob, JobEvent
 from bot.finetune.spec import JobSpec
-from bot.jobs.actions import Action, ControlAction
+from bot.jobs.actions import CONTROL_ACTIONS, Action, ControlAction
 from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog, AuditNote
+from bot.jobs.channel_ops import ChannelOperations
 from bot.jobs.checks import RequestChecks
-from bot.jobs.creator import creator_from_metadata, with_creator
+from bot.jobs.create_precheck import problems_before_create
+from bot.jobs.creator import creator_of, with_creator
 from bot.jobs.grammar import ListJobs
 from bot.jobs.intents import new_intent_id, no_record, not_recorded, with_intent
 from bot.jobs.interrupted import (
@@ -49,18 +52,23 @@ from bot.jobs.outcomes import (
     Unfollowed,
 )
 from bot.jobs.permissions import Policy
-from bot.jobs.records import CreateIntent, NewJob, Observation, Origin, Progress, TrackedJob
+from bot.jobs.records import CreateIntent, Observation, Origin, Progress, TrackedJob
+from bot.jobs.tracking import track_unwatched
 from bot.notify.cards import ChannelCards
+from bot.notify.people import SlackPeople
 from bot.notify.slack_failures import UNREACHABLE_ERRORS
 from bot.services import Services
-from bot.views.card import card_for, job_card
+from bot.views.card import card_for, frozen_card_for, job_card
 from bot.watch.poll_policy import PollPolicy
+from bot.watch.progress import progress_from
 from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
 # After a pause/resume/cancel the job moves on by itself (pausing → paused): look again soon.
 ACTION_FOLLOW_UP_SECONDS = 5.0
+# How long a status, Refresh or button answer waits for the job's new events to go with it.
+EVENTS_WITH_READ_SECONDS = 3.0
 MAX_CHECKPOINTS = 10
 
 
@@ -79,6 +87,13 @@ class JobService(RequestChecks):
         # (user, channel) -> when a create form there was last held back (see `form_held_back`).
         self._held_back: dict[tuple[str, str], float] = {}
         self._intents: dict[str, str] = {}  # job id -> its create intent, until the create is done
+        self._channels = ChannelOperations(services, self._audit)
+        self._people = SlackPeople(services)  # a watched job's `owner=<email>`
+
+    @property
+    def channels(self) -> ChannelOperations:
+        """Subscriptions, settings and the audit log of a channel."""
+        return self._channels
 
     @property
     def policy(self) -> Policy:
@@ -139,6 +154,17 @@ class JobService(RequestChecks):
             await store.add_intent(intent)
         except DatabaseUnavailable as error:
             raise no_record(error) from error
+        under_way = self._services.creates_under_way
+        under_way.add(intent.intent_id)
+        try:
+            return await self._start_recorded(spec, actor, origin, intent)
+        except BaseException:
+            under_way.discard(intent.intent_id)  # cut short: the watcher's adoption finishes it
+            raise
+
+    async def _start_recorded(
+        self, spec: JobSpec, actor: Actor, origin: Origin, intent: CreateIntent
+    ) -> TrackedJob:
         read_at = self._now()
         tagged = with_creator(with_intent(spec, intent.intent_id), actor.user)
         try:
@@ -161,6 +187,7 @@ class JobService(RequestChecks):
 
     async def _close_quietly(self, intent_id: str, job_id: str | None, result: str) -> None:
         """Close an intent; if storage fails, the watcher's adoption finishes it later."""
+        self._services.creates_under_way.discard(intent_id)
         try:
             await self._services.store.close_intent(intent_id, job_id=job_id, result=result, now=self._now())
         except DatabaseUnavailable as error:
@@ -190,7 +217,7 @@ class JobService(RequestChecks):
                     job,
                     read_at,
                     owner=actor.channel,
-                    creator=creator_from_metadata(job),
+                    creator=await creator_of(job, self._people.by_email),
                     origin=Origin.WATCH,
                 )
                 card = card_for(tracked, self._now())
@@ -211,10 +238,37 @@ class JobService(RequestChecks):
             return Followed(tracked, already=False, card_not_posted=_not_posted(problem))
 
     async def unwatch(self, job_id: str, actor: Actor) -> Unfollowed:
+        """Stop following the job here; its card in this channel is frozen (no buttons, no estimate, a
+        line saying so), so it never pretends to be live."""
         async with self._audit.around(Action.UNWATCH, actor, job_id) as note:
-            removed = await self._services.store.remove_watch(job_id, actor.channel)
+            store = self._services.store
+            watch = await store.get_watch(job_id, actor.channel)
+            removed = await store.remove_watch(job_id, actor.channel)
             note.result = "stopped watching" if removed else "was not watching"
+            if removed and watch is not None and watch.card_ts:
+                await self._freeze_card(job_id, actor, watch.card_ts)
             return Unfollowed(job_id, was_following=removed)
+
+    async def _freeze_card(self, job_id: str, actor: Actor, card_ts: str) -> None:
+        """Draw the card one last time from a fresh read (the stored one when the API does not answer)."""
+        tracked = await self._services.store.get_job(job_id)
+        if tracked is None:
+            return
+        with contextlib.suppress(FineTuneError):
+            async with self._per_job.hold(job_id):
+                read_at = self._now()
+                job = await self._services.api.retrieve_job(job_id)
+                tracked = await self._observe(job, read_at) or tracked
+        card = frozen_card_for(tracked, self._now(), by=actor.user, command=self.command)
+        await self._cards.update(None, actor.channel, card, ts=card_ts)
+
+    async def refused_buttons(self, job_id: str, actor: Actor) -> set[Action]:
+        """The card buttons this person could only be refused here (left off a card shown to them)."""
+        refused: set[Action] = set()
+        for action in CONTROL_ACTIONS:
+            if not (await self.authorize(action, job_id, actor)).allowed:
+                refused.add(action)
+        return refused
 
     # ---- reading ----------------------------------------------------------------------------------------
 
@@ -248,6 +302,10 @@ class JobService(RequestChecks):
             page = await self._lists.page(request, actor, cursor=cursor)
             note.result = page.summary
             return page
+
+    async def problems_before_create(self, spec: JobSpec) -> dict[str, str]:
+        """A model or file the API says does not exist, by field, asked quickly (see `create_precheck`)."""
+        return await problems_before_create(self._services.api, spec)
 
     async def open_create_form(self, actor: Actor, open_form: Callable[[], Awaitable[object]]) -> None:
         """Open the create form with `open_form` (`views.open` with the request's trigger id).
@@ -355,9 +413,36 @@ class JobService(RequestChecks):
             details=details or {},
             read_at=read_at,
         )
-        if await store.record_observation(job.id, observation, now=now, next_poll_at=next_poll_at):
+        # The answer is recorded at once (a poll must not record the change first, without who did it);
+        # the notifier is woken only once the steps and losses of the same moment are recorded with it.
+        changed = await store.record_observation(job.id, observation, now=now, next_poll_at=next_poll_at)
+        events = await self._new_events(tracked)
+        if events:
+            now = self._now()
+            figures = Observation(
+                status=job.status,
+                progress=progress_from(job, events),
+                snapshot=_snapshot(job),
+                last_event_id=events[-1].id,
+                last_event_at=now,
+                read_at=read_at,  # the same read: a poll recorded since is newer and keeps its status
+            )
+            await store.record_observation(job.id, figures, now=now, next_poll_at=next_poll_at)
+        if changed:
             self._services.outbox_ready.set()
         return await store.get_job(job.id)
+
+    async def _new_events(self, tracked: TrackedJob) -> list[JobEvent]:
+        """The job's events since the last one recorded, oldest first; none when they cannot be read
+        quickly (the watcher reads them on its next cycle)."""
+        try:
+            return await asyncio.wait_for(
+                self._services.api.events_since(tracked.job_id, tracked.last_event_id),
+                EVENTS_WITH_READ_SECONDS,
+            )
+        except (FineTuneError, TimeoutError) as error:
+            log.info("events of %s not read with its status: %s", tracked.job_id, type(error).__name__)
+            return []
 
     async def _track(
         self, job: FineTuningJob, read_at: float, *, owner: str, creator: str | None, origin: Origin
@@ -366,25 +451,16 @@ class JobService(RequestChecks):
         the owner channel follow it (`ChannelCards.post_then_watch`). Until then the job is neither polled
         nor notified about, so the notifier cannot post a second card; its first poll waits its normal
         turn, set in the same transaction (the card about to be posted shows what the API just said)."""
-        now = self._now()
-        tracked, _ = await self._services.store.track_job(
-            NewJob(
-                job_id=job.id,
-                provider=self.provider,
-                owner_channel=owner,
-                creator=creator,
-                origin=origin,
-                status=job.status,
-                model=job.model,
-                suffix=job.suffix,
-                snapshot=_snapshot(job),
-                read_at=read_at,
-            ),
-            now=now,
-            next_poll_at=self._polls.next_poll_at(job.status, now),
-            owner_watch=False,
+        return await track_unwatched(
+            self._services,
+            self._polls,
+            job,
+            owner=owner,
+            creator=creator,
+            origin=origin,
+            read_at=read_at,
+            now=self._now(),
         )
-        return tracked
 
 
 def _not_posted(problem: str | None) -> CardNotPosted | None:

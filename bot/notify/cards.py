@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.jobs.actor import Actor
 from bot.jobs.audit import failure_text
 from bot.jobs.records import TrackedJob
+from bot.notify.fallback import plain
 from bot.notify.slack_failures import UNREACHABLE_ERRORS, FailureKind, SlackFailure, classify
 from bot.notify.thread_lookup import card_metadata, find_card
 from bot.notify.unreachable import mark_unreachable
@@ -82,7 +83,7 @@ class ChannelCards:
         ts: str | None = None
         problem: str | None = None
         try:
-            ts = await self.post(tracked.job_id, actor.channel, card)
+            ts = await self._post_or_plain(tracked.job_id, actor.channel, card)
         except CardNotPosted as refused:
             problem = refused.reason
         finally:
@@ -93,6 +94,18 @@ class ChannelCards:
         elif problem in UNREACHABLE_ERRORS:
             await mark_unreachable(self._services.store, actor.channel, reason=str(problem), now=now)
         return problem
+
+    async def _post_or_plain(self, job_id: str, channel: str, card: SlackMessage) -> str:
+        """Post the card; one Slack refuses for good (not for the channel's sake) goes out as plain text."""
+        try:
+            return await self.post(job_id, channel, card)
+        except CardNotPosted as refused:
+            if not refused.failure.permanent or refused.reason in UNREACHABLE_ERRORS:
+                raise
+            log.warning(
+                "Slack refused the card of %s for good (%s); posting it as text", job_id, refused.reason
+            )
+            return await self.post(job_id, channel, plain(card))
 
     async def watch_without_card(self, tracked: TrackedJob, actor: Actor) -> None:
         """Make the actor's channel follow the job. Called once its card was posted (`post_then_watch`),

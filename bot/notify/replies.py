@@ -20,8 +20,10 @@ from pydantic import ValidationError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.finetune.models import FineTuningJob
+from bot.jobs.channel_settings import Telling, how_to_tell
 from bot.jobs.records import OutboxItem, TrackedJob
 from bot.notify.card_upkeep import CardUpkeep
+from bot.notify.direct import tell_creator
 from bot.notify.fallback import plain_post
 from bot.notify.pacing import RateLimiter
 from bot.notify.slack_failures import (
@@ -41,10 +43,11 @@ from bot.notify.unreachable import (
 )
 from bot.ops.backoff import JitteredBackoff
 from bot.ops.metrics import DELIVERIES
+from bot.schedule.quiet import hold_if_quiet
 from bot.services import Services
 from bot.views.card import job_from_tracked
 from bot.views.message import SlackMessage
-from bot.views.notes import should_broadcast, status_note, stuck_note
+from bot.views.notes import progress_note, status_note, stuck_note, unreadable_note
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,9 @@ class ReplyDelivery:
             await self._store.mark_retry(item.id, error=mark.reason, next_attempt_at=mark.retry_at)
             DELIVERIES.labels("reply", "retry", "unreachable").inc()
             return
+        if await hold_if_quiet(self._services, item):  # folded into the summary when quiet hours end
+            DELIVERIES.labels("reply", "held", "quiet_hours").inc()
+            return
         job = await self._store.get_job(item.job_id)
         watch = await self._store.get_watch(item.job_id, item.channel)
         now = self._services.clock()
@@ -97,19 +103,25 @@ class ReplyDelivery:
             await self._store.mark_given_up(item.id, error="the channel no longer follows this job", now=now)
             DELIVERIES.labels("reply", "given_up", "unwatched").inc()
             return
+        telling = await self._telling(item)
+        if not telling.post:
+            # The channel's subscriptions (`only=`) or settings leave this change out: nothing to post.
+            await self._store.mark_given_up(item.id, error="not told in this channel (its settings)", now=now)
+            DELIVERIES.labels("reply", "given_up", "not_told").inc()
+            return
         # Slack may hold this reply already when an earlier attempt's outcome is unknown.
         check_thread = item.attempts > 1 and item.id not in self._known_unsent
         try:
             card_ts = watch.card_ts or await self._cards.ensure(job, watch)
             try:
-                await self._check_and_post(item, job, card_ts, check_thread=check_thread)
+                await self._check_and_post(item, job, card_ts, telling, check_thread=check_thread)
             except DeliveryFailed as failed:
                 if failed.failure.kind is not FailureKind.MESSAGE_GONE:
                     raise
                 # Someone deleted the card: a fresh card, and the reply goes into its (empty) thread.
                 log.info("the card of %s in %s is gone; posting a new one", item.job_id, item.channel)
                 card_ts = await self._cards.post(job, item.channel, replacing=card_ts)
-                await self._check_and_post(item, job, card_ts, check_thread=False)
+                await self._check_and_post(item, job, card_ts, telling, check_thread=False)
         except DeliveryFailed as failed:
             await self._handle_failure(item, failed.failure)
         else:
@@ -143,19 +155,27 @@ class ReplyDelivery:
             "row %s (%s) not delivered (%s); retrying in %.1fs", item.id, item.channel, failure.error, wait
         )
 
+    async def _telling(self, item: OutboxItem) -> Telling:
+        """How this channel takes this note: its subscriptions' `only=` and its settings."""
+        told = await self._store.watch_filter(item.job_id, item.channel)
+        settings = await self._store.channel_settings(item.channel)
+        return how_to_tell(item.kind, _current(item), told=told, settings=settings)
+
     async def _check_and_post(
-        self, item: OutboxItem, job: TrackedJob, card_ts: str, *, check_thread: bool
+        self, item: OutboxItem, job: TrackedJob, card_ts: str, telling: Telling, *, check_thread: bool
     ) -> None:
         if check_thread and await self._found_in_thread(item, card_ts):
             return
         await self._pacer.take(item.channel)
         # Drawn from the job as stored now: figures recorded while the row waited (final losses) show.
         job = await self._store.get_job(item.job_id) or job
-        message, broadcast = _note(item, job)
-        ts = await self._post_reply(item, card_ts, message, broadcast)
+        message = _note(item, job, mention_creator=telling.mention)
+        ts = await self._post_reply(item, card_ts, message, telling.broadcast)
         await self._store.mark_sent(item.id, ts=ts, now=self._services.clock())
         self._known_unsent.discard(item.id)
-        DELIVERIES.labels("reply", "sent", "broadcast" if broadcast else "thread").inc()
+        DELIVERIES.labels("reply", "sent", "broadcast" if telling.broadcast else "thread").inc()
+        if telling.dm_creator and job.creator:
+            await tell_creator(self._services, self._slack(), item, job, message)
 
     async def _found_in_thread(self, item: OutboxItem, card_ts: str) -> bool:
         """True (and the row marked sent) when the card's thread already holds this reply."""
@@ -232,26 +252,35 @@ class ReplyDelivery:
         await tell_once(self._services, self._slack(), item.channel, await self._store.get_job(item.job_id))
 
 
-def _note(item: OutboxItem, tracked: TrackedJob) -> tuple[SlackMessage, bool]:
-    """The reply for the row, and whether it is also broadcast to the channel."""
+def _current(item: OutboxItem) -> str:
+    """The status a status note tells ("" for other notes)."""
+    return str(item.payload.get("current") or item.transition.partition(":")[2])
+
+
+def _note(item: OutboxItem, tracked: TrackedJob, *, mention_creator: bool = True) -> SlackMessage:
+    """The reply for the row."""
     payload = item.payload
     job = _job_in(payload) or job_from_tracked(tracked)
+    if item.kind == "unreadable":
+        return unreadable_note(item.job_id, reason=str(payload.get("reason") or "no answer"))
     if item.kind == "stuck":
         last_event_at = payload.get("last_event_at")
         since = last_event_at if isinstance(last_event_at, int | float) else tracked.created_at
-        return stuck_note(job, quiet_for=max(0.0, item.created_at - float(since))), False
-    current = str(payload.get("current") or item.transition.partition(":")[2] or tracked.status)
+        return stuck_note(job, quiet_for=max(0.0, item.created_at - float(since)))
+    if item.kind == "progress":
+        return progress_note(job, payload)
+    current = _current(item) or tracked.status
     previous = str(payload.get("previous") or "")
     actor = payload.get("actor")
-    message = status_note(
+    return status_note(
         job,
         previous=previous,
         current=current,
         creator=tracked.creator,
         actor=str(actor) if actor else None,
         progress=tracked.progress,
+        mention_creator=mention_creator,
     )
-    return message, should_broadcast(current)
 
 
 def _job_in(payload: dict[str, object]) -> FineTuningJob | None:

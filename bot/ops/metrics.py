@@ -18,6 +18,12 @@ API_REQUESTS = Counter(
     ["operation", "status"],
     registry=REGISTRY,
 )
+WEBHOOK_DELIVERIES = Counter(
+    "tuneops_webhook_deliveries_total",
+    "Fine-tuning webhook deliveries, by outcome (read_now, repeat, unknown_job, ignored, refused, ...)",
+    ["outcome"],
+    registry=REGISTRY,
+)
 POLL_CYCLE_SECONDS = Histogram(
     "tuneops_poll_cycle_seconds",
     "Duration of one watcher cycle",

@@ -61,3 +61,4 @@ def register_settings_secrets(settings: Settings) -> None:
         settings.azure_openai_api_key,
     )
     register_secrets(field.get_secret_value() for field in fields if field is not None)
+    register_secrets(settings.webhook_secrets)

@@ -24,10 +24,12 @@ from typing import TextIO
 from bot.app.health import ops_extension
 from bot.app.runtime import Runtime
 from bot.app.signals import stopped_by_signals
+from bot.app.webhooks import WEBHOOKS_PATH
 from bot.config import ConfigError, Settings, load_settings
 from bot.ops.logs import setup_logging
 from bot.sandbox.emulator.server import EmulatorServer
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE
+from bot.sandbox.emulator.webhooks import new_secret
 from bot.sandbox.standin import SlackStandIn
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,10 @@ async def start_sandbox(
                 port=0,
             )
             await emulator.start()
+            # The emulator tells the bot each job's end by a signed webhook, as the real services can.
+            webhook_secret = new_secret()
             overrides |= {
+                "TUNEOPS_WEBHOOK_SECRET": webhook_secret,
                 "TUNEOPS_PROVIDER": "openai",
                 "OPENAI_API_KEY": EMULATOR_KEY,
                 "OPENAI_BASE_URL": emulator.openai_base_url,
@@ -144,6 +149,8 @@ async def start_sandbox(
         runtime = await Runtime.start(
             settings, host="127.0.0.1", port=0, background=True, web_extensions=[ops_extension]
         )
+        if emulator is not None:
+            emulator.webhooks.configure(runtime.url + WEBHOOKS_PATH, webhook_secret)
     except BaseException:
         await slack.stop()
         if emulator is not None:
@@ -191,6 +198,11 @@ def banner(sandbox: Sandbox) -> str:
         f"  Fine-tuning API  {sandbox.api_description}",
         f"  Bot              {sandbox.runtime.url} (health {sandbox.runtime.url}/healthz, "
         f"metrics {sandbox.runtime.url}/metrics)",
+        *(
+            [f"  Webhooks         the emulator signs each job's end to {sandbox.emulator.webhooks.url}"]
+            if sandbox.emulator is not None and sandbox.emulator.webhooks.configured
+            else []
+        ),
         f"  Database         {sandbox.db_path}",
         "",
         "  Type in the page's message box, for example:",

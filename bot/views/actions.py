@@ -28,3 +28,5 @@ BUTTON_VERBS: dict[str, Action] = {
 # "Next page" under a job list asks for the next page of the same `list`.
 ACTION_NEXT_PAGE = "jobs_next_page"
 CREATE_CALLBACK_ID = "create_job"
+# "Fix and retry" under a refused create form's note reopens the form as it was typed.
+ACTION_FIX_AND_RETRY = "create_fix_and_retry"

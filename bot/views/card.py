@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import ValidationError
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -23,6 +21,7 @@ from bot.jobs.records import Progress, TrackedJob
 from bot.mrkdwn import code, escape
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
 from bot.views.after_training_buttons import after_training_buttons
+from bot.views.card_states import frozen_card
 from bot.views.format import (
     duration,
     is_active,
@@ -37,6 +36,7 @@ from bot.views.format import (
     status_words,
     truncate,
 )
+from bot.views.job_settings import settings_blocks
 from bot.views.message import SlackMessage, fit
 
 MAX_BLOCK_ID = 255
@@ -44,15 +44,28 @@ MAX_BLOCK_ID = 255
 
 def card_for(tracked: TrackedJob, now: float) -> SlackMessage:
     """The card of a tracked job, drawn from the API object stored with it."""
-    return render_card(job_from_tracked(tracked), tracked.progress, creator=tracked.creator, now=now)
+    return render_card(
+        job_from_tracked(tracked),
+        tracked.progress,
+        creator=tracked.creator,
+        now=now,
+        provider=tracked.provider,
+    )
 
 
-def job_card(job: FineTuningJob, tracked: TrackedJob | None, now: float) -> SlackMessage:
+def frozen_card_for(tracked: TrackedJob, now: float, *, by: str | None, command: str) -> SlackMessage:
+    """The card left in a channel that stopped following the job (`bot.views.card_states`)."""
+    return frozen_card(card_for(tracked, now), job_id=tracked.job_id, at=now, by=by, command=command)
+
+
+def job_card(
+    job: FineTuningJob, tracked: TrackedJob | None, now: float, *, provider: str | None = None
+) -> SlackMessage:
     """The card of a job the API just described: as recorded when tracked (with its progress), else as the
-    API said."""
+    API said (`provider` names the dashboard to link to)."""
     if tracked is not None:
         return card_for(tracked, now)
-    return render_card(job, Progress(), creator=creator_from_metadata(job), now=now)
+    return render_card(job, Progress(), creator=creator_from_metadata(job), now=now, provider=provider)
 
 
 def job_from_tracked(tracked: TrackedJob) -> FineTuningJob:
@@ -71,11 +84,19 @@ def job_from_tracked(tracked: TrackedJob) -> FineTuningJob:
     )
 
 
-def render_card(job: FineTuningJob, progress: Progress, *, creator: str | None, now: float) -> SlackMessage:
+def render_card(
+    job: FineTuningJob,
+    progress: Progress,
+    *,
+    creator: str | None,
+    now: float,
+    provider: str | None = None,
+) -> SlackMessage:
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=truncate(f"{status_emoji(job.status)} {job.id}", 150))),
         SectionBlock(text=MarkdownTextObject(text=_summary(job, progress, now))),
         SectionBlock(fields=[MarkdownTextObject(text=field) for field in _facts(job, creator)]),
+        *settings_blocks(job, provider),
     ]
     outcome = _outcome(job)
     if outcome:
@@ -125,7 +146,7 @@ def _block_id(prefix: str, job_id: str) -> str:
 
 def _summary(job: FineTuningJob, progress: Progress, now: float) -> str:
     headline = f"*{status_text(job.status)}*"
-    if progress.step is not None and progress.total_steps:
+    if progress.step is not None and progress.total_steps and not _stale_at_success(job, progress):
         headline += f" · step {number(progress.step)}/{number(progress.total_steps)}"
     lines = [headline]
     fraction = progress.fraction
@@ -145,6 +166,12 @@ def _summary(job: FineTuningJob, progress: Progress, now: float) -> str:
     return "\n".join(lines)
 
 
+def _stale_at_success(job: FineTuningJob, progress: Progress) -> bool:
+    """A success whose last step read is short of the end: that step is from mid-run, not the finish, so
+    it is left out rather than shown beside a full bar."""
+    return job.status == "succeeded" and (progress.step or 0) < (progress.total_steps or 0)
+
+
 def _losses(progress: Progress) -> str:
     parts = []
     if progress.train_loss is not None:
@@ -160,26 +187,10 @@ def _facts(job: FineTuningJob, creator: str | None) -> list[str]:
         f"*Suffix*\n{code(job.suffix) if job.suffix else '—'}",
         f"*Started by*\n{mention(creator) or 'someone outside Slack'}",
         f"*Created*\n{slack_date(job.created_at)}",
-        f"*Method*\n{escape(job.method_type)}",
     ]
-    epochs = _hyperparameter(job, "n_epochs")
-    if epochs is not None:
-        facts.append(f"*Epochs*\n{escape(str(epochs))}")
     if job.training_file:
         facts.append(f"*Training file*\n{code(job.training_file)}")
     return facts
-
-
-def _hyperparameter(job: FineTuningJob, name: str) -> Any:
-    method = job.method or {}
-    inner = method.get(job.method_type)
-    if isinstance(inner, dict):
-        hyper = inner.get("hyperparameters")
-        if isinstance(hyper, dict) and hyper.get(name) is not None:
-            return hyper[name]
-    if job.hyperparameters is not None:
-        return getattr(job.hyperparameters, name, None)
-    return None
 
 
 def _outcome(job: FineTuningJob) -> str | None:

@@ -24,12 +24,15 @@ from slack_sdk.models.views import View
 
 from bot.finetune.spec import JobSpec, ProviderName
 from bot.jobs.create_args import SPEC_KEYS, spec_from_values
+from bot.mrkdwn import escape
 from bot.views.actions import CREATE_CALLBACK_ID
 
 MAX_ERROR_TEXT = 2000  # Slack shows field errors under the input; keep them readable
 # One block per setting; the block id is the setting's name and the action id is always "value".
 VALUE_ACTION = "value"
 METHODS = ("supervised", "dpo")
+# The key of a refused create's words that no field of the form can show (shown over the fields).
+GENERAL_NOTE = "_general"
 
 # key → (label, placeholder, hint, required)
 _FIELDS: dict[str, tuple[str, str, str | None, bool]] = {
@@ -46,10 +49,16 @@ _FIELDS: dict[str, tuple[str, str, str | None, bool]] = {
 
 
 def create_modal(
-    *, channel_id: str, command: str, initial: Mapping[str, str] | None = None
+    *,
+    channel_id: str,
+    command: str,
+    initial: Mapping[str, str] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The modal for `views.open`; `private_metadata` carries the channel the job will belong to."""
+    """The modal for `views.open`; `private_metadata` carries the channel the job will belong to.
+    `initial` prefills fields as typed; `notes` (a refused create's words, by field) replace their hints."""
     initial = initial or {}
+    notes = notes or {}
     blocks: list[SectionBlock | InputBlock] = [
         SectionBlock(
             text=MarkdownTextObject(
@@ -58,11 +67,13 @@ def create_modal(
             )
         )
     ]
+    if notes:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=retry_intro(notes))))
     for key in ("model", "training_file", "validation_file", "suffix"):
-        blocks.append(_text_input(key, initial.get(key)))
+        blocks.append(_text_input(key, initial.get(key), notes.get(key)))
     blocks.append(_method_input(initial.get("method")))
     for key in ("epochs", "batch_size", "lr_multiplier", "seed", "beta"):
-        blocks.append(_text_input(key, initial.get(key)))
+        blocks.append(_text_input(key, initial.get(key), notes.get(key)))
     view = View(
         type="modal",
         callback_id=CREATE_CALLBACK_ID,
@@ -86,15 +97,30 @@ def channel_of(private_metadata: str) -> str | None:
     return channel if isinstance(channel, str) and channel else None
 
 
-def parse_create_form(
-    values: Mapping[str, Mapping[str, Mapping[str, Any]]], *, provider: str
-) -> tuple[JobSpec | None, dict[str, str]]:
-    """`view.state.values` → the spec, or `{block_id: message}` with every problem at once."""
+def typed_values(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str]:
+    """`view.state.values` → what was typed in each field, by setting name (empty fields left out)."""
     raw: dict[str, str] = {}
     for key in SPEC_KEYS:
         value = _submitted(values.get(key, {}).get(VALUE_ACTION))
         if value is not None and value.strip():
             raw[key] = value
+    return raw
+
+
+def retry_intro(notes: Mapping[str, str]) -> str:
+    """The line over a form reopened after a refused create; a problem no field shows is quoted here."""
+    text = "⚠️ The fine-tuning API refused this job. Everything you typed is below; fix the field it points at and start again."
+    general = notes.get(GENERAL_NOTE)
+    if general:
+        text += f"\n> {escape(general)}"
+    return text
+
+
+def parse_create_form(
+    values: Mapping[str, Mapping[str, Mapping[str, Any]]], *, provider: str
+) -> tuple[JobSpec | None, dict[str, str]]:
+    """`view.state.values` → the spec, or `{block_id: message}` with every problem at once."""
+    raw = typed_values(values)
     name: ProviderName = "azure" if provider == "azure" else "openai"
     spec, problems = spec_from_values(raw, provider=name)
     errors: dict[str, str] = {}
@@ -135,8 +161,17 @@ def _submitted(state: Mapping[str, Any] | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _text_input(key: str, initial: str | None) -> InputBlock:
+def field_label(key: str) -> str:
+    """The form's label of a setting ("Base model" for `model`), or the key itself."""
+    if key == "method":
+        return "Method"
+    return _FIELDS[key][0] if key in _FIELDS else key
+
+
+def _text_input(key: str, initial: str | None, note: str | None = None) -> InputBlock:
     label, placeholder, hint, required = _FIELDS[key]
+    if note:
+        hint = f"⚠️ {note}"[:MAX_ERROR_TEXT]
     return InputBlock(
         block_id=key,
         label=PlainTextObject(text=label),

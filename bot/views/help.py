@@ -17,6 +17,13 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
     ),
     ("create", "open a form to fill in instead", None),
     (
+        "upload",
+        "attach a training file: TuneOps checks it, counts its tokens and estimates the cost, then "
+        "Upload & start uploads it and opens the create form (sharing a .jsonl file in a channel I am in "
+        "also gets it checked)",
+        None,
+    ),
+    (
         "list [active|all] [mine]",
         "this channel's jobs; `active` only the unfinished ones; `all` every job of the account; "
         "`mine` only the ones you started",
@@ -34,6 +41,32 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
         "watch ftjob-abc123",
     ),
     ("unwatch <job-id>", "stop following a job in this channel", "unwatch ftjob-abc123"),
+    (
+        "subscribe [all] [suffix=<prefix>] [model=<base>] [meta.<key>=<value> …] [only=<status>,…]",
+        "follow every new job that matches, wherever it is started (a pipeline, a notebook); "
+        "`only` narrows which changes are told",
+        "subscribe meta.team=search only=failed,succeeded",
+    ),
+    ("subscriptions", "this channel's subscriptions and settings", None),
+    ("unsubscribe <n|all>", "remove a subscription (numbered by `subscriptions`)", "unsubscribe 1"),
+    ("settings", "choose what this channel is told: thread, broadcasts, mentions, direct messages", None),
+    (
+        "audit [job-id] [n]",
+        "the last entries of the audit log for this channel or a job; `audit all` every channel's (admins)",
+        "audit ftjob-abc123 20",
+    ),
+    (
+        "digest <HH:MM> [timezone] | digest off",
+        "a daily summary for this channel at that local time: failures first, what finished (models, "
+        "durations, cost) and what runs now; `digest` alone shows the setting",
+        "digest 09:00 Europe/Paris",
+    ),
+    (
+        "quiet <HH:MM>-<HH:MM> [timezone] | quiet off",
+        "quiet hours here: routine changes wait and come as one summary when they end; failures still "
+        "go out at once",
+        "quiet 22:00-07:00 Europe/Paris",
+    ),
 )
 
 
@@ -47,6 +80,7 @@ def usage_text(command: str = "/finetune", topic: str | None = None) -> str:
         line = f"• `{command} {grammar}` — {meaning}."
         lines.append(f"{line} E.g. `{command} {example}`" if example else line)
     lines.append("Buttons on a job card do the same: Pause, Resume, Cancel and Refresh.")
+    lines.append("The app's Home tab shows your jobs and your channels' active ones, with their buttons.")
     return "\n".join(lines)
 
 

@@ -46,14 +46,34 @@ def status_note(
     creator: str | None,
     actor: str | None,
     progress: Progress,
+    mention_creator: bool = True,
 ) -> SlackMessage:
+    """`mention_creator=False` (a channel's settings): the outcome line names nobody."""
     lines = [_headline(job, previous=previous, current=current, actor=actor, progress=progress)]
     lines.extend(_details(job, current=current, progress=progress))
     if should_broadcast(current):
-        who = mention(creator)
-        subject = f"{who}, your job {code(job.id)}" if who else f"Job {code(job.id)} (started outside Slack)"
+        who = mention(creator) if mention_creator else None
+        if who:
+            subject = f"{who}, your job {code(job.id)}"
+        elif mention_creator:
+            subject = f"Job {code(job.id)} (started outside Slack)"
+        else:
+            subject = f"Job {code(job.id)}"
         lines.append(f"{subject} {_outcome_verb(current)}.")
     text = "\n".join(lines)
+    return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+
+
+def progress_note(job: FineTuningJob, payload: dict[str, object]) -> SlackMessage:
+    """ "50 % done": a channel that asked for progress notes (its settings)."""
+    percent, step, total = payload.get("percent"), payload.get("step"), payload.get("total_steps")
+    text = f"📈 {code(job.id)} is {percent} % through training"
+    if isinstance(step, int) and isinstance(total, int):
+        text += f" (step {number(step)}/{number(total)})"
+    train_loss = payload.get("train_loss")
+    if isinstance(train_loss, int | float):
+        text += f", train loss {loss(float(train_loss))}"
+    text += "."
     return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
 
 
@@ -62,6 +82,15 @@ def stuck_note(job: FineTuningJob, *, quiet_for: float) -> SlackMessage:
         f"🐢 {code(job.id)} looks stuck: no new event for {duration(quiet_for)} while "
         f"{escape(status_words(job.status).lower())}. It may still be working — press Refresh on the card, "
         "or check the provider's dashboard. I will say so here when it moves again."
+    )
+    return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
+
+
+def unreadable_note(job_id: str, *, reason: str) -> SlackMessage:
+    text = (
+        f"⚠️ I can't read {code(job_id)} from the fine-tuning API: {escape(reason)}. "
+        "I'll keep trying, less often, and say here when it moves again. "
+        "Its card shows the last state I could read."
     )
     return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
 
@@ -129,6 +158,12 @@ def _outcome_verb(current: str) -> str:
         "cancelled": "was cancelled",
         "paused": "is paused — press Resume on the card to continue",
     }[current]
+
+
+def finished_direct_message(note: SlackMessage, *, channel: str) -> SlackMessage:
+    """The note a channel just got about a finished job, sent to its creator directly."""
+    text = f"From <#{channel}>:\n{note.text}"
+    return fit(text, [SectionBlock(text=MarkdownTextObject(text=text))])
 
 
 def unreachable_channel_note(channel: str) -> SlackMessage:

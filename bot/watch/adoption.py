@@ -15,8 +15,9 @@ from bot.jobs.actions import Action
 from bot.jobs.actor import Actor
 from bot.jobs.audit import AuditLog
 from bot.jobs.creator import creator_from_metadata
-from bot.jobs.intents import ADOPT_AFTER, GIVE_UP_AFTER, INTENT_METADATA_KEY
-from bot.jobs.records import CreateIntent, NewJob, Origin
+from bot.jobs.intents import GIVE_UP_AFTER, INTENT_METADATA_KEY
+from bot.jobs.records import CreateIntent, Origin
+from bot.jobs.tracking import track_unwatched
 from bot.notify.cards import ChannelCards
 from bot.services import Services
 from bot.views.card import card_for
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 class Adoption:
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._started_at = services.clock()
         self._cards = ChannelCards(services)
         self._audit = AuditLog(services.store, services.clock)
         self._polls = PollPolicy(interval=services.settings.poll_interval)
@@ -39,8 +39,8 @@ class Adoption:
         adopted = 0
         now = self._services.clock()
         for intent in await self._services.store.open_intents():
-            if intent.created_at >= self._started_at and now - intent.created_at < ADOPT_AFTER:
-                continue  # this process's create may still be under way
+            if intent.intent_id in self._services.creates_under_way:
+                continue  # this process's create is still doing it
             try:
                 adopted += await self._adopt(intent, now)
             except (FineTuneError, DatabaseUnavailable) as error:
@@ -55,22 +55,15 @@ class Adoption:
                 await store.close_intent(intent.intent_id, job_id=None, result="no job found", now=now)
             return 0
         actor = Actor(user=intent.user, channel=intent.channel)
-        tracked, _ = await store.track_job(
-            NewJob(
-                job_id=job.id,
-                provider=self._services.provider,
-                owner_channel=intent.channel,
-                creator=creator_from_metadata(job) or intent.user,
-                origin=Origin(intent.origin),
-                status=job.status,
-                model=job.model,
-                suffix=job.suffix,
-                snapshot=job.model_dump(mode="json"),
-                read_at=now,
-            ),
+        tracked = await track_unwatched(
+            self._services,
+            self._polls,
+            job,
+            owner=intent.channel,
+            creator=creator_from_metadata(job) or intent.user,
+            origin=Origin(intent.origin),
+            read_at=now,
             now=now,
-            next_poll_at=self._polls.next_poll_at(job.status, now),
-            owner_watch=False,
         )
         problem = None
         if await store.get_watch(job.id, intent.channel) is None:

@@ -81,3 +81,7 @@ class JobBackoff:
 
     def succeed(self, job_id: str) -> None:
         self._jobs.pop(job_id, None)
+
+    def failures(self, job_id: str) -> int:
+        backoff = self._jobs.get(job_id)
+        return backoff.failures if backoff else 0

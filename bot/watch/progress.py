@@ -5,15 +5,21 @@ A field the new data does not mention stays None, which storage reads as "keep t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from bot.finetune.models import FineTuningJob, JobEvent
 from bot.finetune.results import ResultsTable
 from bot.jobs.records import Progress
 
+# "Fine-tuning job paused at step 18", "Checkpoint created at step 20": the API's own words about a step
+# reached between two metrics events (those come every few steps).
+STEP_IN_MESSAGE = re.compile(r"\bat step (\d+)\b")
+
 
 def progress_from(job: FineTuningJob, events: Iterable[JobEvent]) -> Progress:
-    """The latest step, total steps and losses among `events` (oldest first), and the job's ETA."""
+    """The latest step, total steps and losses among `events` (oldest first), and the job's ETA. A message
+    naming the step it happened at counts as well: a pause between metrics events stopped there."""
     step: int | None = None
     total: int | None = None
     train_loss: float | None = None
@@ -21,6 +27,9 @@ def progress_from(job: FineTuningJob, events: Iterable[JobEvent]) -> Progress:
     for event in events:
         metrics = event.metrics
         if metrics is None:
+            said = STEP_IN_MESSAGE.search(event.message or "") if event.type != "metrics" else None
+            if said is not None:
+                step = max(step or 0, int(said.group(1)))
             continue
         if metrics.step is not None:
             step = metrics.step

@@ -18,8 +18,10 @@ from bot.finetune.errors import (
     AuthenticationError,
     FineTuneError,
     InternalServerError,
+    NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    UnexpectedResponseError,
 )
 from bot.finetune.models import FineTuningJob
 
@@ -36,6 +38,21 @@ class ApiTrouble(Exception):
 
 class ReadTooSlow(FineTuneError):
     """A read that missed the watcher's per-read deadline: abandoned for this cycle, about this job alone."""
+
+
+# After this many failed reads in a row, the job's channels are told that it cannot be read (once).
+UNREADABLE_AFTER = 3
+
+
+def unreadable_reason(error: FineTuneError) -> str:
+    """Why a job cannot be read, in the words its channel is told."""
+    if isinstance(error, NotFoundError):
+        return "the API says it does not exist (404)"
+    if isinstance(error, ReadTooSlow):
+        return "the API takes too long to answer for it"
+    if isinstance(error, UnexpectedResponseError):
+        return "the API's answer about it is not a job I can understand"
+    return str(error) or type(error).__name__
 
 
 def read_deadline_for(interval: float) -> float:

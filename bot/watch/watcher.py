@@ -25,9 +25,19 @@ from bot.ops.metrics import POLL_CYCLE_SECONDS, POLL_LAG_SECONDS
 from bot.ops.waiting import wait_any
 from bot.services import Services
 from bot.watch.adoption import Adoption
+from bot.watch.discovery import Discovery
 from bot.watch.poll_policy import WAITING_STATUSES, ApiBackoff, JobBackoff, PollPolicy
 from bot.watch.progress import progress_from, with_final_losses
-from bot.watch.reads import ApiReader, ApiTrouble, JobRead, ReadTooSlow, read_deadline_for
+from bot.watch.progress_notes import queue_progress_notes
+from bot.watch.reads import (
+    UNREADABLE_AFTER,
+    ApiReader,
+    ApiTrouble,
+    JobRead,
+    ReadTooSlow,
+    read_deadline_for,
+    unreadable_reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,8 @@ class CycleResult:
     recorded: int = 0
     changes: int = 0
     list_pages: int = 0
+    discovery_pages: int = 0  # list pages read for subscriptions (and paused jobs), once per interval
+    announced: int = 0
     single_reads: int = 0
     event_reads: int = 0
     skipped_for_backoff: bool = False
@@ -99,6 +111,7 @@ class Watcher:
         self._retention = retention
         self._next_prune_at = float("-inf")
         self._adoption = Adoption(services)
+        self._discovery = Discovery(services, self._reader)
 
     @property
     def read_deadline(self) -> float:
@@ -148,15 +161,22 @@ class Watcher:
             result.skipped_for_backoff = True
             return result
         await self._adoption.run()  # creates cut short: their tagged jobs are tracked here
+        discovered = await self._discovery.run(now)  # jobs started anywhere that subscriptions follow
+        listed = discovered.reads if discovered is not None else {}
+        if discovered is not None:
+            result.discovery_pages, result.announced = discovered.pages, discovered.announced
         due = await self._services.store.due_jobs(now=now, limit=self._due_limit)
-        result.due = len(due)
         result.more_due = len(due) >= self._due_limit
         POLL_LAG_SECONDS.set(max((now - job.next_poll_at for job in due), default=0.0))
+        # A followed job on a page just read whose status moved is recorded now, due or not.
+        due = [*due, *await self._moved_on_pages(listed, due)]
+        result.due = len(due)
         if not due:
             return result
         started = time.monotonic()
         try:
-            await self._refresh(due, result)
+            after = discovered.continue_after if discovered is not None else None
+            await self._refresh(due, result, listed, after=after)
         except ApiTrouble as trouble:
             self._api_trouble(trouble.cause, result)
         else:
@@ -179,10 +199,34 @@ class Watcher:
         else:
             log.debug("fine-tuning API still failing (%s); next try in %.0fs", cause, wait)
 
-    async def _refresh(self, due: Sequence[TrackedJob], result: CycleResult) -> None:
-        listed: dict[str, JobRead] = {}
-        if len(due) >= self._list_threshold:
-            listed = await self._read_by_list(due, result)
+    async def _moved_on_pages(
+        self, listed: dict[str, JobRead], due: Sequence[TrackedJob]
+    ) -> list[TrackedJob]:
+        """The followed jobs on pages read this cycle, not due yet, whose status is not the one recorded."""
+        if not listed:
+            return []
+        due_ids = {job.job_id for job in due}
+        others = [job_id for job_id in listed if job_id not in due_ids]
+        return [
+            tracked
+            for tracked in await self._services.store.tracked_among(others)
+            if listed[tracked.job_id].job.status != tracked.status
+        ]
+
+    async def _refresh(
+        self,
+        due: Sequence[TrackedJob],
+        result: CycleResult,
+        read: dict[str, JobRead] | None = None,
+        *,
+        after: str | None = None,
+    ) -> None:
+        """Read and record the due jobs; `read`: jobs already on the newest pages, read this cycle, and
+        `after` where those pages end (list pages for the rest start there)."""
+        listed = dict(read or {})
+        unread = [tracked for tracked in due if tracked.job_id not in listed]
+        if len(unread) >= self._list_threshold:
+            listed.update(await self._read_by_list(unread, result, after=after if listed else None))
         progress_due = self._progress_due(due, listed)
         trouble: list[ApiTrouble] = []
 
@@ -204,7 +248,9 @@ class Watcher:
         if trouble:
             raise trouble[0]
 
-    async def _read_by_list(self, due: Sequence[TrackedJob], result: CycleResult) -> dict[str, JobRead]:
+    async def _read_by_list(
+        self, due: Sequence[TrackedJob], result: CycleResult, *, after: str | None = None
+    ) -> dict[str, JobRead]:
         """The due jobs found in list pages (newest first, `page_size` jobs each).
 
         Pages are read until every due job was seen, the page bound is reached, or the pages have gone
@@ -213,7 +259,6 @@ class Watcher:
         by one instead, and only one that fails alone is put off."""
         created = {job.job_id: _created_at(job) for job in due}
         found: dict[str, JobRead] = {}
-        after: str | None = None
         while result.list_pages < self._max_list_pages:
             try:
                 page, read_at = await self._reader.call_stamped(
@@ -318,6 +363,8 @@ class Watcher:
             tracked.job_id, observation, now=now, next_poll_at=next_poll_at
         )
         result.recorded += 1
+        if not job.is_terminal and await queue_progress_notes(self._services, tracked, progress, now=now):
+            self._services.outbox_ready.set()
         if change is not None:
             result.changes += 1
             self._services.outbox_ready.set()  # told now, not when the cycle's slowest read is over
@@ -394,6 +441,12 @@ class Watcher:
         wait = self._job_backoff.fail(tracked.job_id)
         log.info("could not read %s (%s); trying again in %.0fs", tracked.job_id, error, wait)
         await self._services.store.schedule_poll(tracked.job_id, next_poll_at=now + wait)
+        if self._job_backoff.failures(tracked.job_id) == UNREADABLE_AFTER and (
+            await self._services.store.note_unreadable(
+                tracked.job_id, reason=unreadable_reason(error), now=now
+            )
+        ):
+            self._services.outbox_ready.set()
 
 
 def _reads_events(status: str) -> bool:

@@ -177,8 +177,11 @@ def rig_api(emulator: EmulatorServer) -> FineTuneClient:
     )
 
 
-def fast_background(services: Services, **notifier_options: Any) -> Background:
-    """A Background whose loops tick in tens of milliseconds; notifier options can be overridden."""
+def fast_background(
+    services: Services, *, job_backoff_cap: float = 1800.0, **notifier_options: Any
+) -> Background:
+    """A Background whose loops tick in tens of milliseconds; notifier options can be overridden, and
+    `job_backoff_cap` bounds how long a job the API will not give back waits between reads."""
     options: dict[str, Any] = {
         "per_channel_interval": 0.05,
         "tick": 0.05,
@@ -192,7 +195,7 @@ def fast_background(services: Services, **notifier_options: Any) -> Background:
     options.update(notifier_options)
     return Background(
         services,
-        watcher=Watcher(services, tick=0.02, stuck_after=3600.0),
+        watcher=Watcher(services, tick=0.02, stuck_after=3600.0, job_backoff_cap=job_backoff_cap),
         notifier=Notifier(services, **options),
         restart_backoff=0.05,
     )

@@ -93,6 +93,20 @@ class BotRig:
                 return entries
             await asyncio.sleep(0.02)
 
+    async def refusal(self, job_id: str, action: str, timeout: float = 10.0) -> AuditEntry:  # noqa: ASYNC109
+        """The job's newest refused `action` (a refusal is audited just after its answer is posted, so a test
+        that read the answer waits here for the entry rather than racing it)."""
+
+        async def refused() -> AuditEntry | None:
+            entries = await self.store.audit_for_job(job_id)  # newest first
+            return next((e for e in entries if e.action == action and not e.allowed), None)
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (entry := await refused()) is None:
+            assert asyncio.get_running_loop().time() < deadline, f"no refused {action} audited for {job_id}"
+            await asyncio.sleep(0.02)
+        return entry
+
     async def running_job(
         self, *, user: str = "U_ALICE", channel: str = "C_ML", step: int = 3
     ) -> tuple[str, StoredMessage]:
@@ -120,7 +134,9 @@ def bot_settings(emulator: EmulatorServer, slack: SlackStandIn, db: Path, **over
 
 
 class StartBot(Protocol):
-    def __call__(self, *, background: bool = False, **overrides: Any) -> Awaitable[BotRig]: ...
+    def __call__(
+        self, *, background: bool = False, busy_timeout: float = 10.0, **overrides: Any
+    ) -> Awaitable[BotRig]: ...
 
 
 @pytest.fixture
@@ -129,10 +145,10 @@ async def start_bot(
 ) -> AsyncIterator[StartBot]:
     started: list[Runtime] = []
 
-    async def start(*, background: bool = False, **overrides: Any) -> BotRig:
+    async def start(*, background: bool = False, busy_timeout: float = 10.0, **overrides: Any) -> BotRig:
         db = tmp_path / f"tuneops-{len(started)}.db"
         settings = bot_settings(emulator, slack, db, **overrides)
-        runtime = await Runtime.start(settings, port=0, background=background)
+        runtime = await Runtime.start(settings, port=0, background=background, busy_timeout=busy_timeout)
         started.append(runtime)
         slack.set_bot_url(runtime.events_url)
         return BotRig(runtime=runtime, slack=slack, emulator=emulator, control=emulator_control)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from bot.sandbox.emulator.base_models import check_model_and_suffix
 from bot.sandbox.emulator.errors import bad_request, missing_parameter
 from bot.sandbox.emulator.flavour import FLAVOUR_KEY, Flavour
 from bot.sandbox.emulator.lifecycle import TERMINAL
@@ -64,6 +65,7 @@ class ApiHandlers:
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = None
         job_request = check_create_body(body, flavour_of(request))
+        check_model_and_suffix(job_request, flavour_of(request), self.state)
         record = self.state.create_job(job_request, flavour_of(request))
         return web.json_response(self._job_json(record, request))
 

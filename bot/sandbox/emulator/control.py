@@ -103,6 +103,25 @@ class EmulatorControl:
         """Uploads stay `pending` (Azure) / `uploaded` (OpenAI) for this many emulated seconds; default 0."""
         await self._call("POST", "/settings", {"file_processing_seconds": seconds})
 
+    async def set_webhook(
+        self, url: str, secret: str, *, retry_delays: list[float] | None = None
+    ) -> dict[str, Any]:
+        """Send signed job-end events to `url` (signed with the `whsec_…` `secret`), retrying a failed
+        delivery after each of `retry_delays` seconds."""
+        body: dict[str, Any] = {"url": url, "secret": secret}
+        if retry_delays is not None:
+            body["retry_delays"] = retry_delays
+        return await self._call("POST", "/webhooks", body)
+
+    async def clear_webhook(self) -> None:
+        await self._call("DELETE", "/webhooks")
+
+    async def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Every delivery so far: `webhook_id`, `type`, `job_id`, `attempts` (`status` each), `delivered`,
+        `given_up`, and the `headers` and `body` of its last attempt."""
+        deliveries: list[dict[str, Any]] = (await self._call("GET", "/webhooks"))["deliveries"]
+        return deliveries
+
     async def stats(self) -> dict[str, Any]:
         """`{"total", "by_operation": {operationId: {status: n}}, "by_status", "faults_injected"}`."""
         return await self._call("GET", "/stats")

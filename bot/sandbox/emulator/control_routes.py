@@ -1,4 +1,4 @@
-"""The `/_emulator/` endpoints (no auth): faults, clock, speed, job state, stats, reset, settings."""
+"""The `/_emulator/` endpoints (no auth): faults, clock, speed, job state, stats, reset, settings, webhooks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.sandbox.emulator.faults import FaultInjector, FaultRule, RequestStats
 from bot.sandbox.emulator.flavour import CONTROL_PREFIX
 from bot.sandbox.emulator.state import EmulatorState
 from bot.sandbox.emulator.views import render_job
+from bot.sandbox.emulator.webhooks import WebhookConfigError, WebhookSender
 
 
 def _refuse(message: str) -> web.Response:
@@ -33,8 +34,14 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 class ControlHandlers:
     def __init__(
-        self, state: EmulatorState, faults: FaultInjector, stats: RequestStats, api: ApiHandlers
+        self,
+        state: EmulatorState,
+        faults: FaultInjector,
+        stats: RequestStats,
+        api: ApiHandlers,
+        webhooks: WebhookSender,
     ) -> None:
+        self.webhooks = webhooks
         self.state = state
         self.faults = faults
         self.stats = stats
@@ -55,6 +62,9 @@ class ControlHandlers:
             web.delete(f"{p}/stats", self.reset_stats),
             web.post(f"{p}/reset", self.reset),
             web.post(f"{p}/settings", self.settings),
+            web.get(f"{p}/webhooks", self.get_webhooks),
+            web.post(f"{p}/webhooks", self.set_webhooks),
+            web.delete(f"{p}/webhooks", self.clear_webhooks),
         ]
 
     def _clock_json(self) -> dict[str, Any]:
@@ -144,6 +154,7 @@ class ControlHandlers:
         self.stats.reset()
         self.api.results_encoding = "openai"
         self.state.file_processing_s = 0.0
+        self.webhooks.deliveries.clear()
         return web.json_response({"ok": True, **self._clock_json()})
 
     async def settings(self, request: web.Request) -> web.Response:
@@ -163,3 +174,28 @@ class ControlHandlers:
             "results_base64": self.api.results_encoding,
             "file_processing_seconds": self.state.file_processing_s,
         }
+
+    async def get_webhooks(self, request: web.Request) -> web.Response:
+        return web.json_response(self.webhooks.as_json())
+
+    async def set_webhooks(self, request: web.Request) -> web.Response:
+        """`{"url", "secret", "retry_delays"?}`: send signed job-end events to `url` from now on."""
+        body = await _body(request)
+        url, secret, delays = body.get("url"), body.get("secret"), body.get("retry_delays")
+        if not isinstance(url, str) or not isinstance(secret, str):
+            return _refuse("'url' and 'secret' are required strings")
+        if delays is not None and (
+            not isinstance(delays, list) or not all(isinstance(d, int | float) for d in delays)
+        ):
+            return _refuse("'retry_delays' must be a list of seconds")
+        try:
+            self.webhooks.configure(
+                url, secret, retry_delays=None if delays is None else tuple(float(d) for d in delays)
+            )
+        except WebhookConfigError as exc:
+            return _refuse(str(exc))
+        return web.json_response(self.webhooks.as_json())
+
+    async def clear_webhooks(self, request: web.Request) -> web.Response:
+        self.webhooks.clear()
+        return web.json_response(self.webhooks.as_json())

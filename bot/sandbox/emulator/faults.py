@@ -10,7 +10,8 @@ from typing import Any
 from bot.sandbox.emulator.errors import ApiError
 from bot.sandbox.emulator.flavour import Flavour
 
-FAULT_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# 404: the job was deleted (or never existed) as far as the API is concerned, for that path alone.
+FAULT_STATUSES = frozenset({404, 408, 409, 429, 500, 502, 503, 504})
 
 
 @dataclass
@@ -83,6 +84,9 @@ class FaultRule:
                 return ApiError(429, message, code=code, headers=headers)
             message = self.message or "Rate limit reached for requests. Please try again later."
             return ApiError(429, message, type="requests", code=code, headers=headers)
+        if status == 404:
+            message = self.message or "The requested resource was not found."
+            return ApiError(404, message, type="invalid_request_error", code=self.code or "not_found")
         if status == 503:
             message = self.message or "The server is overloaded or not ready yet."
             return ApiError(503, message, type="server_error", code=self.code, headers=headers)

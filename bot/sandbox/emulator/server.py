@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.app.signals import stopped_by_signals
 from bot.sandbox.emulator.api import ROUTES, ApiHandlers
 from bot.sandbox.emulator.chat import CHAT_PATH, ChatHandlers
+from bot.sandbox.emulator.base_models import MODEL_ROUTES, ModelHandlers
 from bot.sandbox.emulator.clock import EmulatorClock
 from bot.sandbox.emulator.control_routes import ControlHandlers
 from bot.sandbox.emulator.entra import EntraGrants, entra_routes
@@ -31,6 +32,7 @@ from bot.sandbox.emulator.flavour import (
 from bot.sandbox.emulator.management import Management
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE, EmulatorState
 from bot.sandbox.emulator.wind_down import WindDown
+from bot.sandbox.emulator.webhooks import WebhookSender
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_UPLOAD_BYTES = 520 * 1024 * 1024
@@ -73,7 +75,9 @@ class EmulatorServer:
         self.management = Management(self.state, self.entra)
         self.chat = ChatHandlers(self.state, self.management)
         self.api = ApiHandlers(self.state)
-        self._control = ControlHandlers(self.state, self.faults, self.stats, self.api)
+        self.webhooks = WebhookSender(self.state)
+        self.models = ModelHandlers(self.state)
+        self._control = ControlHandlers(self.state, self.faults, self.stats, self.api, self.webhooks)
         self._runner: web.AppRunner | None = None
         # Set on stop: an injected delay under way ends then, so a long latency fault cannot hold a stop.
         self._stopping = asyncio.Event()
@@ -114,6 +118,10 @@ class EmulatorServer:
             app.router.add_route(
                 "POST", prefix + CHAT_PATH, self.chat.create, name=f"{flavour}:createChatCompletion"
             )
+            for method, path, operation, attribute in MODEL_ROUTES:
+                app.router.add_route(
+                    method, prefix + path, getattr(self.models, attribute), name=f"{flavour}:{operation}"
+                )
         app.add_routes(self._control.routes())
         app.add_routes(entra_routes(self.entra))
         app.add_routes(self.wind_down.routes())
@@ -178,11 +186,13 @@ class EmulatorServer:
         self._runner = runner
         address = runner.addresses[0]
         self._port = int(address[1])
+        await self.webhooks.start()
 
     async def stop(self) -> None:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             self._stopping.set()
+            await self.webhooks.stop()
             await runner.cleanup()
             self._stopping.clear()
 
@@ -199,9 +209,20 @@ class EmulatorServer:
         await self.stop()
 
 
-async def serve_forever(*, host: str, port: int, speed: float, api_key: str, seed: int) -> None:
-    """`tuneops emulator`: serve until Ctrl-C or SIGTERM."""
+async def serve_forever(
+    *,
+    host: str,
+    port: int,
+    speed: float,
+    api_key: str,
+    seed: int,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> None:
+    """`tuneops emulator`: serve until Ctrl-C or SIGTERM (sending webhooks when given a URL and secret)."""
     server = EmulatorServer(api_key=api_key, speed=speed, seed=seed, host=host, port=port)
+    if webhook_url is not None and webhook_secret is not None:
+        server.webhooks.configure(webhook_url, webhook_secret)
     await server.start()
     with stopped_by_signals() as stopping:
         print(f"TuneOps fine-tuning API emulator on {server.url} (speed ×{speed:g})", flush=True)
@@ -212,7 +233,11 @@ async def serve_forever(*, host: str, port: int, speed: float, api_key: str, see
         )
         print("  API key:  the one given by --api-key (default sk-emulator)", flush=True)
         print(f"  Files:    {DEMO_TRAINING_FILE} (training), {DEMO_VALIDATION_FILE} (validation)", flush=True)
-        print(f"  Control:  {server.url}/_emulator/  (faults, clock, speed, stats, reset)", flush=True)
+        print(
+            f"  Control:  {server.url}/_emulator/  (faults, clock, speed, stats, reset, webhooks)", flush=True
+        )
+        if server.webhooks.configured:
+            print(f"  Webhooks: signed events on job ends to {server.webhooks.url}", flush=True)
         try:
             await stopping.wait()
         finally:

@@ -64,6 +64,7 @@ class StoredMessage:
     deleted: bool = False
     versions: list[MessageVersion] = field(default_factory=list)
     replies: list[StoredMessage] = field(default_factory=list, repr=False)
+    files: list[JSON] = field(default_factory=list)  # Slack's file objects of a file share
 
     @property
     def is_reply(self) -> bool:
@@ -110,6 +111,9 @@ class StoredMessage:
             message["edited"] = {"user": self.user, "ts": self.ts}
         if include_metadata and self.metadata is not None:
             message["metadata"] = copy.deepcopy(self.metadata)
+        if self.files:
+            message["files"] = copy.deepcopy(self.files)
+            message["upload"] = True
         return message
 
 
@@ -203,6 +207,7 @@ class SlackUser:
     real_name: str
     is_admin: bool = False
     is_bot: bool = False
+    email: str | None = None  # what users.lookupByEmail finds the member by
 
     def to_slack(self, team_id: str) -> JSON:
         return {
@@ -215,7 +220,11 @@ class SlackUser:
             "is_admin": self.is_admin,
             "tz": "Europe/London",
             "tz_offset": 0,
-            "profile": {"real_name": self.real_name, "display_name": self.name},
+            "profile": {
+                "real_name": self.real_name,
+                "display_name": self.name,
+                **({"email": self.email} if self.email else {}),
+            },
         }
 
 

@@ -160,6 +160,10 @@ def _state_entry(element: JSON, value: InputValue) -> JSON:
         return {"type": kind, "selected_options": [_option(element, v) for v in chosen_list]}
     if kind == "datepicker":
         return {"type": kind, "selected_date": value or None}
+    if kind == "file_input":
+        # The ids of files the person attached; the sender puts Slack's whole file objects in their place.
+        ids = [value] if isinstance(value, str) and value else list(value or [])
+        return {"type": kind, "files": [{"id": file_id} for file_id in ids]}
     return {"type": kind, "value": value if value not in ("", None) else None}
 
 
@@ -171,13 +175,16 @@ def _initial(element: JSON) -> InputValue:
         return str(option["value"])
     if "initial_date" in element:
         return str(element["initial_date"])
+    options = element.get("initial_options")  # checkboxes, multi-selects: Slack submits them as left
+    if isinstance(options, list):
+        return [str(o["value"]) for o in options if isinstance(o, dict) and "value" in o]
     return None
 
 
 def _is_empty(entry: JSON) -> bool:
     return all(
         entry.get(key) in (None, "", [])
-        for key in ("value", "selected_option", "selected_options", "selected_date")
+        for key in ("value", "selected_option", "selected_options", "selected_date", "files")
     )
 
 

@@ -290,7 +290,9 @@ class SlackSender:
         )
         raw_view = view.view if isinstance(view, OpenView) else view
         who = user or (opened.user if opened else "U_ALICE")
-        state = view_state(raw_view, values, enforce_required=enforce_required)
+        state = self._standin.shared_files.fill_file_inputs(
+            view_state(raw_view, values, enforce_required=enforce_required)
+        )
         trigger_id: str = ws.issue_trigger(who)
         payload: JSON = {
             "type": "view_submission",
@@ -334,6 +336,10 @@ class SlackSender:
         return await self._send_interactive(payload)
 
     # ---- helpers ----------------------------------------------------------------------------------------
+
+    async def send_interactive(self, payload: JSON) -> SentRequest:
+        """Deliver an interactive payload built elsewhere (e.g. a click on the Home tab, `home.py`)."""
+        return await self._send_interactive(payload)
 
     async def _send_interactive(self, payload: JSON) -> SentRequest:
         if self.transport == "socket":

@@ -33,6 +33,7 @@ from bot.sandbox.standin.models import (
 )
 from bot.sandbox.standin.responses import answer_response_post
 from bot.sandbox.standin.sender import SlackSender
+from bot.sandbox.standin.shared_files import SharedFiles
 from bot.sandbox.standin.socket_mode import SocketConnection, SocketModePeer
 from bot.sandbox.standin.webapi import RefusedByPacing, WebApi
 from bot.sandbox.standin.workspace import Workspace
@@ -46,7 +47,14 @@ CHANNEL_STATES: tuple[ChannelState, ...] = (
     "public_not_member",
 )
 # What manifest.yml asks for; Slack names a token's scopes in the `x-oauth-scopes` header of each answer.
-DEFAULT_BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history", "groups:history")
+DEFAULT_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "channels:history",
+    "groups:history",
+    "files:read",
+)
 
 
 class SlackStandIn:
@@ -90,6 +98,8 @@ class SlackStandIn:
         )
         self.socket = SocketModePeer(app_id=self.workspace.app_id, ws_base=lambda: self.ws_url)
         self.webapi.methods["apps.connections.open"] = self.socket.connections_open
+        self.shared_files = SharedFiles(self)
+        self.webapi.methods["files.info"] = self.shared_files.files_info
         self.bot_url: str | None = None
         self._calls: list[RecordedCall] = []
         self._responses: list[ResponsePost] = []
@@ -100,7 +110,7 @@ class SlackStandIn:
     # ---- lifecycle --------------------------------------------------------------------------------------
 
     def build_app(self) -> web.Application:
-        from bot.sandbox.standin import control, ui
+        from bot.sandbox.standin import control, shared_files, ui
 
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
@@ -108,6 +118,7 @@ class SlackStandIn:
         app.router.add_get("/socket/{ticket}", self.socket.handle)
         ui.add_routes(app, self)
         control.add_routes(app, self)
+        shared_files.add_routes(app, self)
         return app
 
     async def start(self) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.sandbox.standin.api_requests import json_object
+from bot.sandbox.standin.home import click_in_home, open_home
 from bot.sandbox.standin.models import JSON, OpenView, StoredEphemeral, StoredMessage
 from bot.sandbox.standin.payloads import MissingRequiredInput
 from bot.sandbox.standin.sender import SentRequest
@@ -44,6 +45,8 @@ def add_routes(app: web.Application, standin: SlackStandIn) -> None:
     app.router.add_post("/ui/view_action", handlers.view_action)
     app.router.add_post("/ui/submit", handlers.submit)
     app.router.add_post("/ui/close_view", handlers.close_view)
+    app.router.add_post("/ui/home", handlers.home)
+    app.router.add_post("/ui/home_action", handlers.home_action)
 
 
 def _values(body: JSON) -> dict[str, Any]:
@@ -100,7 +103,9 @@ class _UiHandlers:
         visible = [
             entry.to_json()
             for entry in entries
-            if user is None or entry.kind not in ("ephemeral", "view") or entry.data.get("user") == user
+            if user is None
+            or entry.kind not in ("ephemeral", "view", "home")
+            or entry.data.get("user") == user
         ]
         return web.json_response({"seq": self.workspace.updates.seq, "reset": reset, "updates": visible})
 
@@ -213,4 +218,28 @@ class _UiHandlers:
         user = str(body.get("user") or DEFAULT_USER)
         view = self._view(body, user)
         sent = await self.standin.sender.close_view(view, user=user)
+        return web.json_response(_sent_json(sent))
+
+    async def home(self, request: web.Request) -> web.Response:
+        """The person opens the app's Home tab: the app is told (`app_home_opened`)."""
+        body = await json_object(request)
+        user = str(body.get("user") or DEFAULT_USER)
+        if self.standin.bot_url is None:
+            return web.json_response({"status": None, "error": "no_bot"})
+        return web.json_response(_sent_json(await open_home(self.standin, user)))
+
+    async def home_action(self, request: web.Request) -> web.Response:
+        body = await json_object(request)
+        user = str(body.get("user") or DEFAULT_USER)
+        value = body.get("value")
+        try:
+            sent = await click_in_home(
+                self.standin,
+                str(body.get("action_id") or ""),
+                user=user,
+                block_id=str(body["block_id"]) if body.get("block_id") else None,
+                value=str(value) if value is not None else None,
+            )
+        except (LookupError, ValueError) as error:
+            raise web.HTTPBadRequest(text=str(error)) from None
         return web.json_response(_sent_json(sent))

@@ -20,6 +20,7 @@ from bot.sandbox.standin.api_args import (
     parse_metadata,
 )
 from bot.sandbox.standin.faults import Faults
+from bot.sandbox.standin.home import home_methods
 from bot.sandbox.standin.limits import view_problems
 from bot.sandbox.standin.models import JSON, Channel, OpenView, StoredMessage
 from bot.sandbox.standin.workspace import Workspace
@@ -68,6 +69,8 @@ class WebApi:
             "views.update": self.views_update,
             "views.push": self.views_push,
             "users.info": self.users_info,
+            "users.lookupByEmail": self.users_lookup_by_email,
+            **home_methods(workspace),
         }
 
     def call(self, method: str, args: JSON) -> JSON:
@@ -132,6 +135,15 @@ class WebApi:
         if user is None:
             raise ApiError("user_not_found")
         return {"ok": True, "user": user.to_slack(self.workspace.team_id)}
+
+    def users_lookup_by_email(self, args: JSON) -> JSON:
+        email = (arg_str(args, "email") or "").strip().lower()
+        if not email:
+            raise ApiError("invalid_arguments")
+        for user in self.workspace.users.values():
+            if user.email and user.email.lower() == email:
+                return {"ok": True, "user": user.to_slack(self.workspace.team_id)}
+        raise ApiError("users_not_found")
 
     # -- chat --
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.sandbox.standin.block_ids import fill_block_ids
+from bot.sandbox.standin.home_tabs import HomeTabs
 from bot.sandbox.standin.modals import Modals
 from bot.sandbox.standin.models import (
     JSON,
@@ -34,6 +35,7 @@ DEFAULT_USERS = (
     ("U_BOB", "bob", "Bob Example"),
     ("U_CAROL", "carol", "Carol Example"),
 )
+EMAIL_DOMAIN = "example.com"  # the default members' addresses: alice@example.com…
 RESPONSE_URL_MAX_USES = 5  # Slack: up to 5 times within 30 minutes
 RESPONSE_URL_LIFETIME = 30 * 60
 
@@ -75,6 +77,7 @@ class Workspace:
     _by_ts: dict[tuple[str, str], StoredMessage] = field(default_factory=dict)
     _ephemerals: list[StoredEphemeral] = field(default_factory=list)
     modals: Modals = field(init=False)
+    home: HomeTabs = field(init=False)  # the app's Home tab of each person (home.py)
     _triggers: dict[str, Trigger] = field(default_factory=dict)
     _responses: dict[str, ResponseTarget] = field(default_factory=dict)
     _last_ts: float = 0.0
@@ -83,7 +86,7 @@ class Workspace:
         for channel_id, name in DEFAULT_CHANNELS:
             self.channels[channel_id] = Channel(channel_id, name)
         for user_id, name, real_name in DEFAULT_USERS:
-            self.users[user_id] = SlackUser(user_id, name, real_name)
+            self.users[user_id] = SlackUser(user_id, name, real_name, email=f"{name}@{EMAIL_DOMAIN}")
         self.users[self.bot_user_id] = SlackUser(self.bot_user_id, "tuneops", "TuneOps", is_bot=True)
         self.modals = Modals(
             team_id=self.team_id,
@@ -92,6 +95,7 @@ class Workspace:
             updates=self.updates,
             clock=self.clock,
         )
+        self.home = HomeTabs(modals=self.modals, updates=self.updates)
 
     # ---- directory -------------------------------------------------------------------------------------
 
@@ -115,7 +119,7 @@ class Workspace:
     def add_user(
         self, user_id: str, name: str, real_name: str | None = None, *, is_admin: bool = False
     ) -> SlackUser:
-        user = SlackUser(user_id, name, real_name or name, is_admin=is_admin)
+        user = SlackUser(user_id, name, real_name or name, is_admin=is_admin, email=f"{name}@{EMAIL_DOMAIN}")
         self.users[user_id] = user
         self.updates.add("directory", {})
         return user
@@ -195,6 +199,10 @@ class Workspace:
         message.edit(text=text, blocks=fill_block_ids(blocks), at=self.clock())
         if metadata is not None:
             message.metadata = copy.deepcopy(metadata)
+        self._message_changed(message)
+
+    def message_edited_in_place(self, message: StoredMessage) -> None:
+        """Tell the page a message changed without a new version (files attached to a new message)."""
         self._message_changed(message)
 
     def delete_message(self, message: StoredMessage) -> None:
@@ -343,4 +351,5 @@ class Workspace:
             "messages": {cid: [self.ui_message(m) for m in self.all_messages(cid)] for cid in self._messages},
             "ephemerals": [self.ui_ephemeral(e) for e in self.ephemerals(user)],
             "views": self.modals.ui_views(user),
+            "home": self.home.view(user),
         }

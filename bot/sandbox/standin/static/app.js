@@ -27,13 +27,15 @@
     messages: new Map(), // channel -> Map(ts -> message)
     ephemerals: new Map(), // id -> ephemeral (only mine)
     views: [],
-    current: null,
+    home: null, // my Home tab of the app, once it published one
+    current: null, // a channel id, or HOME for the app's Home tab
     threadTs: null,
     unread: new Map(),
     pollGeneration: 0,
   };
 
   const $ = (id) => document.getElementById(id);
+  const HOME = "@home";
 
   // ---- HTTP ---------------------------------------------------------------------------------------------
 
@@ -284,7 +286,14 @@
     node.classList.add("pending");
     node.disabled = true;
     try {
-      if (ctx.where === "view") {
+      if (ctx.where === "home") {
+        await postJSON("/ui/home_action", {
+          user: state.me,
+          action_id: element.action_id,
+          block_id: block.block_id,
+          value: value === undefined ? null : value,
+        });
+      } else if (ctx.where === "view") {
         await postJSON("/ui/view_action", {
           user: state.me,
           view_id: ctx.view.id,
@@ -372,7 +381,12 @@
       content.append(el("div", { className: "broadcast-note", text: "replied to a thread" }));
     }
     if (message.blocks && message.blocks.length) content.append(renderBlocks(message.blocks, ctx));
-    else content.append(el("div", { className: "text", html: mrkdwn(message.text) }));
+    else if (message.text) content.append(el("div", { className: "text", html: mrkdwn(message.text) }));
+    if (message.files && message.files.length) {
+      content.append(
+        el("div", { className: "files" }, message.files.map((f) => el("span", { className: "file-chip", "data-file-id": f.id, text: `📄 ${f.name} (${f.size} bytes)` })))
+      );
+    }
     if (options.inChannel && !ephemeral && message.reply_count) {
       const count = message.reply_count;
       content.append(
@@ -407,7 +421,34 @@
     return parseFloat(a.ts) - parseFloat(b.ts);
   }
 
+  // The app's Home tab: what the app last published for me (views.publish), buttons and all.
+  function renderHome() {
+    $("channel-name").textContent = "TuneOps · Home";
+    $("channel-state").textContent = "";
+    $("bot-state").textContent = state.botConnected ? "" : "· no app connected";
+    $("composer").hidden = true;
+    $("thread-pane").hidden = true;
+    const list = $("message-list");
+    const body = state.home
+      ? el("div", { id: "home-tab", "data-view-id": state.home.id }, [renderBlocks(state.home.blocks, { where: "home", view: state.home })])
+      : el("div", { id: "home-tab", className: "empty-channel", text: "The app has not published a Home tab for you yet." });
+    list.replaceChildren(body);
+  }
+
+  function openHome() {
+    state.current = HOME;
+    state.threadTs = null;
+    history.replaceState(null, "", `#${HOME}`);
+    renderChannelList();
+    renderChannel();
+    postJSON("/ui/home", { user: state.me }).catch((error) => showProblem(`Opening Home failed: ${error.message}`));
+  }
+
   function renderChannel() {
+    $("home-link").classList.toggle("active", state.current === HOME);
+    document.body.dataset.home = String(state.current === HOME);
+    if (state.current === HOME) return renderHome();
+    $("composer").hidden = false;
     const list = $("message-list");
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     const channel = state.channels.get(state.current);
@@ -511,6 +552,16 @@
         control = el("input", { ...common, type: "number", step: element.is_decimal_allowed ? "any" : "1", min: element.min_value, max: element.max_value, placeholder: plainText(element.placeholder) });
         control.value = element.initial_value || "";
         break;
+      case "file_input":
+        // The file is sent to the stand-in as soon as it is picked, as Slack's client uploads it; the
+        // submission then carries its id.
+        control = el("input", { ...common, type: "file", accept: (element.filetypes || []).map((t) => `.${t}`).join(",") });
+        control.addEventListener("change", async () => {
+          delete control.dataset.fileId;
+          const file = control.files[0];
+          if (file) control.dataset.fileId = (await sendFile(file, false)).file_id;
+        });
+        break;
       case "datepicker":
         control = el("input", { ...common, type: "date" });
         control.value = element.initial_date || "";
@@ -558,6 +609,8 @@
       } else if (node.dataset.type === "radio_buttons") {
         const chosen = node.querySelector("input:checked");
         value = chosen ? chosen.value : null;
+      } else if (node.dataset.type === "file_input") {
+        value = node.dataset.fileId ? [node.dataset.fileId] : null;
       } else {
         value = node.value === "" ? null : node.value;
       }
@@ -571,7 +624,9 @@
       for (const [actionId, value] of Object.entries(byAction)) {
         const node = document.querySelector(`#modal-blocks [data-block-id="${CSS.escape(blockId)}"][data-action-id="${CSS.escape(actionId)}"][data-type]`);
         if (!node) continue;
-        if (node.dataset.type === "checkboxes" || node.dataset.type === "radio_buttons") {
+        if (node.dataset.type === "file_input") {
+          if (value && value.length) node.dataset.fileId = value[0]; // a file input cannot be refilled
+        } else if (node.dataset.type === "checkboxes" || node.dataset.type === "radio_buttons") {
           const chosen = new Set(Array.isArray(value) ? value : [value]);
           for (const input of node.querySelectorAll("input")) input.checked = chosen.has(input.value);
         } else {
@@ -655,6 +710,27 @@
     }
   }
 
+  // A file from this computer: shared in the channel (the app gets Slack's file_share event), or only
+  // stored for a modal's file input.
+  async function sendFile(file, share) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return postJSON("/ui/files", { user: state.me, channel: state.current, name: file.name, content_base64: btoa(binary), share });
+  }
+
+  async function attach() {
+    const input = $("composer-file");
+    const file = input.files[0];
+    input.value = "";
+    if (!file) return;
+    try {
+      await sendFile(file, true);
+    } catch (error) {
+      showProblem(`Could not share the file: ${error.message}`);
+    }
+  }
+
   function updateHint() {
     const hint = $("composer-hint");
     const text = $("composer-input").value;
@@ -697,6 +773,9 @@
       case "view":
         if (update.user === state.me) state.views = update.views;
         break;
+      case "home":
+        if (update.user === state.me) state.home = update.view;
+        break;
       default:
         break;
     }
@@ -722,8 +801,10 @@
     state.unread = new Map();
     state.ephemerals = new Map(snapshot.ephemerals.map((e) => [e.ts, e]));
     state.views = snapshot.views;
+    state.home = snapshot.home || null;
     const wanted = decodeURIComponent(location.hash.slice(1));
-    if (!state.current || !state.channels.has(state.current)) {
+    if (wanted === HOME) state.current = HOME;
+    if (!state.current || (state.current !== HOME && !state.channels.has(state.current))) {
       state.current = state.channels.has(wanted) ? wanted : state.channels.has("C_ML") ? "C_ML" : [...state.channels.keys()][0];
     }
     renderUsers();
@@ -796,6 +877,8 @@
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) send(event);
   });
   $("composer-input").addEventListener("input", updateHint);
+  $("composer-attach").addEventListener("click", () => $("composer-file").click());
+  $("composer-file").addEventListener("change", attach);
   $("user-select").addEventListener("change", async (event) => {
     state.me = event.target.value;
     localStorage.setItem("standin-user", state.me);
@@ -803,6 +886,7 @@
     await load();
     poll(state.pollGeneration);
   });
+  $("home-link").addEventListener("click", openHome);
   $("thread-close").addEventListener("click", () => {
     state.threadTs = null;
     renderThread();

@@ -1,0 +1,1 @@
+"""A channel's daily digest and quiet hours: when they fall, what they say, and their delivery."""
