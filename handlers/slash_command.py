@@ -54,7 +54,6 @@ from bot.views.events import events_message
 from bot.views.help import help_message
 from bot.views.lists import job_list_page
 from bot.views.replies import form_opens_alone
-from handlers.after_training import run_after_training
 from bot.views.settings_form import settings_modal
 from bot.views.subscriptions import (
     audit_message,
@@ -63,6 +62,7 @@ from bot.views.subscriptions import (
     unsubscribed_answer,
 )
 from bot.views.upload_form import upload_modal
+from handlers.after_training import run_after_training
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command

@@ -141,6 +141,11 @@ class EmulatorControl:
         """False: job creates on the OpenAI path answer 403 `training_not_available` (the wind-down)."""
         await self._call("POST", "/wind-down", {"training_available": available})
 
+    async def set_management(self, **settings: Any) -> dict[str, Any]:
+        """Azure deployments: `provisioning_seconds`, `fail_next` (a message), `refuse_next` ({status, code,
+        message}) and `backdate` ({name: seconds})."""
+        return await self._call("POST", "/management", settings)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

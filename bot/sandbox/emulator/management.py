@@ -5,7 +5,8 @@ accounts/{account}/deployments/{name}?api-version=…` and `GET …/deployments`
 bearer token of the management scope (roles in `entra.py`). A new deployment is `Creating` for
 `provisioning_seconds` of emulated time, then `Succeeded` (or `Failed`, when asked for). The model must be
 a succeeded job's fine-tuned model or one of a job's checkpoints; at most five deployments per account.
-`POST /_emulator/management` sets the delay, fails the next provisioning or refuses the next PUT.
+`POST /_emulator/management` sets the delay, fails the next provisioning, refuses the next PUT or backdates
+deployments.
 """
 
 from __future__ import annotations
@@ -217,6 +218,19 @@ class Management:
             self.provisioning_seconds = float(seconds)
         if "fail_next" in body:
             self.fail_next = None if body["fail_next"] is None else str(body["fail_next"])
+        if (
+            "backdate" in body
+        ):  # {name: seconds}: deployments made that long ago (their age, for idle warnings)
+            backdate = body["backdate"]
+            if not isinstance(backdate, dict) or not all(
+                isinstance(v, int | float) and v >= 0 for v in backdate.values()
+            ):
+                return web.json_response(
+                    {"error": {"message": "'backdate' maps deployment names to seconds"}}, status=400
+                )
+            for deployment in self.deployments.values():
+                if deployment.name in backdate:
+                    deployment.created_at -= float(backdate[deployment.name])
         if "refuse_next" in body:
             refusal = body["refuse_next"]
             if refusal is not None and not isinstance(refusal, dict):

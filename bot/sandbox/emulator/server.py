@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot.app.signals import stopped_by_signals
 from bot.sandbox.emulator.api import ROUTES, ApiHandlers
-from bot.sandbox.emulator.chat import CHAT_PATH, ChatHandlers
 from bot.sandbox.emulator.base_models import MODEL_ROUTES, ModelHandlers
+from bot.sandbox.emulator.chat import CHAT_PATH, ChatHandlers
 from bot.sandbox.emulator.clock import EmulatorClock
 from bot.sandbox.emulator.control_routes import ControlHandlers
 from bot.sandbox.emulator.entra import EntraGrants, entra_routes
@@ -31,8 +31,8 @@ from bot.sandbox.emulator.flavour import (
 )
 from bot.sandbox.emulator.management import Management
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE, EmulatorState
-from bot.sandbox.emulator.wind_down import WindDown
 from bot.sandbox.emulator.webhooks import WebhookSender
+from bot.sandbox.emulator.wind_down import WindDown
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_UPLOAD_BYTES = 520 * 1024 * 1024
