@@ -220,6 +220,11 @@ class FineTuneClient:
         response = await self._send("retrieve_model", "GET", f"models/{_segment(model)}", Replay.SAFE)
         return self._parse(ModelObject, response)
 
+    async def list_models(self) -> list[ModelObject]:
+        """Every model the key can use (`GET /models`), with their shutdown dates where set."""
+        response = await self._send("list_models", "GET", "models", Replay.SAFE)
+        return self._parse(Page[ModelObject], response).data
+
     async def download_file(self, file_id: str) -> bytes:
         path = f"files/{_segment(file_id)}/content"
         response = await self._send("download_file", "GET", path, Replay.SAFE)

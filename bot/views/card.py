@@ -38,6 +38,7 @@ from bot.views.format import (
 )
 from bot.views.job_settings import settings_blocks
 from bot.views.message import SlackMessage, fit
+from bot.views.retirement import retirement_blocks
 
 MAX_BLOCK_ID = 255
 
@@ -101,6 +102,7 @@ def render_card(
     outcome = _outcome(job)
     if outcome:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=outcome)))
+    blocks.extend(retirement_blocks(job))
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=f"Updated {slack_date(now)} · {code(job.id)}")])
     )
