@@ -227,3 +227,11 @@ async def test_a_stranger_may_not_deploy_or_undeploy(azure_bot: BotRig) -> None:
     assert only in no
     assert len(rig.emulator.management.deployments) == 1
     assert not (await rig.refusal(job_id, "undeploy")).allowed
+
+
+async def test_help_names_the_after_training_commands(azure_bot: BotRig) -> None:
+    text = await azure_bot.answer_text(await azure_bot.slack.sender.slash("help deploy"))
+    assert "sku=standard|globalstandard|developer" in text
+    every = await azure_bot.answer_text(await azure_bot.slack.sender.slash("help"))
+    for form in ("deployments", "undeploy <name>", "try <job-id> <prompt>"):
+        assert form in every
