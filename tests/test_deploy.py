@@ -235,3 +235,26 @@ async def test_help_names_the_after_training_commands(azure_bot: BotRig) -> None
     every = await azure_bot.answer_text(await azure_bot.slack.sender.slash("help"))
     for form in ("deployments", "undeploy <name>", "try <job-id> <prompt>"):
         assert form in every
+
+
+async def test_the_thread_waits_for_provisioning_and_hears_a_failure(azure_bot: BotRig) -> None:
+    rig = azure_bot
+    job_id, card = await _succeeded_job(rig)
+    await rig.control.set_management(provisioning_seconds=1.5)
+    answer = await rig.answer_text(await rig.slack.sender.slash(f"deploy {job_id} name=slow-one"))
+    assert "Azure says `Creating`" in answer and "I'll say in the job's thread" in answer
+    await _deployed_note(rig, card)  # told only once Azure said Succeeded
+    gets = [m for m, path in rig.emulator.management.requests if m == "GET" and path.endswith("/slow-one")]
+    assert gets  # it asked again until the state settled
+
+    await rig.control.set_management(
+        provisioning_seconds=0.5, fail_next="The model's region has no capacity for this SKU."
+    )
+    await rig.answer(await rig.slack.sender.slash(f"deploy {job_id} name=doomed-one"))
+    failed = await rig.slack.wait_for(
+        lambda: "did not become ready" in _thread(rig, card) and _thread(rig, card)
+    )
+    assert "`doomed-one` did not become ready (Failed)" in str(failed)
+    assert "no capacity for this SKU" in str(failed)
+    entries = await rig.audit(job_id, 6)
+    assert any("deployment doomed-one: failed" in str(e.result) for e in entries)
