@@ -258,3 +258,21 @@ async def test_the_thread_waits_for_provisioning_and_hears_a_failure(azure_bot: 
     assert "no capacity for this SKU" in str(failed)
     entries = await rig.audit(job_id, 6)
     assert any("deployment doomed-one: failed" in str(e.result) for e in entries)
+
+
+async def test_on_openai_try_needs_no_deployment_and_deploy_explains_why(bot: BotRig) -> None:
+    job_id, card = await bot.create_job()
+    await bot.control.advance(24 * 3600)
+    assert (await bot.slack.sender.click(card, "job_refresh")).status == 200
+    await bot.slack.wait_for(lambda: "Try" in button_labels(card))
+    assert "Deploy" not in button_labels(card)
+    model = await _fine_tuned_model(bot, job_id)
+
+    await bot.answer(await bot.slack.sender.slash(f"try {job_id} Say hi"))
+    posted = await bot.slack.wait_for(
+        lambda: [m for m in bot.slack.thread(CHANNEL, card.ts) if "Say hi" in texts_of([m])]
+    )
+    assert answer_text(model, "Say hi") in texts_of(posted)
+    assert answer_text(BASE_MODEL, "Say hi") in texts_of(posted)
+    why = await bot.answer_text(await bot.slack.sender.slash(f"deploy {job_id}"))
+    assert "Deployments are for Azure AI Foundry" in why and "call it by its name" in why
