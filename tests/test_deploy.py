@@ -276,3 +276,22 @@ async def test_on_openai_try_needs_no_deployment_and_deploy_explains_why(bot: Bo
     assert answer_text(BASE_MODEL, "Say hi") in texts_of(posted)
     why = await bot.answer_text(await bot.slack.sender.slash(f"deploy {job_id}"))
     assert "Deployments are for Azure AI Foundry" in why and "call it by its name" in why
+
+
+async def test_a_cancelled_jobs_checkpoint_deploys(azure_bot: BotRig) -> None:
+    # Azure lists a job's checkpoints once it has ended: a job stopped after its first epoch still offers one.
+    rig = azure_bot
+    job_id, card = await rig.create_job()
+    for _ in range(600):  # run it (emulated seconds) until its first epoch saved a checkpoint
+        events = (await rig.services.api.list_events(job_id, limit=50)).data
+        if any("Checkpoint created" in event.message for event in events):
+            break
+        await rig.control.advance(2)
+    await rig.answer(await rig.slack.sender.slash(f"cancel {job_id}"))
+    assert await rig.job_status_in_emulator(job_id) == "cancelled"
+    checkpoints = (await rig.services.api.list_checkpoints(job_id, limit=10)).data
+    assert checkpoints
+    answer = await rig.answer_text(await rig.slack.sender.slash(f"deploy {checkpoints[0].id} name=mid-way"))
+    assert "mid-way" in answer
+    note = await _deployed_note(rig, card)
+    assert f"Deployed as `mid-way` (`{checkpoints[0].id}`" in note
