@@ -15,8 +15,6 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import InputBlock, MarkdownTextObject, PlainTextInputElement, SectionBlock
-from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.finetune.management import Deployment
@@ -24,7 +22,7 @@ from bot.jobs.actions import Action
 from bot.jobs.actor import Actor
 from bot.jobs.after_training import AfterTrainingCommand, DeployModel, ListDeployments, TryModel, Undeploy
 from bot.jobs.deploy import DeployRefusedByAzure, DeployService, NotAvailable
-from bot.jobs.deploy_grammar import DEPLOYMENT_NAME, MAX_PROMPT
+from bot.jobs.deploy_grammar import DEPLOYMENT_NAME
 from bot.jobs.grammar import looks_like_job_id
 from bot.services import Services
 from bot.views import SlackMessage
@@ -42,16 +40,13 @@ from bot.views.deploy import (
     undeployed_message,
 )
 from bot.views.outbound import safe_tree
+from bot.views.try_form import PROMPT_ACTION, PROMPT_BLOCK, TRY_CALLBACK_ID, try_modal
 from handlers.context import Intent
 from handlers.errors import ErrorBoundary, PermissionRefused
 from handlers.followups import answer_privately
 from handlers.middleware import Next, authorize, read_job_button
 
 log = logging.getLogger(__name__)
-
-TRY_CALLBACK_ID = "try_model"
-PROMPT_BLOCK = "prompt"
-PROMPT_ACTION = "prompt_input"
 
 
 def register(app: AsyncApp, services: Services, deploys: DeployService) -> None:
@@ -163,32 +158,6 @@ async def handle_try_button(
         await client.views_open(
             trigger_id=body["trigger_id"], view=try_modal(intent.job_id or "", actor.channel)
         )
-
-
-def try_modal(job_id: str, channel: str) -> dict[str, Any]:
-    view = View(
-        type="modal",
-        callback_id=TRY_CALLBACK_ID,
-        title="Try the model",
-        submit="Ask both",
-        close="Cancel",
-        private_metadata=json.dumps({"channel_id": channel, "job_id": job_id}),
-        blocks=[
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"The prompt goes to `{job_id}`'s fine-tuned model and to its base model; both answers "
-                    "are posted side by side in the job's thread."
-                )
-            ),
-            InputBlock(
-                block_id=PROMPT_BLOCK,
-                label="Prompt",
-                element=PlainTextInputElement(action_id=PROMPT_ACTION, multiline=True, max_length=MAX_PROMPT),
-            ),
-        ],
-    )
-    result: dict[str, Any] = view.to_dict()
-    return result
 
 
 async def _read_try_form(view: dict[str, Any], context: AsyncBoltContext, next: Next) -> None:
