@@ -60,7 +60,7 @@ async def _fine_tuned_model(rig: BotRig, job_id: str) -> str:
 async def test_deploy_button_deploys_and_the_thread_hears(azure_bot: BotRig, entra: EntraRig) -> None:
     rig = azure_bot
     job_id, card = await _succeeded_job(rig)
-    assert button_labels(card) == ["Refresh", "Deploy", "Try"]
+    assert button_labels(card) == ["Deploy", "Try", "Refresh"]
     model = await _fine_tuned_model(rig, job_id)
 
     sent = await rig.slack.sender.click(card, "job_deploy")

@@ -106,7 +106,8 @@ def render_card(
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=f"Updated {slack_date(now)} · {code(job.id)}")])
     )
-    buttons = [*job_buttons(job), *after_training_buttons(job)]
+    buttons = job_buttons(job)
+    buttons[-1:-1] = after_training_buttons(job)  # Refresh stays last
     blocks.append(ActionsBlock(block_id=_block_id("job_actions", job.id), elements=buttons))
     return fit(_fallback(job), blocks)
 
