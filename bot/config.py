@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     azure_openai_api_key: SecretStr | None = Field(default=None, alias="AZURE_OPENAI_API_KEY")
     azure_openai_api_version: Literal["v1", "preview"] = Field(default="v1", alias="AZURE_OPENAI_API_VERSION")
     azure_training_type: str | None = Field(default=None, alias="AZURE_TRAINING_TYPE")
+    # The Azure account deployments go to (`/finetune deploy`); the management plane always uses Entra ID.
+    azure_subscription_id: str | None = Field(default=None, alias="AZURE_SUBSCRIPTION_ID")
+    azure_resource_group: str | None = Field(default=None, alias="AZURE_RESOURCE_GROUP")
+    azure_openai_resource: str | None = Field(default=None, alias="AZURE_OPENAI_RESOURCE")
+    azure_management_url: str = Field(default="https://management.azure.com", alias="AZURE_MANAGEMENT_URL")
 
     db_path: str = Field(default="tuneops.db", alias="TUNEOPS_DB")
     poll_interval: float = Field(default=30.0, alias="TUNEOPS_POLL_INTERVAL", gt=0)
@@ -69,7 +74,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("openai_base_url", "azure_openai_endpoint")
+    @field_validator("openai_base_url", "azure_openai_endpoint", "azure_management_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -161,8 +166,7 @@ class Settings(BaseSettings):
             problems.append(
                 "OPENAI_API_KEY is not set (or set TUNEOPS_PROVIDER=azure with the AZURE_* variables)"
             )
-        if self.provider == "azure" and not self.azure_openai_api_key:
-            problems.append("AZURE_OPENAI_API_KEY is not set (Azure AI Foundry → Keys and Endpoint)")
+        # Azure without AZURE_OPENAI_API_KEY signs in with Microsoft Entra ID (`tuneops check` tries it).
         return problems
 
 

@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.finetune.errors import APIConnectionError, APIStatusError, FineTuneError, InvalidJobSpecError
 from bot.finetune.retry import DAILY_LIMIT_CODE
+from bot.finetune.wind_down import is_wind_down_refusal
 from bot.jobs.actions import CONTROL_ACTIONS, Action
 from bot.jobs.actor import Actor
 from bot.jobs.grammar import DEFAULT_COMMAND, CommandError
@@ -44,6 +45,7 @@ from bot.views.errors import (
     refusal_message,
     unexpected_error_message,
 )
+from bot.views.wind_down import wind_down_message
 from handlers.context import Intent, actor_of, intent_of, request_kind, request_log_context
 from handlers.followups import FollowUps, answer_privately
 from storage.errors import JobNotTrackedError
@@ -128,6 +130,8 @@ def _api_status_answer(error: APIStatusError, intent: Intent | None, *, command:
     started the job); a 429 never was."""
     status = error.status_code
     said = f"{error.message} ({error.code or f'HTTP {status}'})"
+    if is_wind_down_refusal(error):
+        return wind_down_message(said)
     action = intent.action if intent else None
     job_id = intent.job_id if intent else None
     maybe_done = status >= 500 or status == 408

@@ -11,6 +11,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.jobs.actor import Actor
+from bot.jobs.after_training import AFTER_TRAINING_COMMANDS
+from bot.jobs.deploy import DeployService
 from bot.jobs.grammar import (
     Command,
     CreateJob,
@@ -62,6 +64,7 @@ from bot.views.subscriptions import (
     unsubscribed_answer,
 )
 from bot.views.upload_form import upload_modal
+from handlers.after_training import run_after_training
 from handlers.errors import ErrorBoundary
 from handlers.followups import answer_privately
 from handlers.middleware import authorize, parse_slash_command
@@ -80,6 +83,7 @@ async def handle_command(
     parsed_command: Command,
     actor: Actor,
     jobs: JobService,
+    deploys: DeployService,
     respond: AsyncRespond,
     client: AsyncWebClient,
     context: AsyncBoltContext,
@@ -92,6 +96,11 @@ async def handle_command(
             trigger_id = body["trigger_id"]
             form = create_modal(channel_id=actor.channel, command=jobs.command)
             await jobs.open_create_form(actor, lambda: client.views_open(trigger_id=trigger_id, view=form))
+        elif isinstance(parsed_command, AFTER_TRAINING_COMMANDS):
+            answer = await run_after_training(parsed_command, actor, deploys, client)
+            await answer_privately(
+                answer, respond=respond, client=client, channel=actor.channel, user=actor.user
+            )
         elif isinstance(parsed_command, OpenSettings):
             trigger = body["trigger_id"]
             await jobs.channels.open_settings(
@@ -167,3 +176,5 @@ async def run_command(
             return await schedule_command(command, actor, schedules, slash=jobs.command)
         case OpenUploadForm():
             return help_message(jobs.command, "upload")
+        case _:  # the after-training commands are run by handlers/after_training.py
+            raise AssertionError(f"not a job command: {command!r}")

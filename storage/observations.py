@@ -114,7 +114,12 @@ async def _write_update(db: aiosqlite.Connection, job_id: str, update: JobUpdate
         UPDATE jobs
         SET status = ?, terminal = ?, final_read_due = ?, status_seq = ?, step = ?, total_steps = ?,
             train_loss = ?, valid_loss = ?, estimated_finish = ?, last_event_id = ?, last_event_at = ?,
-            snapshot = ?, version = version + ?, next_poll_at = ?, read_at = ?, updated_at = ?
+            snapshot = CASE  -- a shutdown date learned from the models' list outlives a new read of the job
+                WHEN json_valid(snapshot) AND json_extract(snapshot, '$.shutdown_date') IS NOT NULL
+                     AND json_extract(?, '$.shutdown_date') IS NULL
+                THEN json_set(?, '$.shutdown_date', json_extract(snapshot, '$.shutdown_date'))
+                ELSE ? END,
+            version = version + ?, next_poll_at = ?, read_at = ?, updated_at = ?
         WHERE job_id = ?
         """,
         (
@@ -129,7 +134,7 @@ async def _write_update(db: aiosqlite.Connection, job_id: str, update: JobUpdate
             progress.estimated_finish,
             update.last_event_id,
             update.last_event_at,
-            encode_json(update.snapshot),
+            *[encode_json(update.snapshot)] * 3,
             int(update.shown_changed),
             update.next_poll_at,
             update.read_at,

@@ -22,6 +22,7 @@ from storage.jobs import JobsAndWatches
 from storage.migrations import apply_migrations
 from storage.observations import Observations
 from storage.outbox import Outbox
+from storage.retirements import Retirements
 from storage.schedules import Schedules
 from storage.subscriptions import SubscriptionsAndSettings
 from storage.webhooks import WebhookDeliveries
@@ -41,6 +42,7 @@ class SqliteStore(
     SubscriptionsAndSettings,
     Schedules,
     WebhookDeliveries,
+    Retirements,
 ):
     """The `storage.store.Store` protocol on one SQLite file. Build it with `open` or `open_store`."""
 

@@ -288,3 +288,15 @@ class Store(ScheduleStore, Protocol):
         """Take a verified delivery about `job_id` once: the first time its id is seen (within `keep_for`
         seconds), a followed job not read to its end yet is made due at once (`READ_NOW`); a repeat, a job
         nobody follows and one already done with are left alone. All in one transaction."""
+
+    # models leaving the API (storage/retirements.py) ----------------------------------------------------
+    async def succeeded_jobs_by_channel(self, *, limit: int = 5000) -> list[tuple[str, TrackedJob]]:
+        """(channel, job) for every succeeded job a channel follows, newest jobs first."""
+
+    async def note_shutdown(self, job_id: str, shutdown_date: str) -> bool:
+        """Keep the shutdown date on the job's snapshot (its cards are redrawn); False if it was there."""
+
+    async def queue_shutdown_notice(
+        self, channel: str, key: str, payload: dict[str, object], *, now: float
+    ) -> bool:
+        """Queue the channel's notice under `key` unless it ever was (once per channel, across restarts)."""

@@ -102,10 +102,16 @@ def test_azure_endpoint_pasted_with_or_without_the_api_path(endpoint: str) -> No
 def test_missing_keys_name_the_variable() -> None:
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         provider_from_settings(load_settings())
-    with pytest.raises(ConfigError, match="AZURE_OPENAI_API_KEY"):
-        provider_from_settings(
-            load_settings(TUNEOPS_PROVIDER="azure", AZURE_OPENAI_ENDPOINT="https://res.openai.azure.com")
-        )
+
+
+async def test_azure_without_a_key_signs_in_with_entra_id() -> None:
+    provider = provider_from_settings(
+        load_settings(TUNEOPS_PROVIDER="azure", AZURE_OPENAI_ENDPOINT="https://res.openai.azure.com")
+    )
+    assert provider.tokens is not None
+    assert provider.tokens.scope == "https://cognitiveservices.azure.com/.default"
+    assert "api-key" not in provider.headers
+    await provider.tokens.aclose()
 
 
 def test_key_never_in_repr() -> None:

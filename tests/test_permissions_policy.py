@@ -155,7 +155,7 @@ def test_unknown_action_is_refused_even_for_admins() -> None:
 
 
 def test_the_exported_sets_come_from_the_table() -> None:
-    assert {"pause", "resume", "cancel", "unwatch"} == MUTATING_ACTIONS
+    assert {"pause", "resume", "cancel", "unwatch", "deploy", "try"} == MUTATING_ACTIONS
     assert CONTROL_ACTIONS <= MUTATING_ACTIONS
     assert set(RULES) >= READ_ONLY_ACTIONS | MUTATING_ACTIONS | {"watch", "create"}
     assert not READ_ONLY_ACTIONS & MUTATING_ACTIONS

@@ -198,11 +198,11 @@ async def test_refresh_on_a_finished_job_shows_its_result(bot: BotRig) -> None:
     await bot.slack.wait_for(lambda: "Succeeded" in texts_of([card]))
     job = await bot.services.api.retrieve_job(job_id)
     assert job.fine_tuned_model and job.fine_tuned_model in texts_of([card])
-    assert button_labels(card) == ["Refresh"]
+    assert button_labels(card) == ["Try", "Refresh"]  # no Deploy: an OpenAI model answers without one
     # Refresh stays available, and changes nothing more.
     await bot.slack.sender.click(card, "job_refresh")
     await bot.slack.wait_for(lambda: len(card.versions) == 2)
-    assert button_labels(card) == ["Refresh"]
+    assert button_labels(card) == ["Try", "Refresh"]
 
 
 async def test_clicks_racing_on_one_card_leave_it_showing_the_last_answer(bot: BotRig) -> None:

@@ -19,6 +19,7 @@ from bot.notify.notifier import Notifier
 from bot.ops.logs import log_context
 from bot.schedule.loop import ScheduleLoop
 from bot.services import Services
+from bot.watch.retirements import RetirementWatch
 from bot.watch.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class Background:
         self.schedule = schedule if schedule is not None else ScheduleLoop(services)
         # The Home tab of people whose jobs changed (bot/home/).
         self.home = home if home is not None else HomeUpkeep(services)
+        # Models leaving the API: the date on affected cards, one notice per channel (bot/watch/retirements.py).
+        self.retirements = RetirementWatch(services)
         self._health_margin = health_margin
         self._restart_backoff = restart_backoff
         self._restart_backoff_cap = restart_backoff_cap
@@ -72,6 +75,9 @@ class Background:
             asyncio.create_task(self._supervised("notifier", self.notifier.run), name="tuneops-notifier"),
             asyncio.create_task(self._supervised("schedule", self.schedule.run), name="tuneops-schedule"),
             asyncio.create_task(self._supervised("home", self.home.run), name="tuneops-home"),
+            asyncio.create_task(
+                self._supervised("retirements", self.retirements.run), name="tuneops-retirements"
+            ),
         ]
         log.info("watcher and notifier started (poll interval %.1fs)", self._services.settings.poll_interval)
 

@@ -22,11 +22,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app.response_urls import ResponseUrlGuard
 from bot.app.workspace_guard import WorkspaceGuard
 from bot.config import Settings
+from bot.jobs.deploy import DeployService
 from bot.jobs.permissions import Policy
 from bot.jobs.service import JobService
 from bot.services import Services
 from handlers import (
     actions,
+    after_training,
     context,
     deliveries,
     events,
@@ -102,6 +104,7 @@ def build_app(services: Services, followups: FollowUps | None = None) -> AsyncAp
         services, Policy(settings.admin_ids, command=settings.command, subscribers=settings.subscriber_ids)
     )
     context.register(app, jobs=jobs, followups=followups, boundary=boundary)
+    after_training.register(app, services, DeployService(services, jobs))
     slash_command.register(app, services)
     actions.register(app, services)
     form.register(app, services)

@@ -18,8 +18,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.entra_check import entra_fix, entra_setup_fix, entra_sign_in
 from bot.config import ConfigError, Settings, load_settings
 from bot.finetune.client import FineTuneClient
+from bot.finetune.entra import EntraError
 from bot.finetune.errors import (
     APIConnectionError,
     APIStatusError,
@@ -152,10 +154,18 @@ async def check_api(settings: Settings) -> CheckResult:
         return CheckResult(name, False, "not tried: " + "; ".join(exc.problems))
     where = f"{provider.name} at {_host(provider.base_url)}"
     client = FineTuneClient(provider, retry=NO_RETRY, timeout=TIMEOUT_SECONDS)
+    signed_in = None
     try:
+        if provider.tokens is not None:  # Azure without a key: Microsoft Entra ID
+            try:
+                signed_in = await entra_sign_in(provider.tokens)
+            except EntraError as exc:
+                return CheckResult(name, False, f"{where}: Microsoft Entra ID: {exc}", entra_setup_fix(exc))
+            where = f"{where}, {signed_in}"
         page = await client.list_jobs(limit=1)
     except APIStatusError as exc:
-        return CheckResult(name, False, f"{where} answered {exc.status_code}: {exc}", _api_fix(settings, exc))
+        fix = (entra_fix(exc) if signed_in else None) or _api_fix(settings, exc)
+        return CheckResult(name, False, f"{where} answered {exc.status_code}: {exc}", fix)
     except FineTuneError as exc:
         return CheckResult(name, False, f"{where}: {exc}", _api_fix(settings, exc))
     finally:

@@ -62,9 +62,15 @@ class FineTuneClient:
     def provider_name(self) -> str:
         return self._provider.name
 
+    @property
+    def provider(self) -> ProviderConfig:
+        return self._provider
+
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+        if self._provider.tokens is not None:
+            await self._provider.tokens.aclose()
 
     async def __aenter__(self) -> FineTuneClient:
         return self
@@ -214,6 +220,11 @@ class FineTuneClient:
         response = await self._send("retrieve_model", "GET", f"models/{_segment(model)}", Replay.SAFE)
         return self._parse(ModelObject, response)
 
+    async def list_models(self) -> list[ModelObject]:
+        """Every model the key can use (`GET /models`), with their shutdown dates where set."""
+        response = await self._send("list_models", "GET", "models", Replay.SAFE)
+        return self._parse(Page[ModelObject], response).data
+
     async def download_file(self, file_id: str) -> bytes:
         path = f"files/{_segment(file_id)}/content"
         response = await self._send("download_file", "GET", path, Replay.SAFE)
@@ -222,6 +233,20 @@ class FineTuneClient:
     async def read_results(self, file_id: str) -> ResultsTable:
         """Download a results file and parse it (plain or base64 CSV, columns from its header)."""
         return parse_results(await self.download_file(file_id))
+
+    # ---- chat (trying a fine-tuned model) ---------------------------------------------------------------
+
+    async def chat(self, model: str, prompt: str, *, max_tokens: int = 300) -> str:
+        """One user message to `model` (on Azure: a deployment's name); the answer's text."""
+        body = {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens}
+        response = await self._send("chat", "POST", "chat/completions", Replay.REFUSED_ONLY, json=body)
+        try:
+            choices = response.json()["choices"]
+            return str(choices[0]["message"]["content"] or "")
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise UnexpectedResponseError(
+                f"the API sent an unreadable chat completion (request id {request_id(response.headers) or 'none'})"
+            ) from exc
 
     # ---- plumbing ---------------------------------------------------------------------------------------
 
@@ -240,8 +265,12 @@ class FineTuneClient:
         url = self._provider.url(path)
         query = {**self._provider.params, **(params or {})}
         headers = {"User-Agent": USER_AGENT, **self._provider.headers}
+        tokens = self._provider.tokens
         attempt = 0
+        token_retried = False
         while True:
+            if tokens is not None:
+                headers["Authorization"] = f"Bearer {await tokens.token()}"
             try:
                 response = await self._http.request(
                     method,
@@ -264,6 +293,11 @@ class FineTuneClient:
                 if response.is_success:
                     return response
                 error = status_error(response)
+                if response.status_code == 401 and tokens is not None and not token_retried:
+                    # A token revoked or rotated before its expiry: ask the credential again, once.
+                    tokens.forget()
+                    token_retried = True
+                    continue
                 retryable = retryable_status(response.status_code, error.code, replay)
                 delay = self._retry.delay(attempt, response.headers) if retryable else None
                 if delay is None:

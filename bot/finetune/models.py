@@ -259,6 +259,8 @@ class ModelObject(_Lenient):
     id: str
     object: str = "model"
     owned_by: str | None = None
+    # When the provider takes the model off its API: a date (`2027-01-14`) or unix seconds.
+    shutdown_date: str | int | None = None
 
 
 T = TypeVar("T", bound=BaseModel)

@@ -1,7 +1,7 @@
 """Where requests go and how they are signed, per provider.
 
 Both providers serve the same paths and shapes; what differs is the base URL, the auth header, an optional
-`api-version` query parameter, Azure's `trainingType` create field, and whether listing jobs can filter by
+`api-version` query parameter (and, on Azure without a key, an Entra ID token), Azure's `trainingType` create field, and whether listing jobs can filter by
 metadata. Everything provider-specific lives here so the rest of the service never asks which one it is.
 """
 
@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.config import ConfigError, Settings
+from bot.finetune.entra import COGNITIVE_SCOPE, EntraTokens, default_credential
 from bot.finetune.spec import ProviderName
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -33,6 +34,8 @@ class ProviderConfig:
     params: Mapping[str, str] = field(default_factory=dict)
     extra_create_fields: Mapping[str, Any] = field(default_factory=dict)
     supports_metadata_filter: bool = False
+    # Azure without a key: an Entra ID bearer token is added to every request (see `entra.py`).
+    tokens: EntraTokens | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -63,12 +66,14 @@ class ProviderConfig:
     def azure(
         cls,
         endpoint: str,
-        api_key: str,
+        api_key: str | None,
         *,
         api_version: str | None = "v1",
         training_type: str | None = None,
+        tokens: EntraTokens | None = None,
     ) -> ProviderConfig:
-        """Azure AI Foundry v1: `{endpoint}/openai/v1`, `api-key` header, optional `api-version` query.
+        """Azure AI Foundry v1: `{endpoint}/openai/v1`, `api-key` header (or, with no key, an Entra ID
+        bearer token from `tokens`), optional `api-version` query.
 
         An endpoint pasted with the `/openai/v1` (or `/openai`) path already on it is accepted as well.
         """
@@ -82,11 +87,12 @@ class ProviderConfig:
         return cls(
             name="azure",
             base_url=root + AZURE_API_PATH,
-            headers={"api-key": api_key},
+            headers={"api-key": api_key} if api_key else {},
             params=params,
             extra_create_fields=extra,
             # The Azure v1 spec has no `metadata[k]=v` filter on the job list; the client filters itself.
             supports_metadata_filter=False,
+            tokens=None if api_key else tokens,
         )
 
 
@@ -97,15 +103,16 @@ def provider_from_settings(settings: Settings) -> ProviderConfig:
         problems = []
         if not settings.azure_openai_endpoint:
             problems.append("AZURE_OPENAI_ENDPOINT is not set (e.g. https://my-resource.openai.azure.com)")
-        if not key:
-            problems.append("AZURE_OPENAI_API_KEY is not set (Azure AI Foundry → Keys and Endpoint)")
         if problems or not settings.azure_openai_endpoint:
             raise ConfigError(problems)
+        # No key: Microsoft Entra ID (most tenants turn key auth off).
+        tokens = None if key else EntraTokens(default_credential(), COGNITIVE_SCOPE)
         return ProviderConfig.azure(
             settings.azure_openai_endpoint,
-            key,
+            key or None,
             api_version=settings.azure_openai_api_version,
             training_type=settings.azure_training_type or None,
+            tokens=tokens,
         )
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     if not key:

@@ -36,6 +36,12 @@ class Action(StrEnum):
     QUIET = "quiet"
     # `/finetune upload` (the form) and its `Upload & start` button: check a file, then upload it.
     UPLOAD = "upload"
+    # After training (Azure deployments, trying a model): see bot/jobs/deploy.py.
+    DEPLOY = "deploy"
+    DEPLOY_CHECKPOINT = "deploy_checkpoint"
+    DEPLOYMENTS = "deployments"
+    UNDEPLOY = "undeploy"
+    TRY = "try"
 
 
 # The three actions that ask the fine-tuning API to change a job.

@@ -14,6 +14,7 @@ from typing import Literal
 
 from bot.finetune.spec import JobSpec, ProviderName
 from bot.jobs.actions import Action, ControlAction, control_action
+from bot.jobs.after_training import AFTER_TRAINING_COMMANDS, AfterTrainingCommand
 from bot.jobs.create_args import create_problems_text, create_spec
 from bot.jobs.subscribe_args import (
     ArgumentError,
@@ -184,6 +185,7 @@ Command = (
     | SetDigest
     | SetQuiet
     | OpenUploadForm
+    | AfterTrainingCommand
 )
 
 
@@ -238,6 +240,9 @@ def action_name(command: Command) -> Action:
             return Action.QUIET
         case OpenUploadForm():
             return Action.UPLOAD
+        case _ if isinstance(command, AFTER_TRAINING_COMMANDS):
+            return command.action
+    raise AssertionError(f"no action for {command!r}")
 
 
 def command_job_id(command: Command) -> str | None:
@@ -281,6 +286,10 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
             return (parse_digest if verb == Action.DIGEST else parse_quiet)(args, command=command)
         except ScheduleWordsError as error:
             raise CommandError(str(error)) from None
+    from bot.jobs.deploy_grammar import AFTER_TRAINING_VERBS, parse_after_training  # it imports this module
+
+    if verb in AFTER_TRAINING_VERBS:
+        return parse_after_training(verb, args, command=command)
     raise _unknown_subcommand(words[0], args, command=command)
 
 

@@ -67,6 +67,12 @@ RULES: dict[Action, Rule] = {
     ),
     # Every channel's audit entries: admins only (a channel's own are open to anyone, `AUDIT`).
     Action.AUDIT_ALL: Rule(Who.ADMIN, needs_channel=False),
+    # Deploying a job's model (billed hourly) and trying it: the same rule as Cancel.
+    **dict.fromkeys((Action.DEPLOY, Action.TRY), Rule(Who.CREATOR_OR_ADMIN, needs_channel=True)),
+    # Listing deployments reads only. A checkpoint's job, and the job a deployment serves, are known only
+    # once the API is asked, which nothing before the ack waits for: the deploy service asks this table's
+    # DEPLOY rule itself once it knows the job (bot/jobs/deploy.py).
+    **dict.fromkeys((Action.DEPLOYMENTS, Action.DEPLOY_CHECKPOINT, Action.UNDEPLOY), _OPEN),
 }
 # Actions that change an existing job or its channels' subscriptions and are therefore checked.
 MUTATING_ACTIONS = frozenset(action for action, rule in RULES.items() if rule.needs_channel)
@@ -80,6 +86,7 @@ READ_ONLY_ACTIONS = frozenset(
         Action.REFRESH,
         Action.SUBSCRIPTIONS,
         Action.AUDIT,
+        Action.DEPLOYMENTS,
     }
 )
 

@@ -20,6 +20,7 @@ from bot.schedule.records import ChannelPost, PostKind
 from bot.services import Services
 from bot.views.message import SlackMessage
 from bot.views.outbound import safe_tree
+from bot.views.retirement import shutdown_notice_message
 from bot.views.schedule import digest_message, quiet_summary_message
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ def post_metadata(post: ChannelPost) -> dict[str, Any]:
 def render(post: ChannelPost) -> SlackMessage:
     if post.kind is PostKind.DIGEST:
         return digest_message(post.payload)
+    if post.kind is PostKind.SHUTDOWN_NOTICE:
+        return shutdown_notice_message(post.payload)
     return quiet_summary_message(post.payload)
 
 

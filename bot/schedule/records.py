@@ -22,6 +22,9 @@ class ChannelSchedule:
 class PostKind(StrEnum):
     DIGEST = "digest"
     QUIET_SUMMARY = "quiet_summary"
+    SHUTDOWN_NOTICE = (
+        "shutdown_notice"  # a model the channel's jobs made leaves the API (bot/jobs/retirements.py)
+    )
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,12 @@ ACTION_PAUSE = button_action_id(Action.PAUSE)
 ACTION_RESUME = button_action_id(Action.RESUME)
 ACTION_CANCEL = button_action_id(Action.CANCEL)
 ACTION_REFRESH = button_action_id(Action.REFRESH)
+# After training (Deploy, Try): their listeners are in handlers/after_training.py.
+AFTER_TRAINING_BUTTONS = (Action.DEPLOY, Action.TRY)
 # The action each job button's action id asks for.
-BUTTON_VERBS: dict[str, Action] = {button_action_id(action): action for action in BUTTON_ACTIONS}
+BUTTON_VERBS: dict[str, Action] = {
+    button_action_id(action): action for action in (*BUTTON_ACTIONS, *AFTER_TRAINING_BUTTONS)
+}
 
 # "Next page" under a job list asks for the next page of the same `list`.
 ACTION_NEXT_PAGE = "jobs_next_page"

@@ -21,6 +21,7 @@ from bot.jobs.prices import PriceTable, load_price_table
 from bot.jobs.records import Progress, TrackedJob
 from bot.mrkdwn import code, escape
 from bot.views.actions import ACTION_CANCEL, ACTION_PAUSE, ACTION_REFRESH, ACTION_RESUME
+from bot.views.after_training_buttons import after_training_buttons
 from bot.views.card_states import frozen_card
 from bot.views.cost import cost_line
 from bot.views.format import (
@@ -39,6 +40,7 @@ from bot.views.format import (
 )
 from bot.views.job_settings import settings_blocks
 from bot.views.message import SlackMessage, fit
+from bot.views.retirement import retirement_blocks
 
 MAX_BLOCK_ID = 255
 
@@ -115,10 +117,13 @@ def render_card(
         outcome = f"{outcome}\n{cost}" if outcome else cost
     if outcome:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=outcome)))
+    blocks.extend(retirement_blocks(job))
     blocks.append(
         ContextBlock(elements=[MarkdownTextObject(text=f"Updated {slack_date(now)} · {code(job.id)}")])
     )
-    blocks.append(ActionsBlock(block_id=_block_id("job_actions", job.id), elements=job_buttons(job)))
+    buttons = job_buttons(job)
+    buttons[-1:-1] = after_training_buttons(job)  # Refresh stays last
+    blocks.append(ActionsBlock(block_id=_block_id("job_actions", job.id), elements=buttons))
     return fit(_fallback(job), blocks)
 
 

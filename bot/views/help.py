@@ -6,6 +6,8 @@ from slack_sdk.models.blocks import HeaderBlock, MarkdownTextObject, PlainTextOb
 
 from bot.views.message import SlackMessage, fit
 
+SECTION_CHARS = 2800
+
 _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
     ("help", "show this help", None),
     (
@@ -72,6 +74,19 @@ _ENTRIES: tuple[tuple[str, str, str | None], ...] = (
         "go out at once",
         "quiet 22:00-07:00 Europe/Paris",
     ),
+    (
+        "deploy <job-id|ftchkpt-…> [name=<deployment>] [sku=standard|globalstandard|developer] [capacity=<n>]",
+        "Azure: deploy a succeeded job's model or a checkpoint; the job's thread hears when it is ready "
+        "(its creator or an admin)",
+        "deploy ftjob-abc123 name=support-bot",
+    ),
+    ("deployments", "Azure: the fine-tuned models deployed, and which have been up long (hourly cost)", None),
+    ("undeploy <name>", "Azure: delete a deployment, after a confirm", "undeploy support-bot"),
+    (
+        "try <job-id> <prompt>",
+        "ask the fine-tuned model and its base model; both answers side by side in the job's thread",
+        "try ftjob-abc123 What is our refund policy?",
+    ),
 )
 
 
@@ -90,8 +105,15 @@ def usage_text(command: str = "/finetune", topic: str | None = None) -> str:
 
 
 def help_message(command: str = "/finetune", topic: str | None = None) -> SlackMessage:
-    blocks = [
-        HeaderBlock(text=PlainTextObject(text="TuneOps: fine-tuning jobs from Slack")),
-        SectionBlock(text=MarkdownTextObject(text=usage_text(command, topic))),
+    blocks: list[HeaderBlock | SectionBlock] = [
+        HeaderBlock(text=PlainTextObject(text="TuneOps: fine-tuning jobs from Slack"))
     ]
+    # A section holds 3000 characters: the whole usage takes several, split between lines.
+    chunk: list[str] = []
+    for line in usage_text(command, topic).split("\n"):
+        if chunk and sum(len(part) + 1 for part in chunk) + len(line) > SECTION_CHARS:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+            chunk = []
+        chunk.append(line)
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
     return fit(f"How to use {command}", blocks)

@@ -49,6 +49,9 @@ AZURE_BASE_MODELS = (
 # Letters, digits, '-', '_' and '.': what a model id can carry (OpenAI separates its parts with ':').
 SUFFIX_CHARACTERS = re.compile(r"^[A-Za-z0-9._-]+$")
 MODEL_CREATED = 1_721_172_741  # a fixed creation time for the catalogue's models
+# OpenAI's API drops these families (and the models fine-tuned on them) on this day.
+RETIRING_FAMILIES = ("gpt-4o", "gpt-4.1")
+SHUTDOWN_DATE = "2027-01-14"
 
 
 def base_models(flavour: Flavour) -> tuple[str, ...]:
@@ -92,9 +95,22 @@ def check_model_and_suffix(request: JobRequest, flavour: Flavour, state: Emulato
         )
 
 
-def _model_json(model: str) -> dict[str, Any]:
+def shutdown_date(model: str, flavour: Flavour) -> str | None:
+    """When OpenAI takes the model off its API (the gpt-4o and gpt-4.1 families but nano, and the models
+    fine-tuned on them), as `GET /models` says; Azure's catalogue names none."""
+    if flavour == "azure":
+        return None
+    base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 1 else model
+    return SHUTDOWN_DATE if base.startswith(RETIRING_FAMILIES) and "nano" not in base else None
+
+
+def _model_json(model: str, flavour: Flavour) -> dict[str, Any]:
     owner = "openai" if not model.startswith("ft:") else "user"
-    return {"id": model, "object": "model", "created": MODEL_CREATED, "owned_by": owner}
+    body: dict[str, Any] = {"id": model, "object": "model", "created": MODEL_CREATED, "owned_by": owner}
+    shutdown = shutdown_date(model, flavour)
+    if shutdown is not None:
+        body["shutdown_date"] = shutdown
+    return body
 
 
 class ModelHandlers:
@@ -106,7 +122,7 @@ class ModelHandlers:
     async def list_models(self, request: web.Request) -> web.Response:
         flavour: Flavour = request[FLAVOUR_KEY]
         names = [*base_models(flavour), *sorted(_fine_tuned_models(self.state))]
-        return web.json_response({"object": "list", "data": [_model_json(name) for name in names]})
+        return web.json_response({"object": "list", "data": [_model_json(name, flavour) for name in names]})
 
     async def retrieve_model(self, request: web.Request) -> web.Response:
         flavour: Flavour = request[FLAVOUR_KEY]
@@ -118,7 +134,7 @@ class ModelHandlers:
                 param="model",
                 code="model_not_found",
             )
-        return web.json_response(_model_json(model))
+        return web.json_response(_model_json(model, flavour))
 
 
 # (method, path under the prefix, operationId, handler attribute of ModelHandlers)

@@ -133,6 +133,19 @@ class EmulatorControl:
         """Forget every job and upload, clear faults and stats (the demo files come back)."""
         await self._call("POST", "/reset")
 
+    async def accept_entra_token(self, token: str, roles: list[str]) -> None:
+        """Accept `token` as a Microsoft Entra ID token of an identity holding `roles` (Azure path)."""
+        await self._call("POST", "/entra/tokens", {"token": token, "roles": roles})
+
+    async def set_training_available(self, available: bool) -> None:
+        """False: job creates on the OpenAI path answer 403 `training_not_available` (the wind-down)."""
+        await self._call("POST", "/wind-down", {"training_available": available})
+
+    async def set_management(self, **settings: Any) -> dict[str, Any]:
+        """Azure deployments: `provisioning_seconds`, `fail_next` (a message), `refuse_next` ({status, code,
+        message}) and `backdate` ({name: seconds})."""
+        return await self._call("POST", "/management", settings)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

@@ -14,8 +14,10 @@ from aiohttp import web
 from bot.app.signals import stopped_by_signals
 from bot.sandbox.emulator.api import ROUTES, ApiHandlers
 from bot.sandbox.emulator.base_models import MODEL_ROUTES, ModelHandlers
+from bot.sandbox.emulator.chat import CHAT_PATH, ChatHandlers
 from bot.sandbox.emulator.clock import EmulatorClock
 from bot.sandbox.emulator.control_routes import ControlHandlers
+from bot.sandbox.emulator.entra import EntraGrants, entra_routes
 from bot.sandbox.emulator.errors import ApiError, bad_request, invalid_url, unauthorized
 from bot.sandbox.emulator.faults import FaultInjector, RequestStats
 from bot.sandbox.emulator.flavour import (
@@ -27,8 +29,10 @@ from bot.sandbox.emulator.flavour import (
     Flavour,
     flavour_of_path,
 )
+from bot.sandbox.emulator.management import Management
 from bot.sandbox.emulator.state import DEMO_TRAINING_FILE, DEMO_VALIDATION_FILE, EmulatorState
 from bot.sandbox.emulator.webhooks import WebhookSender
+from bot.sandbox.emulator.wind_down import WindDown
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_UPLOAD_BYTES = 520 * 1024 * 1024
@@ -41,6 +45,10 @@ def _presented_key(request: web.Request, flavour: Flavour) -> str | None:
     if flavour == "azure":
         return request.headers.get("api-key")
     return None
+
+
+def _is_bearer(request: web.Request) -> bool:
+    return request.headers.get("Authorization", "")[:7].lower() == "bearer "
 
 
 class EmulatorServer:
@@ -62,6 +70,10 @@ class EmulatorServer:
         self.state = EmulatorState(self.clock, seed=seed)
         self.faults = FaultInjector(seed)
         self.stats = RequestStats()
+        self.entra = EntraGrants()
+        self.wind_down = WindDown()
+        self.management = Management(self.state, self.entra)
+        self.chat = ChatHandlers(self.state, self.management)
         self.api = ApiHandlers(self.state)
         self.webhooks = WebhookSender(self.state)
         self.models = ModelHandlers(self.state)
@@ -103,11 +115,17 @@ class EmulatorServer:
                 app.router.add_route(
                     method, prefix + path, getattr(self.api, attribute), name=f"{flavour}:{operation}"
                 )
+            app.router.add_route(
+                "POST", prefix + CHAT_PATH, self.chat.create, name=f"{flavour}:createChatCompletion"
+            )
             for method, path, operation, attribute in MODEL_ROUTES:
                 app.router.add_route(
                     method, prefix + path, getattr(self.models, attribute), name=f"{flavour}:{operation}"
                 )
         app.add_routes(self._control.routes())
+        app.add_routes(entra_routes(self.entra))
+        app.add_routes(self.wind_down.routes())
+        app.add_routes(self.management.routes())
         return app
 
     @web.middleware
@@ -129,7 +147,10 @@ class EmulatorServer:
     async def _guarded(self, request: web.Request, handler: Handler, flavour: Flavour) -> web.StreamResponse:
         presented = _presented_key(request, flavour)
         if presented is None or not hmac.compare_digest(presented.encode(), self._api_key.encode()):
-            raise unauthorized(flavour, presented)
+            if not (flavour == "azure" and presented and _is_bearer(request)):
+                raise unauthorized(flavour, presented)
+            # Azure with a bearer token that is not the key: a Microsoft Entra ID token.
+            self.entra.check_data_plane(presented, request.method, request.path)
         if flavour == "azure":
             version = request.query.get("api-version")
             if version is not None and version not in AZURE_API_VERSIONS:
@@ -147,6 +168,7 @@ class EmulatorServer:
             if failing.raw_body is not None:
                 return web.Response(text=failing.raw_body, status=200, content_type="text/html")
             raise failing.error(flavour)
+        self.wind_down.check(request.method, request.path, flavour)
         try:
             return await handler(request)
         except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
