@@ -127,12 +127,14 @@ class Discovery:
             after = page.last_id
         return new
 
-    @staticmethod
-    def _not_yet(job: FineTuningJob, now: float) -> bool:
+    def _not_yet(self, job: FineTuningJob, now: float) -> bool:
         """A job just created from Slack (it carries a create's tag) that this TuneOps has not tracked yet:
-        its create is about to; met again next pass rather than announced on its own meanwhile."""
-        tagged = INTENT_METADATA_KEY in (job.metadata or {})
-        return tagged and now - job.created_at < CREATE_GRACE
+        its create is about to; met again next pass rather than announced on its own meanwhile. A create
+        this process is still carrying out waits however long it takes (a slow machine, a slow API)."""
+        intent = (job.metadata or {}).get(INTENT_METADATA_KEY)
+        if intent is None:
+            return False
+        return intent in self._services.creates_under_way or now - job.created_at < CREATE_GRACE
 
     async def _announce(
         self, job: FineTuningJob, subscriptions: list[Subscription], now: float
