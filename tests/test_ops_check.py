@@ -80,6 +80,22 @@ async def test_missing_configuration_lists_every_problem_with_a_fix(clean_env: p
     assert any("OPENAI_API_KEY is not set" in line for line in problems)
     assert "not tried" in _line(text, "Slack")
     assert "✓ database" in text  # what can be checked still is
+    # Each missing thing is said once: on its configuration line, not again by the check it stops.
+    assert text.count("SLACK_BOT_TOKEN") == 1, text
+    assert text.count("SLACK_SIGNING_SECRET") == 1, text
+
+
+async def test_one_unreadable_value_is_one_problem(clean_env: pytest.MonkeyPatch) -> None:
+    code, text = await _check(clean_env, {"PORT": "not-a-port"})
+    assert code == 1
+    assert "1 problem in the configuration" in text
+    assert "problem(s)" not in text
+
+
+async def test_two_unreadable_values_are_two_problems(clean_env: pytest.MonkeyPatch) -> None:
+    code, text = await _check(clean_env, {"PORT": "not-a-port", "SLACK_API_URL": "slack.com/api"})
+    assert code == 1
+    assert "2 problems in the configuration" in text
 
 
 async def test_an_unreadable_value_is_reported_and_nothing_else_runs(clean_env: pytest.MonkeyPatch) -> None:

@@ -61,3 +61,15 @@ async def test_a_second_service_on_the_same_database_file_is_refused(
         await wait_healthy(f"http://127.0.0.1:{second_port}", again)
     finally:
         await sigterm(again)
+
+
+async def test_run_without_tokens_points_to_check_and_sandbox(tmp_path: Path) -> None:
+    process = await start_service({"TUNEOPS_DB": str(tmp_path / "tuneops.db")}, tmp_path)
+    async with asyncio.timeout(60):
+        output, _ = await process.communicate()
+    text = output.decode()
+    assert process.returncode == 2, text
+    assert "SLACK_BOT_TOKEN is not set" in text
+    assert "`tuneops check`" in text
+    assert "`tuneops sandbox`" in text
+    assert "Traceback" not in text

@@ -81,6 +81,15 @@ async def test_create_with_bad_arguments_lists_every_problem_and_starts_nothing(
     assert bot.slack.messages("C_ML") == []
 
 
+async def test_create_with_bare_words_suggests_the_command_meant(bot: BotRig) -> None:
+    answer = await bot.answer_text(await bot.slack.sender.slash("create gpt-4o-mini file-train-demo"))
+    assert "did you mean `/finetune create model=gpt-4o-mini training_file=file-train-demo`?" in answer
+    assert "things to fix" not in answer
+    # The suggestion and where the help is, nothing more (the text and its block carry the same lines).
+    assert len(set(answer.splitlines())) == 2
+    assert (await bot.services.api.list_jobs()).data == []
+
+
 async def test_two_hundred_unknown_keys_still_end_with_the_usage_line(bot: BotRig) -> None:
     flood = " ".join(f"k{n}=v" for n in range(200))
     answer = await bot.answer_text(await bot.slack.sender.slash(f"create {CREATE_ARGS} {flood}"))

@@ -118,6 +118,13 @@ async def test_state_has_channels_people_and_the_command(
     assert state["bot_connected"] is False
 
 
+async def test_the_default_user_has_a_real_looking_name(slack_client: AsyncWebClient) -> None:
+    """Others read "Started by @…" for the page's default user: a person's name, never "you"."""
+    user = (await slack_client.users_info(user="U_SANDBOX"))["user"]
+    assert user["name"] == "sam"
+    assert user["real_name"] == "Sam Rivera"
+
+
 async def test_updates_bring_new_messages_and_edits(
     slack: SlackStandIn, slack_client: AsyncWebClient, http: httpx.AsyncClient
 ) -> None:

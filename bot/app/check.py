@@ -65,7 +65,8 @@ def _host(url: str) -> str:
 async def check_slack(settings: Settings) -> CheckResult:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     if not token:
-        return CheckResult("Slack", False, "not tried: SLACK_BOT_TOKEN is not set")
+        # The configuration's line already says the token is missing and how to get it: not said twice.
+        return CheckResult("Slack", False, "not tried without a bot token (see the configuration above)")
     client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=int(TIMEOUT_SECONDS))
     try:
         response = await client.auth_test()
@@ -109,7 +110,7 @@ async def check_socket_mode(settings: Settings) -> CheckResult:
             "Slack connection",
             signing,
             f"HTTP mode: Slack must reach http(s)://<this host>:{settings.port}/slack/events"
-            + ("" if signing else "; SLACK_SIGNING_SECRET is not set"),
+            + ("" if signing else ", once the signing secret above is set"),
         )
     client = AsyncWebClient(base_url=settings.slack_api_url, timeout=int(TIMEOUT_SECONDS))
     try:
@@ -231,7 +232,7 @@ async def run_check(*, out: TextIO | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             _report(out, results, CheckResult("configuration", False, problem))
-        print(redact(f"{len(results)} problem(s) in the configuration; nothing else was tried."), file=out)
+        print(redact(f"{_problems(len(results))} in the configuration; nothing else was tried."), file=out)
         return 1
     register_secrets(
         s.get_secret_value()
@@ -265,6 +266,10 @@ async def run_check(*, out: TextIO | None = None) -> int:
     passed = len(results) - failed
     print(f"{failed} of {len(results)} checks failed" if failed else f"all {passed} checks passed", file=out)
     return 1 if failed else 0
+
+
+def _problems(count: int) -> str:
+    return f"{count} problem" if count == 1 else f"{count} problems"
 
 
 def _report(out: TextIO, results: list[CheckResult], result: CheckResult) -> None:

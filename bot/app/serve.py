@@ -20,6 +20,12 @@ from storage.sqlite import open_store
 
 log = logging.getLogger(__name__)
 
+# Where someone who cannot start the service yet goes next: test each setting, or try it all locally.
+NEXT_STEPS = (
+    "Run `tuneops check` to test each setting against Slack and the API, or `tuneops sandbox` to try "
+    "TuneOps on this machine with no Slack app and no API key."
+)
+
 # Within Docker's default 10 s between SIGTERM and SIGKILL (`docker stop`); Kubernetes allows 30 s.
 SHUTDOWN_TIMEOUT_SECONDS = 8.0
 # Closing the Socket Mode connection on the way out: a close frame is polite, not worth the stop's budget.
@@ -48,6 +54,7 @@ async def run_service() -> int:
         print("TuneOps cannot start:", file=sys.stderr)
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
+        print(NEXT_STEPS, file=sys.stderr)
         return 2
 
     try:

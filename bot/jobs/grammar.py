@@ -15,6 +15,7 @@ from typing import Literal
 from bot.finetune.spec import JobSpec, ProviderName
 from bot.jobs.actions import Action, ControlAction, control_action
 from bot.jobs.after_training import AFTER_TRAINING_COMMANDS, AfterTrainingCommand
+from bot.jobs.bare_words import bare_create_suggestion
 from bot.jobs.create_args import create_problems_text, create_spec
 from bot.jobs.subscribe_args import (
     ArgumentError,
@@ -264,6 +265,9 @@ def parse_command(text: str, *, command: str = DEFAULT_COMMAND, provider: str = 
     if verb == "create":
         if not args:
             return OpenCreateForm()
+        bare = bare_create_suggestion(args, command=command)
+        if bare is not None:
+            raise CommandError(bare)
         spec, problems = create_spec(args, provider=_provider(provider))
         if spec is None:
             raise CommandError(create_problems_text(problems, command=command))

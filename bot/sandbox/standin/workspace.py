@@ -30,7 +30,7 @@ from bot.sandbox.standin.updates import UpdateLog
 
 DEFAULT_CHANNELS = (("C_ML", "ml-team"), ("C_GENERAL", "general"))
 DEFAULT_USERS = (
-    ("U_SANDBOX", "you", "You (sandbox)"),
+    ("U_SANDBOX", "sam", "Sam Rivera"),  # the page's default user: a real-looking name others read
     ("U_ALICE", "alice", "Alice Example"),
     ("U_BOB", "bob", "Bob Example"),
     ("U_CAROL", "carol", "Carol Example"),
