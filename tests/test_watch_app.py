@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.sandbox.emulator.control import EmulatorControl
+from bot.sandbox.standin.models import StoredMessage
 from bot.views.actions import ACTION_PAUSE, ACTION_RESUME
 from tests.support.background import AppRig
 
@@ -81,10 +82,14 @@ async def test_a_job_paused_and_resumed_by_button_says_who_did_it(app_rig: AppRi
     )
     assert paused[0].reply_broadcast
     assert "Paused by <@U_ALICE>" in paused[0].text
-    # The card shows it at once, from the API's answer, with Resume in place of Pause.
-    current = rig.slack.message(CHANNEL, card.ts)
-    assert current is not None
-    assert ACTION_RESUME in str(current.blocks)
+
+    # The card shows it, with Resume in place of Pause (a poll that was in flight during the click may
+    # redraw it once more first, so wait for the card rather than read it at one instant).
+    def card_with_resume() -> StoredMessage | None:
+        shown = rig.slack.message(CHANNEL, card.ts)
+        return shown if shown is not None and ACTION_RESUME in str(shown.blocks) else None
+
+    current = await rig.slack.wait_for(card_with_resume)
     assert ACTION_PAUSE not in str(current.blocks)
 
     sent = await rig.slack.sender.click(current, ACTION_RESUME, user="U_ALICE")
